@@ -1,0 +1,59 @@
+"""groq_magic: a ``%%groq`` cell magic for Jupyter, and the client it stands on.
+
+``%load_ext groq_magic`` registers the magics. Importing the package is cheap:
+the protocol client, the IPython glue and the widgets load when first used, so
+the public names below are resolved lazily through ``__getattr__``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncGroq",
+    "ChatResult",
+    "Groq",
+    "__version__",
+    "load_ipython_extension",
+    "sweep",
+    "unload_ipython_extension",
+]
+
+# Public name -> module that defines it; imported on first attribute access.
+_LAZY = {
+    "Groq": "groq_magic.client",
+    "AsyncGroq": "groq_magic.client",
+    "ChatResult": "groq_magic.chat.result",
+    "sweep": "groq_magic.ui.sweep",
+}
+
+if TYPE_CHECKING:
+    from groq_magic.chat.result import ChatResult
+    from groq_magic.client import AsyncGroq, Groq
+    from groq_magic.ui.sweep import sweep
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'groq_magic' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%%groq`` and ``%groq`` with an IPython shell (``%load_ext groq_magic``)."""
+    from groq_magic.magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Undo :func:`load_ipython_extension`: stop the local server, drop the magics."""
+    from groq_magic.magics import unload
+
+    unload(ipython)
