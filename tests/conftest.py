@@ -1,0 +1,91 @@
+"""Shared fixtures: a clean environment, the scripted loopback server, client factories.
+
+- autouse ``_clean_environment``: no GROQ_*, OPENAI_* or proxy variable leaks in from the
+  developer's shell (as httpx's own test suite does), so config tests see only what they set.
+- ``server``: a started :class:`scripted_server.ScriptedServer` (cheap: one thread, one port).
+- ``sleeps``: the list of delays a client asked to sleep between retries (nothing really sleeps).
+- ``make_client(**kwargs)``: a ``Groq`` pointed at ``server`` with ``FAKE_KEY`` and the
+  recording sleep; closed after the test. ``make_async_client(**kwargs)``: the same for
+  ``AsyncGroq`` (built unopened; use ``async with`` inside the test's event loop).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from keys import FAKE_KEY
+from scripted_server import ScriptedServer
+
+_ENV_PREFIXES = ("GROQ_", "OPENAI_")
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith(_ENV_PREFIXES) or upper in _PROXY_VARS:
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted HTTP/1.1 server on 127.0.0.1, stopped after the test."""
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Delays requested through the clients' injected ``_sleep``, in order."""
+    return []
+
+
+@pytest.fixture
+def make_client(
+    server: ScriptedServer, sleeps: list[float]
+) -> Iterator[Callable[..., Any]]:
+    """Factory for ``Groq`` clients aimed at ``server``; keyword arguments override defaults."""
+    from groq_magic.client import Groq
+
+    made: list[Any] = []
+
+    def factory(**kwargs: Any) -> Any:
+        options: dict[str, Any] = {
+            "api_key": FAKE_KEY,
+            "base_url": server.base_url,
+            "max_retries": 2,
+            "_sleep": sleeps.append,
+        }
+        options.update(kwargs)
+        client = Groq(**options)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def make_async_client(server: ScriptedServer, sleeps: list[float]) -> Callable[..., Any]:
+    """Factory for ``AsyncGroq`` clients aimed at ``server`` (close them in the test)."""
+    from groq_magic.client import AsyncGroq
+
+    async def record_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def factory(**kwargs: Any) -> Any:
+        options: dict[str, Any] = {
+            "api_key": FAKE_KEY,
+            "base_url": server.base_url,
+            "max_retries": 2,
+            "_sleep": record_sleep,
+        }
+        options.update(kwargs)
+        return AsyncGroq(**options)
+
+    return factory

@@ -1,0 +1,9 @@
+"""The fake credentials the tests use, recognisable so outputs can be scanned for leaks."""
+
+from __future__ import annotations
+
+# Looks like a Groq key (gsk_ prefix) so any code that special-cases the shape still sees one.
+FAKE_KEY = "gsk_test_SECRETKEY123"
+
+# Strings that must never appear in a message, repr, str or traceback the client produces.
+SECRET_MARKERS = (FAKE_KEY, "SECRETKEY123", "Bearer")
