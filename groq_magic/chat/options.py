@@ -1,0 +1,268 @@
+"""Every ``%%groq`` knob in one pydantic model, with its bounds stated once.
+
+The magic's parser, the widgets' sliders and the request builder all read the
+bounds from :class:`ChatOptions`; nothing repeats a literal. Validation errors
+become one :class:`OptionsError` line naming the command-line flag, e.g.
+``--temperature must be between 0 and 2 (got 3.5)``, before any request is made.
+
+``--json`` and ``--schema`` may be given together: a schema implies JSON, so the
+schema's ``response_format`` wins over plain JSON mode.
+
+There is deliberately no API-key field: options are snapshotted into saved
+history, so a key must never be able to reach them (``extra`` refuses
+credential-looking names too).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from groq_magic.chat.errors import OptionsError
+
+__all__ = [
+    "FLAGS",
+    "MAX_STOP",
+    "ChatOptions",
+    "is_secret_key",
+    "strip_secrets",
+    "validate_options",
+]
+
+MAX_STOP = 4
+"""Groq accepts at most four stop sequences."""
+
+# Field name -> the flag a user typed; error messages speak in flags.
+FLAGS: dict[str, str] = {
+    "model": "--model",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "max_tokens": "--max-tokens",
+    "stop": "--stop",
+    "seed": "--seed",
+    "system": "--system",
+    "chat": "--chat",
+    "json_mode": "--json",
+    "schema_name": "--schema",
+    "stream": "--no-stream",
+    "history": "--no-history",
+    "out": "--out",
+    "extra": "extra",
+}
+
+_SECRET_NAME = re.compile(r"(api[_-]?key|authorization|secret|password|token$|bearer)", re.I)
+# Usage counters legitimately end in "token(s)"; they are not secrets.
+_NOT_SECRET = re.compile(
+    r"(^|_)(max|prompt|completion|total|reasoning|cached)_?(completion_)?tokens?$", re.I
+)
+
+
+def is_secret_key(name: str) -> bool:
+    """True when a mapping key looks like it holds a credential (api_key, Authorization...)."""
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
+
+
+def strip_secrets(value: Any) -> Any:
+    """A deep copy of dicts/lists with every credential-looking key removed.
+
+    Used on request bodies and option snapshots before they are kept or shown.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): strip_secrets(v) for k, v in value.items() if not is_secret_key(str(k))}
+    if isinstance(value, (list, tuple)):
+        return [strip_secrets(v) for v in value]
+    return value
+
+
+def _fmt_number(x: object) -> str:
+    # 2.0 -> "2", 0.5 -> "0.5": messages read like the flag a user would type.
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+class ChatOptions(BaseModel):
+    """The options of one ``%%groq`` cell: sampling knobs, output and history switches."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    model: str | None = Field(default=None, min_length=1, description="model id")
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="sampling temperature"
+    )
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="nucleus sampling mass")
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=131072, description="most tokens to generate"
+    )
+    stop: list[str] = Field(default_factory=list, description="stop sequences (at most 4)")
+    seed: int | None = Field(default=None, description="sampling seed")
+    system: str | None = Field(default=None, description="system prompt for this cell")
+    chat: str | None = Field(default=None, min_length=1, description="conversation name")
+    json_mode: bool = Field(default=False, description="ask for a JSON object")
+    schema_name: str | None = Field(default=None, min_length=1, description="schema variable")
+    stream: bool = Field(default=True, description="stream the answer")
+    history: bool = Field(default=True, description="send and record conversation history")
+    out: str | None = Field(default=None, description="variable to store the ChatResult in")
+    extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_list(cls, value: object) -> object:
+        # One --stop arrives as a str; a str is not a list of characters.
+        if isinstance(value, str):
+            return [value]
+        if value is None:
+            return []
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_bounds(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_STOP:
+            raise ValueError(f"takes at most {MAX_STOP} sequences (got {len(value)})")
+        if any(s == "" for s in value):
+            raise ValueError("sequences must not be empty")
+        return value
+
+    @field_validator("out", "schema_name")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not value.isidentifier():
+            raise ValueError(f"must be a Python variable name (got {value!r})")
+        return value
+
+    @field_validator("extra")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        secret = [k for k in value if is_secret_key(str(k))]
+        if secret:
+            raise ValueError(f"must not carry credentials (got field {secret[0]!r})")
+        return value
+
+    # ---- construction -------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, **kwargs: Any) -> ChatOptions:
+        """Validate keyword options; any problem is one :class:`OptionsError` line."""
+        try:
+            return cls(**kwargs)
+        except ValidationError as exc:
+            raise _options_error(exc, kwargs) from None
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping[str, Any]) -> ChatOptions:
+        """Rebuild options from :meth:`snapshot` output (unknown keys are ignored)."""
+        known = {k: v for k, v in snapshot.items() if k in cls.model_fields}
+        return cls.parse(**known)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready dict of the options, for history; never holds a credential."""
+        data: dict[str, Any] = strip_secrets(self.model_dump(mode="json"))
+        return data
+
+    def merged(self, **changes: Any) -> ChatOptions:
+        """A validated copy with ``changes`` applied (``None`` values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return type(self).parse(**data)
+
+    # ---- bounds for UIs -----------------------------------------------------------
+
+    @classmethod
+    def bounds(cls, field: str) -> tuple[float, float]:
+        """``(lo, hi)`` of a bounded numeric option, e.g. ``bounds("temperature") == (0.0, 2.0)``.
+
+        Raises ``KeyError`` for an unknown or unbounded field.
+        """
+        info = cls.model_fields.get(field)
+        if info is None:
+            raise KeyError(f"no option named {field!r}")
+        lo: float | None = None
+        hi: float | None = None
+        for meta in info.metadata:
+            if isinstance(meta, annotated_types.Ge):
+                lo = meta.ge  # type: ignore[assignment]
+            elif isinstance(meta, annotated_types.Le):
+                hi = meta.le  # type: ignore[assignment]
+        if lo is None or hi is None:
+            raise KeyError(f"option {field!r} has no numeric bounds")
+        return (lo, hi)
+
+    # ---- request --------------------------------------------------------------------
+
+    @property
+    def wants_json(self) -> bool:
+        """True when the answer is expected to be JSON (``--json`` or ``--schema``)."""
+        return self.json_mode or self.schema_name is not None
+
+    def to_request_params(self, response_format: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The request fields this cell sets, with Groq's names; unset ones are left out.
+
+        ``response_format`` is the resolved schema format (see
+        :func:`groq_magic.chat.schema.schema_response_format`); it wins over
+        ``--json``. ``extra`` fields come first so explicit options override them.
+        ``model``, ``messages`` and ``stream`` are the engine's to add.
+        """
+        params: dict[str, Any] = dict(self.extra)
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.top_p is not None:
+            params["top_p"] = self.top_p
+        if self.max_tokens is not None:
+            params["max_completion_tokens"] = self.max_tokens
+        if self.stop:
+            params["stop"] = self.stop[0] if len(self.stop) == 1 else list(self.stop)
+        if self.seed is not None:
+            params["seed"] = self.seed
+        if response_format is not None:
+            params["response_format"] = dict(response_format)
+        elif self.json_mode:
+            params["response_format"] = {"type": "json_object"}
+        return params
+
+
+def validate_options(**kwargs: Any) -> ChatOptions:
+    """Same as :meth:`ChatOptions.parse`: validated options or one :class:`OptionsError`."""
+    return ChatOptions.parse(**kwargs)
+
+
+def _options_error(exc: ValidationError, given: Mapping[str, Any]) -> OptionsError:
+    """Turn the first pydantic error into one line that names the flag."""
+    err = exc.errors()[0]
+    loc = err.get("loc") or ("?",)
+    field = str(loc[0])
+    kind = str(err.get("type", ""))
+    if kind == "extra_forbidden":
+        return OptionsError(f"unknown option {field!r}", option=field)
+    flag = FLAGS.get(field, field)
+    got = given.get(field, err.get("input"))
+    ctx = err.get("ctx") or {}
+    if kind in {"greater_than_equal", "less_than_equal", "finite_number"} or (
+        isinstance(got, float) and math.isnan(got)
+    ):
+        try:
+            lo, hi = ChatOptions.bounds(field)
+        except KeyError:
+            pass
+        else:
+            return OptionsError(
+                f"{flag} must be between {_fmt_number(lo)} and {_fmt_number(hi)} (got {got!r})",
+                option=flag,
+            )
+    if kind in {"float_parsing", "float_type"}:
+        return OptionsError(f"{flag} must be a number (got {got!r})", option=flag)
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return OptionsError(f"{flag} must be a whole number (got {got!r})", option=flag)
+    if kind in {"bool_parsing", "bool_type"}:
+        return OptionsError(f"{flag} must be true or false (got {got!r})", option=flag)
+    if kind == "string_too_short":
+        return OptionsError(f"{flag} must not be empty", option=flag)
+    if kind == "value_error":
+        reason = str(ctx.get("error", err.get("msg", "is invalid")))
+        return OptionsError(f"{flag} {reason}", option=flag)
+    return OptionsError(f"{flag}: {err.get('msg', 'invalid value')} (got {got!r})", option=flag)
