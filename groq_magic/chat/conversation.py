@@ -1,0 +1,350 @@
+"""Conversations: named, cell-aware lists of turns, with undo, retry, save and load.
+
+One :class:`Conversation` per name per kernel, held by a :class:`ChatStore`
+(the unnamed one is ``"default"``). Decisions:
+
+- **Re-running a cell replaces its turn in place.** With turns A(1), B(2) and A
+  re-run, the new A turn takes position 1 and B stays after it; the window sent
+  for the re-run holds only the turns *before* the old A turn (what A saw the
+  first time), never A's own previous answer nor the later B turn.
+- Methods that build a request window never mutate, and :meth:`Conversation.record`
+  is the only way a turn enters history, so a failed request (the engine does
+  not record it) leaves the history exactly as it was.
+- Interrupted and incomplete turns are kept with their partial answer and their
+  status; their partial answer is part of later windows (it is what the user
+  saw). An empty partial answer sends no assistant message.
+- Turns hold an options snapshot (:meth:`ChatOptions.snapshot`), which has no
+  key field; credential-looking keys are stripped from every stored mapping.
+- ``load`` parses and validates the whole file before touching the store, so a
+  bad file raises one :class:`ConversationFileError` line and loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from groq_magic.chat.errors import (
+    ConversationFileError,
+    EmptyConversationError,
+    UnknownChatError,
+)
+from groq_magic.chat.options import strip_secrets
+
+__all__ = [
+    "DEFAULT_CHAT",
+    "FILE_FORMAT",
+    "ChatStore",
+    "Conversation",
+    "Turn",
+    "TurnStatus",
+]
+
+DEFAULT_CHAT = "default"
+"""The name of the conversation used when a cell names none."""
+
+FILE_FORMAT = "groq_magic.conversation"
+FILE_VERSION = 1
+
+TurnStatus = Literal["complete", "interrupted", "incomplete"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _clip(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+class Turn(BaseModel):
+    """One prompt and its answer, as kept in history."""
+
+    id: str = Field(default_factory=_new_id, description="unique turn id")
+    cell_id: str | None = Field(default=None, description="frontend cell id, when sent")
+    prompt: str = Field(description="the rendered prompt text")
+    user_message: dict[str, Any] = Field(
+        default_factory=dict, description="the user message as sent (defaults from prompt)"
+    )
+    answer: str = Field(default="", description="the assistant text (partial if interrupted)")
+    model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="options snapshot, no key")
+    usage: dict[str, Any] = Field(default_factory=dict)
+    timings: dict[str, float | None] = Field(default_factory=dict)
+    finish_reason: str | None = None
+    status: TurnStatus = "complete"
+    created_at: datetime = Field(default_factory=_now)
+
+    @field_validator("options", "usage", "user_message")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = strip_secrets(value)
+        return cleaned
+
+    def model_post_init(self, __context: Any) -> None:
+        """Fill the user message from the prompt when none was given."""
+        if not self.user_message:
+            self.user_message = {"role": "user", "content": self.prompt}
+
+    @property
+    def total_tokens(self) -> int | None:
+        """``usage["total_tokens"]`` when the server reported it."""
+        value = self.usage.get("total_tokens")
+        return value if isinstance(value, int) else None
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The user and assistant messages this turn contributes to a window."""
+        out = [dict(self.user_message)]
+        if self.answer:
+            out.append({"role": "assistant", "content": self.answer})
+        return out
+
+
+class Conversation(BaseModel):
+    """A named, ordered list of turns with an optional system prompt."""
+
+    name: str = DEFAULT_CHAT
+    system: str | None = None
+    turns: list[Turn] = Field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    # ---- the request window ------------------------------------------------------
+
+    def replaced_index(self, cell_id: str | None = None, replaces: str | None = None) -> int | None:
+        """Index of the turn a new turn would replace: by turn id first, then by cell id."""
+        if replaces is not None:
+            for i, turn in enumerate(self.turns):
+                if turn.id == replaces:
+                    return i
+        if cell_id is not None:
+            for i, turn in enumerate(self.turns):
+                if turn.cell_id == cell_id:
+                    return i
+        return None
+
+    def messages_for(
+        self,
+        prompt: str | dict[str, Any],
+        system: str | None = None,
+        *,
+        cell_id: str | None = None,
+        replaces: str | None = None,
+        history: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The messages to send for ``prompt``: system, earlier turns, then the prompt.
+
+        ``system`` overrides the conversation's system prompt for this request.
+        When ``cell_id`` (or the turn id ``replaces``) matches a turn, only the
+        turns before it are included. ``history=False`` sends no earlier turns.
+        """
+        messages: list[dict[str, Any]] = []
+        sys_text = system if system is not None else self.system
+        if sys_text:
+            messages.append({"role": "system", "content": sys_text})
+        if history:
+            cut = self.replaced_index(cell_id, replaces)
+            for turn in self.turns[: cut if cut is not None else len(self.turns)]:
+                messages.extend(turn.messages())
+        if isinstance(prompt, str):
+            messages.append({"role": "user", "content": prompt})
+        else:
+            messages.append(dict(prompt))
+        return messages
+
+    # ---- changing history -------------------------------------------------------
+
+    def record(self, turn: Turn, replaces: str | None = None) -> int:
+        """Add ``turn``: in place of turn ``replaces`` or of its cell's turn, else appended.
+
+        Returns the turn's index.
+        """
+        index = self.replaced_index(turn.cell_id, replaces)
+        if index is None:
+            self.turns.append(turn)
+            return len(self.turns) - 1
+        self.turns[index] = turn
+        return index
+
+    def last(self) -> Turn | None:
+        """The newest turn, or None."""
+        return self.turns[-1] if self.turns else None
+
+    def undo(self) -> Turn:
+        """Remove and return the newest turn."""
+        if not self.turns:
+            raise EmptyConversationError(f"chat {self.name!r} has no turns to undo")
+        return self.turns.pop()
+
+    def retry(self) -> Turn:
+        """The newest turn, for the engine to re-run with ``replaces=turn.id``.
+
+        History is not changed here: the turn is only replaced when the re-run succeeds.
+        """
+        turn = self.last()
+        if turn is None:
+            raise EmptyConversationError(f"chat {self.name!r} has no turn to retry")
+        return turn
+
+    def reset(self) -> None:
+        """Forget every turn (the system prompt stays)."""
+        self.turns.clear()
+
+    def set_system(self, text: str | None) -> None:
+        """Set (or with None/empty, clear) the conversation's system prompt."""
+        self.system = text or None
+
+    def table_rows(self, width: int = 60) -> list[dict[str, Any]]:
+        """One dict per turn for the ``history`` table; prompt and answer clipped to ``width``."""
+        return [
+            {
+                "#": i,
+                "cell": turn.cell_id or "",
+                "prompt": _clip(turn.prompt, width),
+                "answer": _clip(turn.answer, width),
+                "model": turn.model or "",
+                "tokens": turn.total_tokens,
+                "status": turn.status,
+            }
+            for i, turn in enumerate(self.turns, start=1)
+        ]
+
+    # ---- files ---------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The conversation as a JSON document (every field, plus a format tag)."""
+        data = {"format": FILE_FORMAT, "version": FILE_VERSION, **self.model_dump(mode="json")}
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "conversation") -> Conversation:
+        """Parse :meth:`to_json` output; any problem is one ConversationFileError line."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConversationFileError(f"{source}: not JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FILE_FORMAT:
+            raise ConversationFileError(f"{source}: not a groq_magic conversation file")
+        if data.get("version") != FILE_VERSION:
+            raise ConversationFileError(
+                f"{source}: unsupported version {data.get('version')!r} (expected {FILE_VERSION})"
+            )
+        body = {k: v for k, v in data.items() if k not in {"format", "version"}}
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise ConversationFileError(
+                f"{source}: invalid conversation at {where or '(root)'}: {first.get('msg')}"
+            ) from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the conversation to ``path`` atomically (a crash never leaves half a file)."""
+        target = Path(path).expanduser()
+        text = self.to_json()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".groq-chat-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise ConversationFileError(
+                f"cannot save to {str(target)!r}: {exc.strerror or exc}"
+            ) from None
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Conversation:
+        """Read a file written by :meth:`save`."""
+        source = Path(path).expanduser()
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConversationFileError(f"cannot read {str(source)!r}: {reason}") from None
+        return cls.from_json(text, source=repr(str(source)))
+
+
+class ChatStore:
+    """The kernel's conversations by name, and which one is current."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[str, Conversation] = {DEFAULT_CHAT: Conversation()}
+        self.current_name: str = DEFAULT_CHAT
+
+    @property
+    def current(self) -> Conversation:
+        """The conversation cells use when they name none."""
+        return self.conversations[self.current_name]
+
+    def get(self, name: str | None = None, *, create: bool = False) -> Conversation:
+        """The conversation ``name`` (None: the current one).
+
+        A missing name raises :class:`UnknownChatError` unless ``create`` is true.
+        """
+        if name is None:
+            return self.current
+        found = self.conversations.get(name)
+        if found is not None:
+            return found
+        if not create:
+            known = ", ".join(sorted(self.conversations))
+            raise UnknownChatError(f"no chat named {name!r} (chats: {known})")
+        conv = Conversation(name=name)
+        self.conversations[name] = conv
+        return conv
+
+    def use(self, name: str) -> Conversation:
+        """Make ``name`` the current conversation, creating it on first use."""
+        conv = self.get(name, create=True)
+        self.current_name = name
+        return conv
+
+    def chats(self) -> list[dict[str, Any]]:
+        """``{"name", "turns", "current"}`` per conversation, in creation order."""
+        return [
+            {"name": name, "turns": len(conv), "current": name == self.current_name}
+            for name, conv in self.conversations.items()
+        ]
+
+    def drop(self, name: str) -> Conversation:
+        """Forget a conversation; dropping the current one switches back to the default."""
+        conv = self.get(name)
+        del self.conversations[name]
+        if name == DEFAULT_CHAT:
+            self.conversations[DEFAULT_CHAT] = Conversation()
+        if self.current_name == name:
+            self.current_name = DEFAULT_CHAT
+        return conv
+
+    def load(self, path: str | os.PathLike[str], name: str | None = None) -> Conversation:
+        """Load a saved conversation as ``name`` (else its saved name) and make it current.
+
+        An existing conversation of that name is replaced, but only after the
+        whole file has been read and validated.
+        """
+        conv = Conversation.load(path)
+        if name is not None:
+            conv.name = name
+        self.conversations[conv.name] = conv
+        self.current_name = conv.name
+        return conv
