@@ -1,0 +1,65 @@
+"""One line for an API error: what happened (status, code, message) and what to do.
+
+The hints name the next step a notebook user can take (set the key, list the
+models, shorten the history) instead of leaving them with a status code.
+"""
+
+from __future__ import annotations
+
+from groq_magic.client import (
+    APIConnectionError,
+    APIError,
+    APIStreamError,
+    APITimeoutError,
+    AuthenticationError,
+    CapacityExceededError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTooLargeError,
+)
+
+__all__ = ["explain_error", "hint_for"]
+
+KEY_HINT = "set GROQ_API_KEY (or run %groq login) with a key from https://console.groq.com/keys"
+MODELS_HINT = "%groq models lists the models this server offers"
+
+
+def hint_for(exc: APIError) -> str | None:
+    """The next step for this error, or None when there is nothing useful to say."""
+    code = exc.code or ""
+    if isinstance(exc, AuthenticationError):
+        return KEY_HINT
+    if isinstance(exc, PermissionDeniedError):
+        return "this key may not use that model or endpoint; check your Groq organisation"
+    if isinstance(exc, NotFoundError) or code in ("model_not_found", "model_decommissioned"):
+        return MODELS_HINT
+    if code == "json_validate_failed":
+        return "the model's JSON did not match; the failed generation is shown below"
+    if isinstance(exc, RequestTooLargeError) or code == "context_length_exceeded":
+        return "the conversation is too long: %groq reset, %groq undo, or --no-history"
+    if exc.param == "messages":
+        return "the conversation is too long: %groq reset, %groq undo, or --no-history"
+    if isinstance(exc, RateLimitError):
+        return "rate limited: wait a moment and re-run the cell"
+    if isinstance(exc, CapacityExceededError):
+        return "the flex tier is full: try again later or pass service_tier='on_demand'"
+    if isinstance(exc, APITimeoutError):
+        return "the server did not answer in time; re-run the cell"
+    if isinstance(exc, APIStreamError):
+        return "the partial answer was kept and marked incomplete; %groq retry re-runs it"
+    if isinstance(exc, APIConnectionError):
+        return "check the network, or GROQ_BASE_URL if you set one"
+    if isinstance(exc, InternalServerError):
+        return "the server failed (already retried); re-run the cell later"
+    return None
+
+
+def explain_error(exc: APIError) -> str:
+    """``"<status> <code>: <message> (<hint>)"`` on one line."""
+    head = " ".join(str(part) for part in (exc.status_code, exc.code) if part)
+    message = " ".join(exc.message.split())
+    text = f"{head}: {message}" if head else message
+    hint = hint_for(exc)
+    return f"{text} ({hint})" if hint else text

@@ -1,0 +1,74 @@
+"""What the engine tells whoever shows an answer: the sink protocol.
+
+The engine calls ``start`` before the request, ``delta`` for each text fragment
+as it arrives, then exactly one of ``finish`` (the turn ended: complete,
+interrupted or incomplete) or ``fail`` (the request failed and nothing is kept).
+Sinks live above this layer (``groq_magic.render``, ``groq_magic.ui``); the
+protocol lives here so the engine depends on nothing above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+__all__ = ["NullSink", "StreamSink", "TurnMeta", "TurnStatus", "TurnSummary"]
+
+TurnStatus = Literal["complete", "interrupted", "incomplete"]
+
+
+@dataclass(frozen=True)
+class TurnMeta:
+    """What a sink knows before the answer starts."""
+
+    model: str
+    chat: str
+    stream: bool
+
+
+@dataclass(frozen=True)
+class TurnSummary:
+    """How a turn ended, for the status line."""
+
+    text: str
+    model: str
+    status: TurnStatus = "complete"
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    time_to_first_token: float | None = None
+    total_time: float | None = None
+    tokens_per_second: float | None = None
+    error: str | None = None
+
+
+class StreamSink(Protocol):
+    """Receives one answer as it streams."""
+
+    def start(self, meta: TurnMeta) -> None:
+        """The request is about to be sent."""
+
+    def delta(self, text: str) -> None:
+        """A new fragment of the answer arrived."""
+
+    def finish(self, summary: TurnSummary) -> None:
+        """The turn ended; ``summary.status`` says how."""
+
+    def fail(self, message: str) -> None:
+        """The request failed; remove any partial display (the caller reports ``message``)."""
+
+
+class NullSink:
+    """A sink that shows nothing (sweeps, tests, code that only wants the result)."""
+
+    def start(self, meta: TurnMeta) -> None:
+        """Ignore."""
+
+    def delta(self, text: str) -> None:
+        """Ignore."""
+
+    def finish(self, summary: TurnSummary) -> None:
+        """Ignore."""
+
+    def fail(self, message: str) -> None:
+        """Ignore."""
