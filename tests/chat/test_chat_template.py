@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from groq_magic.chat.errors import TemplateError
 from groq_magic.chat.template import find_references, render_prompt
@@ -214,3 +216,37 @@ def test_namespace_can_be_any_mapping() -> None:
     from types import MappingProxyType
 
     assert render_prompt("{x}", MappingProxyType({"x": "y"})) == "y"
+
+
+# ---- properties --------------------------------------------------------------------
+
+_BRACEY = st.text(alphabet="{}[]\"'.:! ax0_\n`~-", max_size=60)
+
+
+class Anything:
+    """Every attribute and item exists; str() is fixed."""
+
+    def __getattr__(self, name: str) -> Anything:
+        return self
+
+    def __getitem__(self, key: object) -> Anything:
+        return self
+
+    def __str__(self) -> str:
+        return "V"
+
+
+@given(_BRACEY)
+def test_text_without_references_or_escapes_is_unchanged(text: str) -> None:
+    if "{{" not in text and not find_references(text):
+        assert render_prompt(text, {}) == text
+
+
+@given(_BRACEY)
+def test_resolvable_references_never_raise_and_vanish(text: str) -> None:
+    refs = find_references(text)
+    namespace = {r.split(".")[0].split("[")[0]: Anything() for r in refs}
+    rendered = render_prompt(text, namespace)
+    assert len(rendered) <= len(text)
+    if "{{" not in text:
+        assert rendered.count("V") - text.count("V") == len(refs)
