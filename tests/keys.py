@@ -7,3 +7,9 @@ FAKE_KEY = "gsk_test_SECRETKEY123"
 
 # Strings that must never appear in a message, repr, str or traceback the client produces.
 SECRET_MARKERS = (FAKE_KEY, "SECRETKEY123", "Bearer")
+
+
+def assert_no_secret(text: str) -> None:
+    """Fail if ``text`` shows the fake key (or part of it) or an Authorization value."""
+    for marker in SECRET_MARKERS:
+        assert marker not in text, f"{marker!r} leaked into: {text[:500]!r}"

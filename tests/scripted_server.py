@@ -39,7 +39,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -127,7 +127,8 @@ class ScriptedServer:
 
     Use as a context manager (or call ``start()`` / ``stop()``). Attributes: ``url``,
     ``base_url`` (url + "/v1"), ``requests`` (list of ``RecordedRequest``),
-    ``connections_opened`` (TCP connections accepted), ``client_disconnects`` (writes that
+    ``connections_opened`` (TCP connections accepted), ``open_connections`` (not yet
+    closed), ``client_disconnects`` (writes that
     failed because the client had gone, e.g. it closed a stream early) and ``pending`` (queued
     replies not yet used).
     """
@@ -151,7 +152,7 @@ class ScriptedServer:
         self._tcp = _TCPServer(("127.0.0.1", 0), _Handler)
         self._tcp.scripted = self
         self._thread = threading.Thread(
-            target=self._tcp.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._tcp.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.start()
         return self
@@ -198,6 +199,21 @@ class ScriptedServer:
         """Queued replies not used yet."""
         with self._lock:
             return len(self._queue)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections accepted and not yet closed (by either side)."""
+        with self._lock:
+            return len(self._sockets)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Poll ``condition`` until true or ``timeout``; the server reacts in another thread."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def enqueue(self, *replies: Reply) -> None:
         """Queue replies, answered in order to any request without a fixed route."""

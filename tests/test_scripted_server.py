@@ -68,8 +68,10 @@ def test_keep_alive_counts_one_connection(server: ScriptedServer) -> None:
     with httpx.Client(base_url=server.url) as client:
         assert [client.get("/x").json()["n"] for _ in range(4)] == [0, 1, 2, 3]
         assert b"[DONE]" in client.get("/stream").content
+        assert server.open_connections == 1
     assert server.connections_opened == 1
     assert {r.connection_id for r in server.requests} == {1}
+    assert server.wait_until(lambda: server.open_connections == 0)
 
 
 def test_separate_clients_open_separate_connections(server: ScriptedServer) -> None:
