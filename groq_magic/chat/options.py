@@ -15,6 +15,7 @@ credential-looking names too).
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_STOP",
     "ChatOptions",
     "is_secret_key",
+    "is_secret_value",
     "strip_secrets",
     "validate_options",
 ]
@@ -62,20 +64,42 @@ _NOT_SECRET = re.compile(
 )
 
 
+# A Groq key (gsk_...) or an Authorization value, whatever field it was put in.
+_SECRET_VALUE = re.compile(r"^\s*(gsk_[A-Za-z0-9_]{10,}|bearer\s+\S+)\s*$", re.I)
+# JSON schemas describe data (a "password" property is not a password): kept as they are.
+_SCHEMA_KEYS = frozenset({"schema", "json_schema", "properties", "$defs", "definitions"})
+
+REDACTED = "[redacted]"
+
+
 def is_secret_key(name: str) -> bool:
     """True when a mapping key looks like it holds a credential (api_key, Authorization...)."""
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
 
 
-def strip_secrets(value: Any) -> Any:
-    """A deep copy of dicts/lists with every credential-looking key removed.
+def is_secret_value(value: object) -> bool:
+    """True for a string shaped like a Groq key (``gsk_...``) or a ``Bearer ...`` value."""
+    return isinstance(value, str) and bool(_SECRET_VALUE.match(value))
 
-    Used on request bodies and option snapshots before they are kept or shown.
+
+def strip_secrets(value: Any) -> Any:
+    """A deep copy of dicts/lists without credentials, for anything kept or shown.
+
+    Credential-looking keys are dropped and key-shaped string values become
+    ``"[redacted]"``. The contents of JSON schemas are copied unchanged.
     """
     if isinstance(value, Mapping):
-        return {str(k): strip_secrets(v) for k, v in value.items() if not is_secret_key(str(k))}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            name = str(k)
+            if is_secret_key(name):
+                continue
+            out[name] = copy.deepcopy(v) if name in _SCHEMA_KEYS else strip_secrets(v)
+        return out
     if isinstance(value, (list, tuple)):
         return [strip_secrets(v) for v in value]
+    if is_secret_value(value):
+        return REDACTED
     return value
 
 
@@ -142,6 +166,8 @@ class ChatOptions(BaseModel):
         secret = [k for k in value if is_secret_key(str(k))]
         if secret:
             raise ValueError(f"must not carry credentials (got field {secret[0]!r})")
+        if strip_secrets(value) != value:
+            raise ValueError("must not carry credentials (a value looks like an API key)")
         return value
 
     # ---- construction -------------------------------------------------------------

@@ -256,8 +256,10 @@ def test_saved_file_never_contains_a_key(tmp_path: Path) -> None:
             options={"temperature": 1, "api_key": FAKE_KEY, "extra": {"Authorization": FAKE_KEY}},
             usage={"total_tokens": 3, "x-api-key": FAKE_KEY},
             user_message={"role": "user", "content": "p", "api_key": FAKE_KEY},
+            timings={"ttft": 0.1},
         )
     )
+    conv.record(Turn(prompt="q", options={"extra": {"note": FAKE_KEY, "b": [FAKE_KEY]}}))
     with pytest.raises(ValueError, match="credentials"):
         ChatOptions.parse(extra={"api_key": FAKE_KEY})
     path = conv.save(tmp_path / "c.json")

@@ -186,6 +186,23 @@ def test_not_secret_names(name: str) -> None:
     assert not is_secret_key(name)
 
 
+def test_key_shaped_values_are_redacted_anywhere() -> None:
+    data = {"note": "gsk_abcdefghijklmnop", "h": ["Bearer abc"], "ok": "gsk_", "n": 3}
+    assert strip_secrets(data) == {"note": "[redacted]", "h": ["[redacted]"], "ok": "gsk_", "n": 3}
+    with pytest.raises(OptionsError, match="looks like an API key"):
+        ChatOptions.parse(extra={"user": "gsk_abcdefghijklmnop"})
+
+
+def test_schemas_are_not_mistaken_for_credentials() -> None:
+    body = {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "Login", "schema": {"properties": {"password": {}}}},
+        }
+    }
+    assert strip_secrets(body) == body
+
+
 def test_strip_secrets_is_deep_and_copies() -> None:
     data = {"a": 1, "api_key": "gsk_x", "nested": [{"Authorization": "Bearer y", "b": 2}]}
     cleaned = strip_secrets(data)
