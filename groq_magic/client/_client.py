@@ -316,10 +316,12 @@ class AsyncGroq(_ClientCore):
 def _chat_body(
     messages: Iterable[Any],
     model: str,
-    stream: bool,
+    stream: Any,
     params: dict[str, Any],
     extra_body: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
+    if stream is not None and not isinstance(stream, bool):
+        raise ArgumentError(f"stream must be True or False, got {stream!r}")
     if extra_body:
         params = {**params, **extra_body}
     return build_chat_body(messages, model, {"stream": stream or None, **params})
@@ -370,7 +372,7 @@ class Completions:
         ``stream_options``...); any other keyword goes into the body unchanged.
         """
         started = time.perf_counter()
-        body = _chat_body(messages, model, bool(stream), params, extra_body)
+        body = _chat_body(messages, model, stream, params, extra_body)
         response, raw = self._client._send(
             "POST",
             "/chat/completions",
@@ -423,7 +425,7 @@ class AsyncCompletions:
     ) -> ChatCompletion | AsyncStream:
         """Create a chat completion; with ``stream=True`` return an :class:`AsyncStream`."""
         started = time.perf_counter()
-        body = _chat_body(messages, model, bool(stream), params, extra_body)
+        body = _chat_body(messages, model, stream, params, extra_body)
         response, raw = await self._client._asend(
             "POST",
             "/chat/completions",

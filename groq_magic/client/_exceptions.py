@@ -26,7 +26,8 @@ GroqError                         anything raised on purpose by groq_magic.clien
 Every ``APIError`` carries ``message``, ``status_code``, ``type``, ``code``, ``param``,
 ``failed_generation``, ``request_id`` and ``body``. None of them holds the request's
 headers, so neither the API key nor the Authorization header can leak through a
-message, a repr or a traceback; ``scrub`` removes a key that a server echoed back.
+message, a repr or a traceback, and a key that a server echoes back in an error body
+is replaced by ``[redacted]`` before the body is parsed (``_response._redact``).
 """
 
 from __future__ import annotations
@@ -204,9 +205,3 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
         return InternalServerError
     return _BY_STATUS.get(status_code, APIStatusError)
 
-
-def scrub(text: str, secret: str | None) -> str:
-    """Remove ``secret`` from ``text``: servers sometimes echo a bad key in a message."""
-    if secret and secret in text:
-        return text.replace(secret, "[redacted]")
-    return text

@@ -14,7 +14,6 @@ from ._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     APIStreamError,
-    scrub,
     status_error_class,
 )
 from ._models import ChatCompletion, ErrorDetail, Model, ModelList, RateLimits
@@ -37,6 +36,15 @@ def _snippet(raw: bytes | str) -> str:
     return text[:_SNIPPET] + ("..." if len(text) > _SNIPPET else "")
 
 
+def _redact(raw: bytes, secret: Secret | None) -> bytes:
+    """Drop the key from a body before anything keeps it: servers echo rejected keys."""
+    if secret:
+        key = secret.reveal().encode()
+        if key in raw:
+            return raw.replace(key, b"[redacted]")
+    return raw
+
+
 def _detail_fields(detail: ErrorDetail) -> dict[str, Any]:
     return {
         "type": detail.type,
@@ -55,16 +63,16 @@ def error_from_body(
 ) -> APIStatusError:
     """The typed error for an HTTP error status and its body (JSON or not)."""
     cls = status_error_class(status_code)
+    raw = _redact(raw, secret)
     body: Any = None
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
-    key = secret.reveal() if secret else None
     if isinstance(error, dict):
         detail = ErrorDetail.model_validate(error)
-        message = scrub(detail.message or f"HTTP {status_code}", key)
+        message = detail.message or f"HTTP {status_code}"
         return cls(
             message,
             status_code=status_code,
@@ -73,9 +81,9 @@ def error_from_body(
             **_detail_fields(detail),
         )
     if isinstance(error, str):
-        return cls(scrub(error, key), status_code=status_code, request_id=request_id, body=body)
+        return cls(error, status_code=status_code, request_id=request_id, body=body)
     what = "an error body without 'error'" if body is not None else "a body that is not JSON"
-    shown = scrub(_snippet(raw), key) if raw else "(empty)"
+    shown = _snippet(raw) if raw else "(empty)"
     return cls(
         f"HTTP {status_code} with {what}: {shown}",
         status_code=status_code,
@@ -112,9 +120,8 @@ def _embedded_error(data: Any, request_id: str | None, secret: Secret | None) ->
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         detail = ErrorDetail.model_validate(data["error"])
         status = detail.status_code or 500
-        key = secret.reveal() if secret else None
         return status_error_class(status)(
-            scrub(detail.message or "error", key),
+            detail.message or "error",
             status_code=status,
             request_id=request_id,
             body=data,
@@ -126,6 +133,7 @@ def _embedded_error(data: Any, request_id: str | None, secret: Secret | None) ->
 def parse_completion(response: httpx.Response, raw: bytes, secret: Secret | None) -> ChatCompletion:
     """A non-streamed completion, or a typed error if the answer is not one."""
     request_id = response.headers.get("x-request-id")
+    raw = _redact(raw, secret)
     data = _check_json(raw, "a chat completion", request_id)
     error = _embedded_error(data, request_id, secret)
     if error is not None:
@@ -197,7 +205,7 @@ def stream_error_from_data(
     secret: Secret | None,
 ) -> APIStreamError:
     """The error carried by an ``event: error`` frame (or a data frame with ``error``)."""
-    key = secret.reveal() if secret else None
+    data = _redact(data.encode(), secret).decode()
     try:
         body = json.loads(data)
     except ValueError:
@@ -206,7 +214,7 @@ def stream_error_from_data(
     if isinstance(error, dict):
         detail = ErrorDetail.model_validate(error)
         return APIStreamError(
-            scrub(detail.message or "the server reported an error mid-stream", key),
+            detail.message or "the server reported an error mid-stream",
             partial_text=partial_text,
             status_code=detail.status_code,
             request_id=request_id,
@@ -214,7 +222,7 @@ def stream_error_from_data(
             **_detail_fields(detail),
         )
     return APIStreamError(
-        f"the server reported an error mid-stream: {scrub(_snippet(data), key)}",
+        f"the server reported an error mid-stream: {_snippet(data)}",
         partial_text=partial_text,
         request_id=request_id,
         body=body,

@@ -258,12 +258,16 @@ class Stream(_StreamView):
         try:
             try:
                 for raw in self.response.iter_bytes():
+                    if acc.done:
+                        # Read past [DONE] to the end of the body, as the official SDK
+                        # does, so the connection goes back to the pool for reuse.
+                        continue
                     for event in decoder.feed(raw):
+                        if acc.done:
+                            break
                         chunk = acc.handle(event)
                         if chunk is not None:
                             yield chunk
-                        elif acc.done:
-                            return
             except httpx.TransportError as exc:
                 raise acc.broken(exc) from None
             yield from acc.end_of_stream(decoder.flush())
@@ -315,12 +319,16 @@ class AsyncStream(_StreamView):
         try:
             try:
                 async for raw in self.response.aiter_bytes():
+                    if acc.done:
+                        # Read past [DONE] to the end of the body, as the official SDK
+                        # does, so the connection goes back to the pool for reuse.
+                        continue
                     for event in decoder.feed(raw):
+                        if acc.done:
+                            break
                         chunk = acc.handle(event)
                         if chunk is not None:
                             yield chunk
-                        elif acc.done:
-                            return
             except httpx.TransportError as exc:
                 raise acc.broken(exc) from None
             for chunk in acc.end_of_stream(decoder.flush()):
