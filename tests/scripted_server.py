@@ -74,7 +74,8 @@ class Reply:
     ``framing`` is ``"chunked"`` (Transfer-Encoding: chunked, the default for chunks),
     ``"close"`` (no length; closing the connection ends the body) or ``"length"``
     (Content-Length of the whole, still written piece by piece).
-    ``gzip`` compresses the body (per chunk with a sync flush, so pieces still arrive one by one).
+    ``gzip`` compresses the body (per chunk with a sync flush, so pieces still arrive one by one);
+    ``brotli`` does the same with Content-Encoding: br.
     ``close_after`` closes the socket once that many body bytes (as on the wire, after gzip)
     went out, whatever the framing promised: a truncated body.
     ``reset_before_response`` reads the request then resets the connection (no response at all).
@@ -90,6 +91,7 @@ class Reply:
     delay: float = 0.0
     framing: Literal["chunked", "close", "length"] = "chunked"
     gzip: bool = False
+    brotli: bool = False
     close_after: int | None = None
     reset_before_response: bool = False
     stall_before: float = 0.0
@@ -365,12 +367,16 @@ def _write_reply(sock: socket.socket, reply: Reply) -> bool:
     streamed = reply.chunks is not None
     if reply.gzip:
         pieces = _gzip_pieces(pieces) if streamed else [gzip_module.compress(b"".join(pieces))]
+    elif reply.brotli:
+        pieces = _brotli_pieces(pieces)
 
     headers = {k.lower(): v for k, v in reply.headers.items()}
     if reply.json is not None and reply.body is None and reply.chunks is None:
         headers.setdefault("content-type", "application/json")
     if reply.gzip:
         headers["content-encoding"] = "gzip"
+    elif reply.brotli:
+        headers["content-encoding"] = "br"
     framing = reply.framing if streamed else "length"
     if framing == "length":
         headers["content-length"] = str(sum(len(p) for p in pieces))
@@ -423,6 +429,16 @@ def _gzip_pieces(pieces: Iterable[bytes]) -> list[bytes]:
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 16+15: gzip container
     out = [compressor.compress(p) + compressor.flush(zlib.Z_SYNC_FLUSH) for p in pieces]
     out.append(compressor.flush(zlib.Z_FINISH))
+    return out
+
+
+def _brotli_pieces(pieces: Iterable[bytes]) -> list[bytes]:
+    """Brotli-compress a body piece by piece, flushing so each piece decodes on arrival."""
+    import brotli  # the dev environment has it (the "brotli" extra); imported only when used
+
+    compressor = brotli.Compressor()
+    out = [compressor.process(p) + compressor.flush() for p in pieces]
+    out.append(compressor.finish())
     return out
 
 

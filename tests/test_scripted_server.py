@@ -109,6 +109,17 @@ def test_gzip_bodies_decode(server: ScriptedServer, streamed: bool) -> None:
     assert raw.status_code == 500  # queue empty: second request got the 500 sentinel
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_brotli_bodies_decode(server: ScriptedServer, streamed: bool) -> None:
+    text = b"brotli " * 100
+    reply = Reply(chunks=[text[:300], text[300:]]) if streamed else Reply(body=text)
+    reply.brotli = True
+    server.enqueue(reply)
+    response = httpx.get(server.url)
+    assert response.headers["content-encoding"] == "br"
+    assert response.content == text
+
+
 def test_gzip_single_body_is_one_gzip_member(server: ScriptedServer) -> None:
     server.enqueue(Reply(body=b"abc", gzip=True))
     with httpx.stream("GET", server.url) as response:
