@@ -1,0 +1,241 @@
+"""Which server answers a kernel's cells, and the one client (pool) per kernel for it.
+
+- A key (``GROQ_API_KEY``, a ``.env`` file, or ``%groq login``) or a configured
+  base URL: Groq, or the OpenAI-compatible server at that URL.
+- Neither, with the ``local`` extra installed: the embedded local model, started
+  on first use and reached through exactly the same client, with only the
+  request-translating transport of :mod:`groq_magic.local.adapter` in front.
+- Neither, without the extra: a one-line error saying how to get either.
+
+The client is cached and reused by every cell; it is rebuilt only when the
+settings that choose it change (a key set later, a restarted local server on a
+new port). The key is kept in a :class:`~groq_magic.client._config.Secret`, so
+it never shows in a repr, and the cache compares only a digest of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from groq_magic.client import AsyncGroq, Groq
+
+__all__ = ["Backend", "BackendChoice", "read_dotenv_key"]
+
+KEY_VARIABLE = "GROQ_API_KEY"
+
+
+def read_dotenv_key(start: Path | None = None) -> str | None:
+    """``GROQ_API_KEY`` from a ``.env`` file in ``start`` (the cwd) or its parents."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / ".env"
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and name.strip() == KEY_VARIABLE:
+                return value.strip().strip("\"'") or None
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The settings that decide the client: kind, URL and a digest of the key."""
+
+    kind: str  # "groq", "custom" (another base URL) or "local"
+    base_url: str | None
+    key_digest: str | None
+
+
+class Backend:
+    """Chooses Groq, another OpenAI-compatible server or the local model; owns the clients."""
+
+    def __init__(
+        self,
+        *,
+        base_url: Callable[[], str | None] = lambda: None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        notice: Callable[[str], None] = print,
+    ) -> None:
+        self._configured_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.notice = notice
+        self._login_key: Any = None  # a Secret set by %groq login
+        self._client: Groq | None = None
+        self._async_client: AsyncGroq | None = None
+        self._choice: BackendChoice | None = None
+        self._async_choice: BackendChoice | None = None
+        self._told_local = False
+
+    # -- the key ----------------------------------------------------------------------
+
+    def login(self, key: str) -> None:
+        """Use ``key`` for this kernel (kept in memory only, never in the environment)."""
+        from groq_magic.client._config import Secret
+
+        self._login_key = Secret(key.strip())
+
+    def _key(self) -> str | None:
+        if self._login_key:
+            value: str = self._login_key.reveal()
+            return value
+        return os.environ.get(KEY_VARIABLE) or read_dotenv_key()
+
+    @property
+    def has_key(self) -> bool:
+        """True when a key is configured (login, environment or ``.env``)."""
+        return bool(self._key())
+
+    def key_source(self) -> str:
+        """Where the key comes from, for ``%groq config`` (never the key itself)."""
+        if self._login_key:
+            return "%groq login"
+        if os.environ.get(KEY_VARIABLE):
+            return f"${KEY_VARIABLE}"
+        if read_dotenv_key():
+            return ".env file"
+        return "not set"
+
+    # -- choosing --------------------------------------------------------------------
+
+    def _base_url(self) -> str | None:
+        return self._configured_url() or os.environ.get("GROQ_BASE_URL") or None
+
+    def choice(self) -> BackendChoice:
+        """What the next request would use, without starting anything."""
+        key = self._key()
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16] if key else None
+        url = self._base_url()
+        if url:
+            return BackendChoice("custom", url, digest)
+        if key:
+            return BackendChoice("groq", None, digest)
+        return BackendChoice("local", None, None)
+
+    @property
+    def is_local(self) -> bool:
+        """True when cells are answered by the embedded local model."""
+        return self.choice().kind == "local"
+
+    def default_model(self, configured: str | None) -> str:
+        """The model for a cell without ``-m``: the configured one, else the backend's."""
+        if self.is_local:
+            from groq_magic.local import LOCAL_MODEL_NAME
+
+            # Groq's model names mean nothing to the local server; say what it serves.
+            return LOCAL_MODEL_NAME
+        if configured:
+            return configured
+        from groq_magic.chat.engine import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+
+    def _local_url(self) -> str:
+        from groq_magic.client import GroqError
+        from groq_magic.local import (
+            LocalModelError,
+            get_local_server,
+            local_available,
+            missing_backend_message,
+            usage_notice,
+        )
+
+        if not local_available():
+            raise GroqError(missing_backend_message())
+        server = get_local_server()
+        try:
+            url = server.ensure_running(on_notice=self.notice)
+        except LocalModelError as exc:
+            raise GroqError(str(exc)) from None
+        if not self._told_local:
+            self._told_local = True
+            self.notice(usage_notice(server))
+        return url
+
+    # -- clients ---------------------------------------------------------------------
+
+    def client(self) -> Groq:
+        """The sync client for the current choice (built once, then reused)."""
+        from groq_magic.client import Groq
+
+        choice = self.choice()
+        if choice.kind == "local":
+            from groq_magic.local import LOCAL_API_KEY, LocalCompatTransport
+
+            url = self._local_url()
+            choice = BackendChoice("local", url, None)
+            if self._client is None or choice != self._choice:
+                self._close_sync()
+                self._client = Groq(
+                    api_key=LOCAL_API_KEY,
+                    base_url=url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    transport=LocalCompatTransport(),
+                )
+        elif self._client is None or choice != self._choice:
+            self._close_sync()
+            self._client = Groq(
+                api_key=self._key(),
+                base_url=choice.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        self._choice = choice
+        return self._client
+
+    def async_client(self) -> AsyncGroq:
+        """The asyncio client for the current choice (compare grids and sweeps)."""
+        from groq_magic.client import AsyncGroq
+
+        choice = self.choice()
+        transport: Any = None
+        key = self._key()
+        if choice.kind == "local":
+            from groq_magic.local import LOCAL_API_KEY, AsyncLocalCompatTransport
+
+            url = self._local_url()
+            choice = BackendChoice("local", url, None)
+            transport, key = AsyncLocalCompatTransport(), LOCAL_API_KEY
+        if self._async_client is None or choice != self._async_choice:
+            # An AsyncGroq's pool belongs to the event loop that used it, so a new
+            # choice gets a new client rather than reusing the old pool.
+            self._async_client = AsyncGroq(
+                api_key=key,
+                base_url=choice.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                transport=transport,
+            )
+            self._async_choice = choice
+        return self._async_client
+
+    def describe(self) -> str:
+        """One line: where answers come from."""
+        choice = self.choice()
+        if choice.kind == "groq":
+            return "Groq (https://api.groq.com/openai/v1)"
+        if choice.kind == "custom":
+            return f"OpenAI-compatible server at {choice.base_url}"
+        return "the embedded local model (no GROQ_API_KEY set)"
+
+    def _close_sync(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        """Close the sync client's pool (the async one closes with its loop)."""
+        self._close_sync()
+        self._async_client = None

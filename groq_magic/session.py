@@ -1,0 +1,253 @@
+"""A kernel's conversations and everything ``%groq`` can do, without IPython.
+
+:class:`GroqSession` is the plain class behind the magic (as autoreload's logic
+lives in a plain class): it holds the chats, asks the :class:`Backend` for the
+client, runs turns through :func:`~groq_magic.chat.engine.run_turn`, and answers
+the line subcommands with :class:`Report` objects that show as Markdown in a
+notebook and as aligned text in a terminal. The magic only parses, looks names
+up in the user's namespace and maps errors to one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from groq_magic.backend import Backend
+from groq_magic.chat import (
+    ChatOptions,
+    ChatResult,
+    ChatStore,
+    Conversation,
+    SchemaError,
+    UnknownChatError,
+    render_prompt,
+)
+from groq_magic.chat.engine import run_turn
+from groq_magic.chat.sink import StreamSink
+
+__all__ = ["GroqSession", "Report", "Table"]
+
+
+def _md_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+@dataclass
+class Table:
+    """Rows of dicts that show as a Markdown table in notebooks and aligned text elsewhere."""
+
+    rows: list[dict[str, Any]]
+    title: str = ""
+    empty: str = "(nothing yet)"
+
+    def _columns(self) -> list[str]:
+        return list(self.rows[0]) if self.rows else []
+
+    def _repr_markdown_(self) -> str:
+        head = f"**{self.title}**\n\n" if self.title else ""
+        if not self.rows:
+            return head + self.empty
+        cols = self._columns()
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_md_cell(r.get(c)) for c in cols) + " |" for r in self.rows]
+        return head + "\n".join(lines)
+
+    def __repr__(self) -> str:
+        head = f"{self.title}\n" if self.title else ""
+        if not self.rows:
+            return head + self.empty
+        cols = self._columns()
+        cells = [[("" if r.get(c) is None else str(r.get(c))) for c in cols] for r in self.rows]
+        widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        return head + "\n".join([fmt.format(*cols), *(fmt.format(*row) for row in cells)])
+
+
+@dataclass
+class Report:
+    """A short answer to a subcommand: one or more lines of text."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def _repr_markdown_(self) -> str:
+        return "  \n".join(self.lines)
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+
+class GroqSession:
+    """One kernel's chats, backend and defaults; the logic behind ``%%groq`` and ``%groq``."""
+
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend = backend or Backend()
+        self.store = ChatStore()
+
+    # -- turns ------------------------------------------------------------------------
+
+    def conversation(self, name: str | None) -> Conversation:
+        """The chat a cell talks to: ``-c NAME`` (created on first use) or the current one."""
+        return self.store.get(name, create=True) if name else self.store.current
+
+    def ask(
+        self,
+        options: ChatOptions,
+        template: str,
+        namespace: Mapping[str, Any],
+        sink: StreamSink,
+        *,
+        configured_model: str | None = None,
+        cell_id: str | None = None,
+    ) -> ChatResult:
+        """Fill the prompt from ``namespace`` and run it as the next turn."""
+        prompt = render_prompt(template, namespace)
+        schema = self.resolve_schema(options.schema_name, namespace)
+        conversation = self.conversation(options.chat)
+        client = self.backend.client()
+        return run_turn(
+            options,
+            prompt,
+            conversation,
+            client,
+            sink,
+            default_model=self.backend.default_model(configured_model),
+            cell_id=cell_id,
+            schema=schema,
+        )
+
+    def retry(self, sink: StreamSink, *, configured_model: str | None = None) -> ChatResult:
+        """Run the current chat's last turn again, replacing it when the new answer arrives."""
+        conversation = self.store.current
+        turn = conversation.retry()
+        options = ChatOptions.from_snapshot(turn.options)
+        return run_turn(
+            options.merged(chat=conversation.name),
+            turn.prompt,
+            conversation,
+            self.backend.client(),
+            sink,
+            default_model=self.backend.default_model(configured_model),
+            cell_id=turn.cell_id,
+            replaces=turn.id,
+        )
+
+    @staticmethod
+    def resolve_schema(name: str | None, namespace: Mapping[str, Any]) -> object | None:
+        """The object ``--schema NAME`` names, checked to be a model class or a schema dict."""
+        if name is None:
+            return None
+        if name not in namespace:
+            raise SchemaError(f"--schema {name}: no variable named {name!r} in the notebook")
+        value = namespace[name]
+        from pydantic import BaseModel
+
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+        if isinstance(value, Mapping):
+            return value
+        raise SchemaError(
+            f"--schema {name}: expected a pydantic model class or a JSON-schema dict,"
+            f" got {type(value).__name__}"
+        )
+
+    # -- subcommands -----------------------------------------------------------------
+
+    def history(self, name: str | None = None) -> Table:
+        """The turns of a chat as a table."""
+        conversation = self.store.get(name) if name else self.store.current
+        system = f" (system: {conversation.system})" if conversation.system else ""
+        return Table(
+            conversation.table_rows(),
+            title=f"chat {conversation.name!r}: {len(conversation)} turns{system}",
+            empty="(no turns yet)",
+        )
+
+    def reset(self) -> Report:
+        """Forget the current chat's turns."""
+        conversation = self.store.current
+        count = len(conversation)
+        conversation.reset()
+        return Report([f"chat {conversation.name!r} reset ({count} turns forgotten)"])
+
+    def undo(self) -> Report:
+        """Remove the current chat's last turn."""
+        conversation = self.store.current
+        turn = conversation.undo()
+        prompt = " ".join(turn.prompt.split())
+        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        return Report([f"removed the last turn of {conversation.name!r}: {prompt!r}"])
+
+    def save(self, path: str) -> Report:
+        """Write the current chat to a JSON file."""
+        conversation = self.store.current
+        written = conversation.save(path)
+        return Report(
+            [f"saved chat {conversation.name!r} ({len(conversation)} turns) to {written}"]
+        )
+
+    def load(self, path: str) -> Report:
+        """Read a chat from a JSON file; it becomes the current chat."""
+        conversation = self.store.load(path)
+        self.store.use(conversation.name)
+        return Report(
+            [f"loaded chat {conversation.name!r} ({len(conversation)} turns); it is now current"]
+        )
+
+    def chats(self) -> Table:
+        """Every chat with its turn count; the current one marked."""
+        return Table(self.store.chats(), title="chats")
+
+    def use(self, name: str) -> Report:
+        """Switch the current chat to an existing one."""
+        known = [c["name"] for c in self.store.chats()]
+        if name not in known:
+            raise UnknownChatError(
+                f"no chat named {name!r} (chats: {', '.join(known)});"
+                f" start one with %%groq -c {name}"
+            )
+        conversation = self.store.use(name)
+        return Report([f"now talking in chat {name!r} ({len(conversation)} turns)"])
+
+    def system(self, text: str | None) -> Report:
+        """Set the current chat's system prompt, or show it when ``text`` is None."""
+        conversation = self.store.current
+        if text is None:
+            shown = conversation.system or "(none)"
+            return Report([f"system prompt of {conversation.name!r}: {shown}"])
+        conversation.set_system(text)
+        shown = conversation.system or "(cleared)"
+        return Report([f"system prompt of {conversation.name!r} set: {shown}"])
+
+    def models(self) -> Table:
+        """The models the server offers."""
+        listing = self.backend.client().models.list()
+        rows = [
+            {
+                "id": m.id,
+                "owned_by": m.owned_by or "",
+                "context_window": m.context_window if m.context_window is not None else "",
+            }
+            for m in sorted(listing.data, key=lambda m: m.id)
+        ]
+        return Table(rows, title=f"models on {self.backend.describe()}", empty="(none)")
+
+    def config(self, settings: Mapping[str, Any]) -> Table:
+        """The settings in force: defaults from ``%config`` and where answers come from."""
+        rows = [{"setting": k, "value": "" if v is None else v} for k, v in settings.items()]
+        rows.append({"setting": "backend", "value": self.backend.describe()})
+        rows.append({"setting": "api key", "value": self.backend.key_source()})
+        rows.append({"setting": "current chat", "value": self.store.current.name})
+        return Table(rows, title="groq_magic configuration")
+
+
+_KEY_PATTERN = re.compile(r"\b(gsk_[A-Za-z0-9]{12,}|sk-[A-Za-z0-9_-]{16,})")
+
+
+def looks_like_key(words: str | Sequence[str]) -> bool:
+    """True if the text contains something shaped like a Groq or OpenAI API key."""
+    text = words if isinstance(words, str) else " ".join(words)
+    return bool(_KEY_PATTERN.search(text))
