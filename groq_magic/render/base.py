@@ -1,0 +1,151 @@
+"""The sink protocol as seen from ``render``: the status line and two trivial sinks.
+
+The protocol and its data (``StreamSink``, ``TurnMeta``, ``TurnSummary``) are defined
+once, in :mod:`groq_magic.chat.sink`, so the engine depends on nothing above it; they
+are re-exported here for the sinks' users. The engine calls, in order::
+
+    sink.start(TurnMeta(...))          # once, before the request
+    sink.delta(text)                   # zero or more times, each new fragment
+    sink.finish(TurnSummary(...))      # the turn ended: complete, interrupted or incomplete
+    # or, instead of finish:
+    sink.fail(message)                 # the request failed; the caller reports ``message``
+
+Sinks also carry ``shows_answer``: True when, after ``finish``, the sink's own output
+*is* the answer's final output, so the magic must not display the result again (see
+:mod:`groq_magic.render.notebook`). Callers read it with ``getattr(sink,
+"shows_answer", False)`` since the engine's ``NullSink`` does not define it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from groq_magic.chat.sink import NullSink, StreamSink, TurnMeta, TurnStatus, TurnSummary
+
+__all__ = [
+    "CollectingSink",
+    "NullSink",
+    "StreamSink",
+    "TurnMeta",
+    "TurnStatus",
+    "TurnSummary",
+    "one_line",
+    "status_line",
+]
+
+# The separator between the parts of the status line.
+_SEP = " · "
+
+
+def one_line(message: str, limit: int = 300) -> str:
+    """``message`` with its whitespace collapsed to single spaces, cut to ``limit`` chars."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _rate(value: float) -> str:
+    return f"{value:.1f} tok/s" if value < 10 else f"{value:.0f} tok/s"
+
+
+def _tokens(prompt: int | None, completion: int | None) -> str | None:
+    if prompt is not None and completion is not None:
+        return f"{prompt} → {completion} tokens"
+    if completion is not None:
+        return f"{completion} tokens"
+    if prompt is not None:
+        return f"{prompt} prompt tokens"
+    return None
+
+
+def status_line(summary: TurnSummary) -> str:
+    """One line such as ``model · TTFT 0.12 s · 812 tok/s · 45 → 210 tokens · stop``.
+
+    Unknown parts are left out. A turn that did not complete says so at the end
+    (``· interrupted``, or ``· incomplete: <error>``), after any finish reason.
+    """
+    parts: list[str] = []
+    if summary.model:
+        parts.append(summary.model)
+    if summary.time_to_first_token is not None:
+        parts.append(f"TTFT {_seconds(summary.time_to_first_token)}")
+    if summary.tokens_per_second is not None:
+        parts.append(_rate(summary.tokens_per_second))
+    tokens = _tokens(summary.prompt_tokens, summary.completion_tokens)
+    if tokens:
+        parts.append(tokens)
+    if summary.finish_reason:
+        parts.append(summary.finish_reason)
+    if summary.status != "complete":
+        parts.append(
+            f"{summary.status}: {one_line(summary.error)}" if summary.error else summary.status
+        )
+    elif summary.error:
+        parts.append(f"error: {one_line(summary.error)}")
+    return _SEP.join(parts)
+
+
+@dataclass
+class CollectingSink:
+    """A sink that records every call, for tests and for layers that replay a turn.
+
+    ``calls`` holds ``(method name, argument)`` pairs in order; the properties read
+    the common answers from it.
+    """
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    shows_answer = False
+
+    def start(self, meta: TurnMeta) -> None:
+        """Record the start."""
+        self.calls.append(("start", meta))
+
+    def delta(self, text: str) -> None:
+        """Record the fragment."""
+        self.calls.append(("delta", text))
+
+    def finish(self, summary: TurnSummary) -> None:
+        """Record the end."""
+        self.calls.append(("finish", summary))
+
+    def fail(self, message: str) -> None:
+        """Record the failure."""
+        self.calls.append(("fail", message))
+
+    @property
+    def names(self) -> list[str]:
+        """The method names called, in order."""
+        return [name for name, _ in self.calls]
+
+    @property
+    def text(self) -> str:
+        """The fragments joined."""
+        return "".join(arg for name, arg in self.calls if name == "delta")
+
+    @property
+    def meta(self) -> TurnMeta | None:
+        """The last ``start`` argument, if any."""
+        meta = self._last("start")
+        return meta if isinstance(meta, TurnMeta) else None
+
+    @property
+    def summary(self) -> TurnSummary | None:
+        """The last ``finish`` argument, if any."""
+        summary = self._last("finish")
+        return summary if isinstance(summary, TurnSummary) else None
+
+    @property
+    def failure(self) -> str | None:
+        """The last ``fail`` message, if any."""
+        message = self._last("fail")
+        return message if isinstance(message, str) else None
+
+    def _last(self, method: str) -> object:
+        for name, arg in reversed(self.calls):
+            if name == method:
+                return arg
+        return None
