@@ -359,12 +359,26 @@ class GroqMagics(Magics):
                 cell_id=self._cell_id,
             )
         except TurnError as exc:
-            if exc.failed_generation:
-                print("failed generation:\n" + exc.failed_generation)
+            self._show_failed_generation(exc, sink)
             raise UsageError(str(exc)) from None
         except (ChatError, GroqError) as exc:
             raise UsageError(" ".join(str(exc).split())) from None
         return self._deliver(result, options.out, sink)
+
+    @staticmethod
+    def _show_failed_generation(exc: TurnError, sink: Any) -> None:
+        """Print the output that failed JSON checks, unless it is already on screen.
+
+        A plain-text sink has streamed the answer and cannot take it back; the
+        notebook sink empties its display on failure, and a server-side
+        ``json_validate_failed`` arrives before anything was streamed.
+        """
+        if not exc.failed_generation:
+            return
+        streamed_locally = isinstance(exc.cause, ChatError)
+        if streamed_locally and not getattr(sink, "shows_answer", False):
+            return
+        print("failed generation:\n" + exc.failed_generation)
 
     def _compare(self, args: Any, prompt: str, grid: dict[str, list[Any]]) -> Any:
         from groq_magic.ui import run_compare
@@ -441,6 +455,7 @@ class GroqMagics(Magics):
                 try:
                     result = session.retry(sink, configured_model=self.model or None)
                 except TurnError as exc:
+                    self._show_failed_generation(exc, sink)
                     raise UsageError(str(exc)) from None
                 return self._deliver(result, args.out, sink)
             if name in ("save", "load", "use"):
