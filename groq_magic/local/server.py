@@ -18,7 +18,7 @@ Lifecycle, in order:
   of its log (stdout and stderr go to a temporary log file).
 - **Reuse**: ``ensure_running()`` returns the same server to every cell. If the
   server died meanwhile, it starts a new one and reports one line through the
-  ``on_notice`` callback.
+  ``on_notice`` callback; likewise when ``$GROQ_MAGIC_LOCAL_MODEL`` changed.
 - **Stop**: ``stop()`` sends SIGTERM, waits 5 s, then SIGKILL. It runs at
   interpreter exit (``atexit``), on ``%groq local stop``, and on unload. For a
   kernel that dies hard, the child arms ``PR_SET_PDEATHSIG`` and a parent
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groq_magic.local._errors import LocalModelError
-from groq_magic.local._model import INSTALL_HINT, check_gguf, model_path
+from groq_magic.local._model import INSTALL_HINT, MODEL_ENV, check_gguf, model_path
 
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 """The model name the local server answers to (its ``--model_alias``)."""
@@ -67,6 +67,7 @@ _LAUNCHER = Path(__file__).with_name("_launch.py")
 # Modules `python -m llama_cpp.server` needs; checked with find_spec, never imported.
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings")
 _PORT_IN_USE_MARKERS = ("address already in use", "errno 98", "errno 48", "eaddrinuse")
+_LOAD_FAILURE_MARKER = "Failed to load model from file"  # llama_cpp's ValueError text
 
 CommandFactory = Callable[[Path, str, int], Sequence[str]]
 """Builds the server's argv from (model path, host, port); a test hook."""
@@ -158,6 +159,7 @@ class LocalServer:
         self._restarts = 0
         self._last_exit_code: int | None = None
         self._atexit_registered = False
+        self._env_model = ""  # $GROQ_MAGIC_LOCAL_MODEL as it was at the last start
 
     # -- public API -------------------------------------------------------
 
@@ -182,10 +184,22 @@ class LocalServer:
         """Return the base URL, starting the server first if needed.
 
         If a server this object started has died since, a new one is started and
-        ``on_notice`` receives one line saying so. Raises LocalModelError.
+        ``on_notice`` receives one line saying so. The same happens when
+        ``$GROQ_MAGIC_LOCAL_MODEL`` changed since the start (for a server built
+        without an explicit ``model``), so ``%env GROQ_MAGIC_LOCAL_MODEL=...``
+        takes effect on the next cell. Raises LocalModelError.
         """
         with self._lock:
             url = self.base_url
+            if url is not None and self._model_env_changed():
+                self.stop()
+                url = self.start()
+                if on_notice is not None:
+                    on_notice(
+                        f"{MODEL_ENV} changed: the local model server now serves"
+                        f" {self._model_path} (port {self._port})."
+                    )
+                return url
             if url is not None:
                 return url
             crashed = self._proc is not None
@@ -211,7 +225,9 @@ class LocalServer:
                 raise LocalModelError(
                     f"the local model backend is not installed: {INSTALL_HINT}"
                 )
+            env_model = os.environ.get(MODEL_ENV, "").strip()
             path = model_path() if self.model is None else check_gguf(self.model)
+            self._env_model = env_model
             last_tail: list[str] = []
             for _ in range(self.max_port_attempts):
                 port = self.port_picker()
@@ -233,6 +249,8 @@ class LocalServer:
             if proc is not None:
                 _terminate(proc)
             self._reap()
+            # Our own SIGTERM's exit code would read like a crash in status().
+            self._last_exit_code = None
             return was_running
 
     def restart(self) -> str:
@@ -326,6 +344,12 @@ class LocalServer:
             )
         if _mentions_port_in_use(tail):
             return "port-in-use", tail
+        if any(_LOAD_FAILURE_MARKER in line for line in tail):
+            raise LocalModelError(
+                f"local model server could not load the model file {path} (exit code {code})"
+                + _format_tail(tail),
+                tail,
+            )
         raise LocalModelError(
             f"local model server exited at start (exit code {code})" + _format_tail(tail), tail
         )
@@ -345,6 +369,9 @@ class LocalServer:
             time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
             delay = min(delay * 1.5, 0.25)
         return False
+
+    def _model_env_changed(self) -> bool:
+        return self.model is None and os.environ.get(MODEL_ENV, "").strip() != self._env_model
 
     def _exit_code_now(self) -> int | None:
         if self._proc is not None:

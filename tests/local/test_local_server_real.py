@@ -128,7 +128,7 @@ def test_stop_leaves_no_process(make_local_server: MakeServer) -> None:
         if "llama_cpp.server" in " ".join(child.cmdline())
     ]
     assert mine == []
-    assert srv.status().running is False
+    assert str(srv.status()) == "local model server: not running"
     assert srv.stop() is False
 
 
@@ -275,3 +275,43 @@ def test_groq_client_reaches_the_local_server_through_the_adapter(
         assert stream.usage.completion_tokens == 5
         assert stream.usage.prompt_tokens == done.usage.prompt_tokens
         assert stream.completed
+
+
+def test_gguf_that_llama_cpp_cannot_load_is_a_clear_error(
+    make_local_server: MakeServer, gguf_file: Any
+) -> None:
+    from groq_magic.local import LocalModelError
+
+    srv = make_local_server(gguf_file)
+    with pytest.raises(LocalModelError) as caught:
+        srv.start()
+    first = str(caught.value).splitlines()[0]
+    assert first == (
+        f"local model server could not load the model file {gguf_file.resolve()}"
+        " (exit code 1); last log lines:"
+    )
+    assert "Failed to load model from file" in str(caught.value)
+    assert not srv.running
+
+
+def test_changing_the_model_variable_restarts_on_the_next_call(
+    make_local_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groq_magic.local import MODEL_ENV, find_bundled_model
+
+    srv = make_local_server()
+    srv.ensure_running()
+    first_pid = srv.pid
+    bundled = find_bundled_model()
+    assert bundled is not None
+    monkeypatch.setenv(MODEL_ENV, str(bundled))  # same file, named explicitly
+    notices: list[str] = []
+    srv.ensure_running(on_notice=notices.append)
+    assert srv.pid not in (None, first_pid)
+    assert notices == [
+        f"{MODEL_ENV} changed: the local model server now serves {bundled.resolve()}"
+        f" (port {srv.status().port})."
+    ]
+    srv.ensure_running(on_notice=notices.append)
+    assert len(notices) == 1
+    assert srv.status().restarts == 0  # a requested change, not a crash
