@@ -145,12 +145,19 @@ def test_singleton_is_one_server_per_process() -> None:
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading, time
     from groq_magic.local import get_local_server
     srv = get_local_server()
-    srv.ensure_running()
+    if sys.argv[1] == "thread-hang":
+        # Started from a worker thread that then ends: no PDEATHSIG (it would
+        # fire when that thread exits), so only the watchdog guards the server.
+        worker = threading.Thread(target=srv.ensure_running)
+        worker.start()
+        worker.join()
+    else:
+        srv.ensure_running()
     print(srv.pid, flush=True)
-    if sys.argv[1] == "hang":
+    if sys.argv[1].endswith("hang"):
         time.sleep(600)
     """
 )
@@ -175,6 +182,17 @@ def test_server_stops_when_its_python_process_is_killed() -> None:
     child, server_pid = _child("hang")
     assert psutil.Process(server_pid).is_running()
     child.kill()  # no atexit: PR_SET_PDEATHSIG / the watchdog must do it
+    child.wait(timeout=60)
+    assert wait_gone(server_pid)
+
+
+def test_server_started_from_a_finished_thread_lives_on_and_dies_with_the_process() -> None:
+    child, server_pid = _child("thread-hang")
+    server = psutil.Process(server_pid)
+    time.sleep(0.5)  # room for a wrongly armed PDEATHSIG to strike (not a timing check)
+    assert server.is_running()
+    assert server.status() != psutil.STATUS_ZOMBIE  # the thread's exit did not stop it
+    child.kill()
     child.wait(timeout=60)
     assert wait_gone(server_pid)
 
