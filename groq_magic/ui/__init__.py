@@ -1,0 +1,81 @@
+"""Widgets and grids over the same engine as ``%%groq``: sliders panel, compare, sweep.
+
+The magic calls two hooks, both imported lazily so ``import groq_magic`` stays cheap:
+
+- :func:`run_compare` (``%%groq --compare a,b``, ``-t 0,0.7``, ``--repeat N``):
+  every combination concurrently, each in its own pane; returns the summary table.
+- :func:`show_panel` (``%%groq --ui``, ``%groq ui``): the answer area with
+  sliders and controls that re-run the prompt.
+
+``groq_magic.sweep`` (:mod:`groq_magic.ui.sweep`) is the compare engine for code.
+Modules: ``grid`` (expansion and limits, pure), ``runner`` (the async core),
+``loop`` (the background asyncio loop), ``drive`` (main-thread polling),
+``panes`` (compare display), ``compare``, ``sweep``, ``panel`` (ipywidgets,
+imported only by :func:`show_panel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from groq_magic.chat.options import ChatOptions
+    from groq_magic.session import GroqSession
+
+__all__ = ["run_compare", "show_panel"]
+
+
+def run_compare(
+    session: GroqSession,
+    options: ChatOptions,
+    grid: dict[str, list[Any]],
+    prompt: str,
+    namespace: Mapping[str, Any],
+    *,
+    repeat: int,
+    shell: Any,
+    configured_model: str | None,
+) -> Any:
+    """Run every combination of ``grid`` concurrently, each in its pane; return the summary table.
+
+    See :func:`groq_magic.ui.compare.run_compare`. Bad input raises
+    :class:`~groq_magic.chat.errors.OptionsError` before anything is sent.
+    """
+    from groq_magic.ui.compare import run_compare as _run_compare
+
+    return _run_compare(
+        session,
+        options,
+        grid,
+        prompt,
+        namespace,
+        repeat=repeat,
+        shell=shell,
+        configured_model=configured_model,
+    )
+
+
+def show_panel(
+    session: GroqSession,
+    options: ChatOptions,
+    prompt: str | None,
+    namespace: Mapping[str, Any],
+    *,
+    shell: Any,
+    configured_model: str | None,
+) -> Any:
+    """Show the sliders panel for ``prompt`` (None: the current chat's last prompt).
+
+    See :func:`groq_magic.ui.panel.show_panel`.
+    """
+    from groq_magic.ui.panel import show_panel as _show_panel
+
+    return _show_panel(
+        session,
+        options,
+        prompt,
+        namespace,
+        shell=shell,
+        configured_model=configured_model,
+    )

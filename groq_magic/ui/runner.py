@@ -1,0 +1,324 @@
+"""The async core of compares and sweeps: many turns at once, bounded, with shared backoff.
+
+``GridRunner(specs, conversation, client, ...).run()`` runs every
+:class:`RunSpec` through :func:`~groq_magic.chat.engine.arun_turn` (the same
+engine as a ``%%groq`` cell), each on its own throwaway copy of the
+conversation, so a compare never changes history. It runs on the background
+loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
+``emit(index, kind, payload)`` events (``start``, ``delta``, ``finish``,
+``fail``, ``retry``, ``cancelled``): whoever displays them does so in its own thread.
+
+Rate limits are handled here, not by the client: the client is a view of the
+backend's with ``max_retries=0`` (:func:`without_retries`), and when any run
+gets a 429 every run waits until one shared "resume at" time
+(:class:`SharedBackoff`) before it starts or retries; each run retries at most
+:data:`RATE_LIMIT_RETRIES` times. Independent per-request retries would each
+back off on their own and keep hammering a limit that is shared by the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from groq_magic.chat.conversation import Conversation
+from groq_magic.chat.engine import DEFAULT_MODEL, TurnError, arun_turn
+from groq_magic.chat.errors import ChatError
+from groq_magic.chat.options import ChatOptions
+from groq_magic.chat.result import ChatResult
+from groq_magic.chat.sink import TurnMeta, TurnSummary
+from groq_magic.client import AsyncGroq, GroqError, RateLimitError
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "RATE_LIMIT_RETRIES",
+    "TABLE_COLUMNS",
+    "Emit",
+    "GridRunner",
+    "RunRecord",
+    "RunSpec",
+    "SharedBackoff",
+    "retry_after",
+    "summary_table",
+    "without_retries",
+]
+
+DEFAULT_CONCURRENCY = 8
+"""Runs in flight at once, unless the caller says otherwise."""
+
+RATE_LIMIT_RETRIES = 3
+"""How many times one run is retried after a 429."""
+
+Emit = Callable[[int, str, Any], None]
+"""``emit(run index, event kind, payload)``; must be cheap and thread-safe."""
+
+TABLE_COLUMNS = (
+    "model",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "text",
+    "time_to_first_token",
+    "tokens_per_second",
+    "prompt_tokens",
+    "completion_tokens",
+    "finish_reason",
+    "total_time",
+    "status",
+    "error",
+)
+"""The summary table's columns (a sweep over several prompts adds ``prompt`` first)."""
+
+# Groq's 429 message says "Please try again in 7.66s" (or "1m2.5s", "850ms").
+_TRY_AGAIN = re.compile(r"try again in\s*(?:(\d+)m(?!s))?\s*(\d+(?:\.\d+)?)(ms|s)\b", re.I)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait, if the error says so, else None.
+
+    An error object's ``retry_after`` attribute wins (should the client grow
+    one); otherwise the wait Groq states in its 429 message is used.
+    """
+    hinted = getattr(exc, "retry_after", None)
+    if isinstance(hinted, (int, float)) and not isinstance(hinted, bool) and hinted >= 0:
+        return float(hinted)
+    match = _TRY_AGAIN.search(str(getattr(exc, "message", None) or exc))
+    if not match:
+        return None
+    minutes, amount, unit = match.groups()
+    seconds = float(amount) / (1000.0 if unit.lower() == "ms" else 1.0)
+    return seconds + 60.0 * int(minutes or 0)
+
+
+def without_retries(client: AsyncGroq) -> AsyncGroq:
+    """A view of ``client`` that sends through the same pool but never retries by itself.
+
+    A shallow copy shares the connection pool and the key; its ``chat`` and
+    ``models`` facades are rebuilt so they send through the copy.
+    """
+    if client.max_retries == 0:
+        return client
+    view = copy.copy(client)
+    view.max_retries = 0
+    view.chat = type(client.chat)(view)
+    view.models = type(client.models)(view)
+    return view
+
+
+class SharedBackoff:
+    """One "resume at" time for every run: a 429 anywhere pauses every start and retry.
+
+    The wait is the server's hint (:func:`retry_after`) when there is one, else
+    ``base * 2**n`` capped at ``cap`` where ``n`` counts the 429s seen so far.
+    ``clock`` and ``sleep`` are injectable so tests record the waits without waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        base: float = 0.5,
+        cap: float = 8.0,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.base = base
+        self.cap = cap
+        self.resume_at = float("-inf")
+        self.strikes = 0
+        self.waits: list[float] = []
+
+    def hit(self, exc: BaseException) -> float:
+        """Note a 429; push the shared resume time out and return this delay."""
+        delay = retry_after(exc)
+        if delay is None:
+            delay = min(self.base * 2.0**self.strikes, self.cap)
+        self.strikes += 1
+        self.resume_at = max(self.resume_at, self.clock() + delay)
+        return delay
+
+    async def wait(self) -> None:
+        """Return once the shared resume time has passed."""
+        while (delay := self.resume_at - self.clock()) > 0:
+            self.waits.append(delay)
+            await self.sleep(delay)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: its position, the rendered prompt and its options."""
+
+    index: int
+    prompt: str
+    options: ChatOptions
+
+
+@dataclass
+class RunRecord:
+    """How one run ended: text, summary numbers, status (``error`` when it failed)."""
+
+    spec: RunSpec
+    model: str
+    text: str = ""
+    status: str = "pending"
+    error: str | None = None
+    summary: TurnSummary | None = None
+    result: ChatResult | None = None
+    attempts: int = 0
+
+    def row(self, *, with_prompt: bool = False) -> dict[str, Any]:
+        """The run as one summary-table row (columns :data:`TABLE_COLUMNS`)."""
+        opts, summary = self.spec.options, self.summary
+        row: dict[str, Any] = {"prompt": self.spec.prompt} if with_prompt else {}
+        row.update(
+            model=self.model,
+            temperature=opts.temperature,
+            top_p=opts.top_p,
+            max_tokens=opts.max_tokens,
+            seed=opts.seed,
+            text=self.text,
+            time_to_first_token=summary.time_to_first_token if summary else None,
+            tokens_per_second=summary.tokens_per_second if summary else None,
+            prompt_tokens=summary.prompt_tokens if summary else None,
+            completion_tokens=summary.completion_tokens if summary else None,
+            finish_reason=summary.finish_reason if summary else None,
+            total_time=summary.total_time if summary else None,
+            status=self.status,
+            error=self.error,
+        )
+        return row
+
+
+def summary_table(records: Sequence[RunRecord], *, with_prompt: bool = False) -> Any:
+    """A pandas DataFrame of the runs' rows, or the list of row dicts without pandas."""
+    rows = [r.row(with_prompt=with_prompt) for r in records]
+    try:
+        import pandas as pd
+    except ImportError:
+        return rows
+    columns = (["prompt"] if with_prompt else []) + list(TABLE_COLUMNS)
+    return pd.DataFrame(rows, columns=columns)
+
+
+class _EventSink:
+    """Forwards the engine's sink calls as events and keeps the text for interruptions."""
+
+    def __init__(self, index: int, emit: Emit) -> None:
+        self.index = index
+        self.emit = emit
+        self.parts: list[str] = []
+        self.summary: TurnSummary | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def start(self, meta: TurnMeta) -> None:
+        self.parts = []
+        self.emit(self.index, "start", meta)
+
+    def delta(self, text: str) -> None:
+        self.parts.append(text)
+        self.emit(self.index, "delta", text)
+
+    def finish(self, summary: TurnSummary) -> None:
+        self.summary = summary
+        self.emit(self.index, "finish", summary)
+
+    def fail(self, message: str) -> None:
+        self.emit(self.index, "fail", message)
+
+
+def _ignore(index: int, kind: str, payload: Any) -> None:
+    """The emit of a run nobody watches."""
+
+
+@dataclass
+class GridRunner:
+    """Runs ``specs`` concurrently (at most ``concurrency`` at once); see the module docstring.
+
+    ``run()`` returns one :class:`RunRecord` per spec, in spec order, whatever
+    happened: a failed run is a record with ``status="error"``, an interrupted
+    one keeps its partial text with ``status="interrupted"``.
+    """
+
+    specs: Sequence[RunSpec]
+    conversation: Conversation
+    client: AsyncGroq
+    default_model: str = DEFAULT_MODEL
+    schema: object | None = None
+    emit: Emit = _ignore
+    concurrency: int = DEFAULT_CONCURRENCY
+    retries: int = RATE_LIMIT_RETRIES
+    backoff: SharedBackoff = field(default_factory=SharedBackoff)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
+    _tasks: list[asyncio.Task[RunRecord]] = field(default_factory=list, init=False, repr=False)
+    _cancelled: bool = field(default=False, init=False, repr=False)
+
+    async def run(self) -> list[RunRecord]:
+        """Run every spec; never raises for a single run's failure."""
+        self._loop = asyncio.get_running_loop()
+        client = without_retries(self.client)
+        gate = asyncio.Semaphore(max(1, self.concurrency))
+        self._tasks = [asyncio.ensure_future(self._one(s, client, gate)) for s in self.specs]
+        if self._cancelled:
+            self._cancel_all()
+        return list(await asyncio.gather(*self._tasks))
+
+    def cancel(self) -> None:
+        """Stop every run (callable from any thread); each keeps what it had, marked interrupted."""
+        self._cancelled = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._cancel_all)
+
+    def _cancel_all(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def _one(self, spec: RunSpec, client: AsyncGroq, gate: asyncio.Semaphore) -> RunRecord:
+        record = RunRecord(spec, model=spec.options.model or self.default_model)
+        sink = _EventSink(spec.index, self.emit)
+        try:
+            for attempt in range(self.retries + 1):
+                async with gate:
+                    await self.backoff.wait()
+                    record.attempts += 1
+                    try:
+                        result = await arun_turn(
+                            spec.options,
+                            spec.prompt,
+                            self.conversation.model_copy(deep=True),
+                            client,
+                            sink,
+                            default_model=self.default_model,
+                            schema=self.schema,
+                        )
+                    except TurnError as exc:
+                        if isinstance(exc.cause, RateLimitError) and attempt < self.retries:
+                            delay = self.backoff.hit(exc.cause)
+                            self.emit(spec.index, "retry", (delay, attempt + 1))
+                            continue
+                        record.status, record.error = "error", str(exc)
+                        return record
+                    except (ChatError, GroqError) as exc:
+                        record.status, record.error = "error", " ".join(str(exc).split())
+                        sink.fail(record.error)
+                        return record
+                record.result, record.summary = result, sink.summary
+                record.text, record.status = result.text, result.status
+                record.model, record.error = result.model or record.model, result.error
+                return record
+        except asyncio.CancelledError:
+            # Swallowed on purpose: the other runs' records are still wanted.
+            record.text, record.status = sink.text, "interrupted"
+            record.summary = sink.summary
+            self.emit(spec.index, "cancelled", record.text)
+        return record
