@@ -10,6 +10,7 @@ user can cause is raised as a ``UsageError``: one red line, no traceback.
 from __future__ import annotations
 
 import getpass
+import io
 import shlex
 from typing import Any
 
@@ -94,13 +95,14 @@ def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str]:
     apostrophes and quotes (``%groq What's new?``). Unbalanced quotes inside the
     options are one clear line.
     """
-    lexer = shlex.shlex(line, posix=True)
+    source = io.StringIO(line)
+    lexer = shlex.shlex(source, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     argv: list[str] = []
     expect_value = False
     while True:
-        start = lexer.instream.tell()
+        start = source.tell()
         rest = line[start:].lstrip()
         if not rest:
             return argv, ""
@@ -426,13 +428,14 @@ class GroqMagics(Magics):
         self.user_ns["_groq"] = result
         if out:
             self.user_ns[out] = result
+        if getattr(sink, "shows_answer", False):
+            # The live display already is the answer's output, its footer saying
+            # "interrupted" or "incomplete" when so; show it once, not twice.
+            return already_shown(result, self.shell)
         if result.status == "interrupted":
             print(f"⏹ interrupted: the partial answer ({len(result.text)} characters) is kept")
         elif result.status == "incomplete":
             print(f"⚠ incomplete: {result.error}")
-        if getattr(sink, "shows_answer", False):
-            # The live display already is the answer's output; show it once, not twice.
-            return already_shown(result, self.shell)
         return result
 
     def _subcommand(self, name: str, tail: str, args: Any) -> Any:
