@@ -1,0 +1,27 @@
+"""Magic tests that fail because of bugs in groq_magic/ (kept failing for the lead to fix).
+
+Each test states the expected behaviour; the report that came with this file names the
+observed behaviour and a suggested fix. None is skipped or marked xfail, by the house rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from magic_helpers import sent, stream
+
+
+def test_double_dash_makes_a_subcommand_word_a_prompt(groq: Any) -> None:
+    # The docstring promises: ``%groq -- history of Rome`` asks about history.
+    groq.server.enqueue(stream(["Rome..."]))
+    run = groq.run("%groq -- history of Rome", cell_id="rome")
+    assert run.error is None, run.err
+    assert sent(groq.server)["messages"][-1]["content"] == "history of Rome"
+
+
+def test_unquoted_stop_escape_becomes_a_newline(groq: Any) -> None:
+    # The help says "\\n is a newline"; typed bare, shlex eats the backslash first.
+    groq.server.enqueue(stream(["1, 2"]))
+    run = groq.run("%%groq --stop \\n\nCount.", cell_id="esc")
+    assert run.error is None, run.err
+    assert sent(groq.server)["stop"] == "\n"
