@@ -62,6 +62,7 @@ DEFAULT_READY_TIMEOUT = 60.0
 MAX_PORT_ATTEMPTS = 3
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 LOG_TAIL_LINES = 10
+_LOG_PREFIX = "groq_magic_local_"  # then the owner's pid, "_", a random part
 
 _LAUNCHER = Path(__file__).with_name("_launch.py")
 # Modules `python -m llama_cpp.server` needs; checked with find_spec, never imported.
@@ -310,7 +311,8 @@ class LocalServer:
 
     def _launch(self, path: Path, port: int) -> tuple[str, list[str]]:
         """Start one child on ``port``; "ready", or ("port-in-use", log tail); else raise."""
-        fd, log_name = tempfile.mkstemp(prefix="groq_magic_local_", suffix=".log")
+        _sweep_stale_logs()
+        fd, log_name = tempfile.mkstemp(prefix=f"{_LOG_PREFIX}{os.getpid()}_", suffix=".log")
         log_path = Path(log_name)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
@@ -454,6 +456,29 @@ def _format_tail(tail: list[str]) -> str:
 def _mentions_port_in_use(tail: list[str]) -> bool:
     text = "\n".join(tail).lower()
     return any(marker in text for marker in _PORT_IN_USE_MARKERS)
+
+
+def _sweep_stale_logs() -> None:
+    """Remove logs left by processes that died without stopping their server.
+
+    A kernel killed outright runs no cleanup, so its log stays in the temporary
+    directory; the log name carries the owner's pid, and the next start removes
+    logs whose owner no longer exists.
+    """
+    for stale in Path(tempfile.gettempdir()).glob(f"{_LOG_PREFIX}*_*.log"):
+        owner = stale.name[len(_LOG_PREFIX) :].split("_", 1)[0]
+        if owner.isdigit() and not _pid_alive(int(owner)):
+            _unlink(stale)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _unlink(path: Path | None) -> None:

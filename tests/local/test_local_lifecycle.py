@@ -6,6 +6,7 @@ stand in for failure modes a real llama.cpp server shows only rarely.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +129,28 @@ def test_log_file_is_removed_after_a_failed_start(
     assert not list(tmp_path.glob("groq_magic_local_*.log"))
     assert not [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE
                 and "groq_magic_fake_server" in " ".join(p.cmdline())]
+
+
+def test_logs_left_by_dead_processes_are_swept_at_the_next_start(
+    make_local_server: MakeServer, fake_command: FakeCommand, gguf_file: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    stale = tmp_path / f"groq_magic_local_{dead_pid}_abc.log"
+    live = tmp_path / f"groq_magic_local_{os.getpid()}_abc.log"
+    other = tmp_path / "groq_magic_local_notes.log"
+    for path in (stale, live, other):
+        path.write_text("x")
+    srv = make_local_server(gguf_file, command_factory=fake_command(EXITS_AT_START))
+    with pytest.raises(LocalModelError):
+        srv.start()
+    assert not stale.exists()
+    assert live.exists()
+    assert other.exists()
