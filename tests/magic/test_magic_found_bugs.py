@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from magic_helpers import sent, stream
+from magic_helpers import assert_clean, sent, stream
+from scripted_server import Reply
 
 
 def test_double_dash_makes_a_subcommand_word_a_prompt(groq: Any) -> None:
@@ -25,3 +26,19 @@ def test_unquoted_stop_escape_becomes_a_newline(groq: Any) -> None:
     run = groq.run("%%groq --stop \\n\nCount.", cell_id="esc")
     assert run.error is None, run.err
     assert sent(groq.server)["stop"] == "\n"
+
+
+def test_models_failure_is_one_line_with_a_hint(groq: Any) -> None:
+    # API errors from %groq models skip explain_error: no hint (how to set the key).
+    groq.server.route(
+        "GET",
+        "/v1/models",
+        Reply(status=401, json={"error": {"message": "Invalid API Key",
+                                          "type": "invalid_request_error",
+                                          "code": "invalid_api_key"}}),
+    )
+    run = groq.run("%groq models")
+    line = run.usage_error
+    assert "401" in line
+    assert "GROQ_API_KEY" in line
+    assert_clean(run.everything)
