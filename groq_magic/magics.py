@@ -499,9 +499,15 @@ class GroqMagics(Magics):
         if action == "stop":
             stopped = stop_local_server()
             return Report(["local model server stopped" if stopped else "no local server running"])
+        from groq_magic.local import LocalModelError
+
         server = get_local_server()
         if action == "start":
-            server.ensure_running(on_notice=print)
+            try:
+                server.ensure_running(on_notice=print)
+            except LocalModelError as exc:
+                # The first line is the error; the server's log tail follows it.
+                raise UsageError(str(exc).splitlines()[0]) from None
         return Report([str(server.status())])
 
     def _login(self) -> Any:
