@@ -157,7 +157,11 @@ class Backend:
         try:
             url = server.ensure_running(on_notice=self.notice)
         except LocalModelError as exc:
-            raise GroqError(str(exc)) from None
+            # One line for the error; the server's last log lines, when any, go above it.
+            first, _, log_tail = str(exc).partition("\n")
+            if log_tail.strip():
+                self.notice(log_tail.rstrip())
+            raise GroqError(first) from None
         if not self._told_local:
             self._told_local = True
             self.notice(usage_notice(server))
