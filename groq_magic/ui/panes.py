@@ -135,8 +135,8 @@ class PaneBoard:
         elif kind == "fail":
             pane.parts, pane.footer = [], f"error: {payload}"
         elif kind == "retry":
-            delay, attempt = payload
-            pane.footer = f"rate limited (429): retry {attempt} in {delay:.1f} s"
+            delay, attempt, reason = payload
+            pane.parts, pane.footer = [], f"{reason}: retry {attempt} in {delay:.1f} s"
         elif kind == "cancelled":
             pane.footer, pane.done = "interrupted", True
         self._send(pane)

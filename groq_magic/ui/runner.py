@@ -8,12 +8,14 @@ loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
 ``emit(index, kind, payload)`` events (``start``, ``delta``, ``finish``,
 ``fail``, ``retry``, ``cancelled``): whoever displays them does so in its own thread.
 
-Rate limits are handled here, not by the client: the client is a view of the
-backend's with ``max_retries=0`` (:func:`without_retries`), and when any run
-gets a 429 every run waits until one shared "resume at" time
-(:class:`SharedBackoff`) before it starts or retries; each run retries at most
-:data:`RATE_LIMIT_RETRIES` times. Independent per-request retries would each
-back off on their own and keep hammering a limit that is shared by the key.
+Retries are made here, not by the client: the client is a view of the
+backend's with ``max_retries=0`` (:func:`without_retries`). When any run gets
+a 429, every run waits until one shared "resume at" time
+(:class:`SharedBackoff`) before it starts or retries: independent
+per-request retries would each back off on their own and keep hammering a
+limit that is shared by the key. A failure of one request alone (a dropped
+connection, a 5xx, 408/409: what the client would have retried) backs off
+that run only. Each run retries at most :data:`RATE_LIMIT_RETRIES` times.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from groq_magic.chat.errors import ChatError
 from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.result import ChatResult
 from groq_magic.chat.sink import TurnMeta, TurnSummary
-from groq_magic.client import AsyncGroq, GroqError, RateLimitError
+from groq_magic.client import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncGroq,
+    GroqError,
+    RateLimitError,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -52,7 +60,7 @@ DEFAULT_CONCURRENCY = 8
 """Runs in flight at once, unless the caller says otherwise."""
 
 RATE_LIMIT_RETRIES = 3
-"""How many times one run is retried after a 429."""
+"""How many times one run is retried (after a 429, a 5xx or a dropped connection)."""
 
 Emit = Callable[[int, str, Any], None]
 """``emit(run index, event kind, payload)``; must be cheap and thread-safe."""
@@ -143,6 +151,10 @@ class SharedBackoff:
         self.strikes += 1
         self.resume_at = max(self.resume_at, self.clock() + delay)
         return delay
+
+    def alone(self, attempt: int) -> float:
+        """The wait before retrying one run's own failure (a 5xx, a dropped connection)."""
+        return min(self.base * 2.0**attempt, self.cap)
 
     async def wait(self) -> None:
         """Return once the shared resume time has passed."""
@@ -286,8 +298,13 @@ class GridRunner:
     async def _one(self, spec: RunSpec, client: AsyncGroq, gate: asyncio.Semaphore) -> RunRecord:
         record = RunRecord(spec, model=spec.options.model or self.default_model)
         sink = _EventSink(spec.index, self.emit)
+        pause = 0.0
         try:
             for attempt in range(self.retries + 1):
+                if pause:
+                    # A failure of this run alone: wait without holding a slot.
+                    await self.backoff.sleep(pause)
+                    pause = 0.0
                 async with gate:
                     await self.backoff.wait()
                     record.attempts += 1
@@ -302,12 +319,16 @@ class GridRunner:
                             schema=self.schema,
                         )
                     except TurnError as exc:
-                        if isinstance(exc.cause, RateLimitError) and attempt < self.retries:
+                        reason = _retry_reason(exc.cause)
+                        if reason is None or attempt >= self.retries:
+                            record.status, record.error = "error", str(exc)
+                            return record
+                        if isinstance(exc.cause, RateLimitError):
                             delay = self.backoff.hit(exc.cause)
-                            self.emit(spec.index, "retry", (delay, attempt + 1))
-                            continue
-                        record.status, record.error = "error", str(exc)
-                        return record
+                        else:
+                            delay = pause = self.backoff.alone(attempt)
+                        self.emit(spec.index, "retry", (delay, attempt + 1, reason))
+                        continue
                     except (ChatError, GroqError) as exc:
                         record.status, record.error = "error", " ".join(str(exc).split())
                         sink.fail(record.error)
@@ -322,3 +343,16 @@ class GridRunner:
             record.summary = sink.summary
             self.emit(spec.index, "cancelled", record.text)
         return record
+
+
+def _retry_reason(cause: BaseException | None) -> str | None:
+    """Why a failed request is worth another try (the client's own policy), else None."""
+    if isinstance(cause, RateLimitError):
+        return "rate limited (429)"
+    if isinstance(cause, APIConnectionError):
+        return "connection failed"
+    if isinstance(cause, APIStatusError) and cause.status_code is not None:
+        status = cause.status_code
+        if status in (408, 409) or status >= 500:
+            return f"server error {status}"
+    return None
