@@ -95,19 +95,26 @@ class SSEDecoder:
 
     def _process(self, lines: list[bytes]) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
+        data = self._data
         for line in lines:
+            if line[:6] == b"data: ":
+                # The common case, first: one "data: {json}" line per event.
+                data.append(line[6:])
+                self._has_data = True
+                continue
             if not line:
                 if self._has_data:
+                    joined = data[0] if len(data) == 1 else b"\n".join(data)
                     events.append(
                         ServerSentEvent(
-                            data=b"\n".join(self._data).decode("utf-8", "replace"),
-                            event=self._event or "message",
-                            id=self._last_id,
-                            retry=self._retry,
+                            joined.decode("utf-8", "replace"),
+                            self._event or "message",
+                            self._last_id,
+                            self._retry,
                         )
                     )
-                self._data = []
-                self._has_data = False
+                    data = self._data = []
+                    self._has_data = False
                 self._event = ""
                 continue
             if line[0] == 0x3A:  # ":" starts a comment
@@ -116,7 +123,7 @@ class SSEDecoder:
             if colon and value[:1] == b" ":
                 value = value[1:]
             if name == b"data":
-                self._data.append(value)
+                data.append(value)
                 self._has_data = True
             elif name == b"event":
                 self._event = value.decode("utf-8", "replace")

@@ -66,39 +66,59 @@ class ChunkAccumulator:
         return self.parts[0] if self.parts else ""
 
     def handle(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
-        """One event: a chunk to yield, None for ``[DONE]``/ignored ones, or an error raised."""
+        """One event: a chunk to yield, None for ``[DONE]``, or an error raised.
+
+        This runs once per token, so the accounting is inlined and the checks
+        are ordered cheapest and most common first.
+        """
         data = event.data
-        if event.event == "error":
-            raise self._error(data)
-        if data == _DONE:
+        if event.event != "message":
+            if event.event == "error":
+                raise self._error(data)
+        elif data == _DONE:
             self.done = True
             return None
         try:
             chunk = ChatCompletionChunk.model_validate_json(data)
         except ValidationError as exc:
-            problem = (
-                "a stream chunk is not JSON"
-                if any(e.get("type") == "json_invalid" for e in exc.errors())
-                else describe_chunk_error(exc)
-            )
-            raise stream_shape_error(
-                problem, data, partial_text=self.text, request_id=self.request_id
-            ) from None
+            raise self._shape_error(exc, data) from None
         extra = chunk.__pydantic_extra__
         if extra and "error" in extra:
             raise self._error(data)
-        self._account(chunk)
+        self.chunk_count += 1
+        if self.model is None:
+            self.model = chunk.model
+        if chunk.x_groq is not None or chunk.usage is not None:
+            self._account_meta(chunk)
+        for choice in chunk.choices:
+            if choice.index:
+                continue
+            delta = choice.delta
+            content = delta.content
+            if content:
+                self.parts.append(content)
+                if self.first_token_at is None:
+                    self.first_token_at = time.perf_counter()
+            if delta.reasoning or delta.tool_calls:
+                self._account_extras(delta)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
         return chunk
+
+    def _shape_error(self, exc: ValidationError, data: str) -> APIStreamError:
+        problem = (
+            "a stream chunk is not JSON"
+            if any(e.get("type") == "json_invalid" for e in exc.errors())
+            else describe_chunk_error(exc)
+        )
+        return stream_shape_error(problem, data, partial_text=self.text, request_id=self.request_id)
 
     def _error(self, data: str) -> APIStreamError:
         return stream_error_from_data(
             data, partial_text=self.text, request_id=self.request_id, secret=self.secret
         )
 
-    def _account(self, chunk: ChatCompletionChunk) -> None:
-        self.chunk_count += 1
-        if chunk.model and self.model is None:
-            self.model = chunk.model
+    def _account_meta(self, chunk: ChatCompletionChunk) -> None:
         x_groq = chunk.x_groq
         if x_groq is not None:
             if x_groq.usage is not None:
@@ -107,22 +127,14 @@ class ChunkAccumulator:
                 self.request_id = x_groq.id
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for choice in chunk.choices:
-            if choice.index != 0:
-                continue
-            delta = choice.delta
-            if delta.content:
-                self.parts.append(delta.content)
-                if self.first_token_at is None:
-                    self.first_token_at = time.perf_counter()
-            if delta.reasoning:
-                self.reasoning_parts.append(delta.reasoning)
-                if self.first_token_at is None:
-                    self.first_token_at = time.perf_counter()
-            if delta.tool_calls:
-                self._merge_tool_calls(delta.tool_calls)
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+
+    def _account_extras(self, delta: Any) -> None:
+        if delta.reasoning:
+            self.reasoning_parts.append(delta.reasoning)
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+        if delta.tool_calls:
+            self._merge_tool_calls(delta.tool_calls)
 
     def _merge_tool_calls(self, deltas: list[Any]) -> None:
         for delta in deltas:
@@ -277,7 +289,8 @@ class Stream(_StreamView):
             self.response.close()
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        return self
+        # The generator itself, so a for loop pays no extra call per chunk.
+        return self._iterator
 
     def __next__(self) -> ChatCompletionChunk:
         return next(self._iterator)
@@ -339,7 +352,7 @@ class AsyncStream(_StreamView):
             await self.response.aclose()
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
-        return self
+        return self._iterator
 
     async def __anext__(self) -> ChatCompletionChunk:
         return await self._iterator.__anext__()
