@@ -45,6 +45,27 @@ def _redact(raw: bytes, secret: Secret | None) -> bytes:
     return raw
 
 
+def _error_detail(error: dict[str, Any]) -> ErrorDetail:
+    """The error object as an :class:`ErrorDetail`, whatever types its fields hold.
+
+    A server that sends a number or an object where Groq sends a string must still
+    produce the typed error with its message, not a pydantic ValidationError.
+    """
+    try:
+        return ErrorDetail.model_validate(error)
+    except ValidationError:
+        pass
+    fields: dict[str, Any] = {}
+    for name in ("message", "type", "code", "param", "failed_generation"):
+        value = error.get(name)
+        if value is not None:
+            fields[name] = value if isinstance(value, str) else json.dumps(value)
+    status = error.get("status_code")
+    if isinstance(status, int) and not isinstance(status, bool):
+        fields["status_code"] = status
+    return ErrorDetail(**fields)
+
+
 def _detail_fields(detail: ErrorDetail) -> dict[str, Any]:
     return {
         "type": detail.type,
@@ -71,7 +92,7 @@ def error_from_body(
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        detail = ErrorDetail.model_validate(error)
+        detail = _error_detail(error)
         message = detail.message or f"HTTP {status_code}"
         return cls(
             message,
@@ -118,7 +139,7 @@ def _check_json(raw: bytes, what: str, request_id: str | None) -> Any:
 def _embedded_error(data: Any, request_id: str | None, secret: Secret | None) -> APIError | None:
     """A 200 answer may still hold ``{"error": ...}``."""
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        detail = ErrorDetail.model_validate(data["error"])
+        detail = _error_detail(data["error"])
         status = detail.status_code or 500
         return status_error_class(status)(
             detail.message or "error",
@@ -212,7 +233,7 @@ def stream_error_from_data(
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        detail = ErrorDetail.model_validate(error)
+        detail = _error_detail(error)
         return APIStreamError(
             detail.message or "the server reported an error mid-stream",
             partial_text=partial_text,

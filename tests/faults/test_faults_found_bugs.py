@@ -1,0 +1,65 @@
+"""Regressions for bugs the fault suite and the fuzzer found, one test per bug."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from scripted_server import Reply, ScriptedServer, chunk_events, ratelimit_headers, sse_reply
+
+from groq_magic.client import (
+    APIStatusError,
+    APIStreamError,
+    BadRequestError,
+    InternalServerError,
+)
+
+USER = [{"role": "user", "content": "hi"}]
+
+# Error objects whose fields have the wrong types: numbers, lists, objects, booleans.
+ODD_ERRORS: list[dict[str, Any]] = [
+    {"message": 5},
+    {"message": ["a", "b"], "code": 1.5},
+    {"message": "ok", "type": {"nested": True}, "param": 0, "status_code": "503"},
+    {"message": None, "failed_generation": {"x": 1}, "status_code": True},
+]
+
+
+@pytest.mark.parametrize("error", ODD_ERRORS)
+def test_error_body_with_odd_field_types_is_a_typed_error(
+    server: ScriptedServer, make_client: Any, error: dict[str, Any]
+) -> None:
+    """A 400 whose error object holds numbers where strings belong: BadRequestError, not
+    pydantic's ValidationError escaping the client."""
+    server.enqueue(Reply(status=400, json={"error": error}))
+    with pytest.raises(BadRequestError) as info:
+        make_client().chat.completions.create(messages=USER, model="m")
+    assert info.value.status_code == 400
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("error", ODD_ERRORS)
+def test_error_event_with_odd_field_types_is_a_stream_error(
+    server: ScriptedServer, make_client: Any, error: dict[str, Any]
+) -> None:
+    """``event: error`` with odd field types ends the stream with APIStreamError, text kept."""
+    frames: list[Any] = [*chunk_events(["Hel", "lo"])[:-1]]
+    frames.append("event: error\ndata: " + json.dumps({"error": error}) + "\n\n")
+    server.enqueue(sse_reply(frames, done=False))
+    stream = make_client().chat.completions.create(messages=USER, model="m", stream=True)
+    with pytest.raises(APIStreamError) as info:
+        stream.until_done()
+    assert info.value.partial_text == "Hello"
+
+
+@pytest.mark.parametrize("error", ODD_ERRORS)
+def test_embedded_error_with_odd_field_types_is_a_status_error(
+    server: ScriptedServer, make_client: Any, error: dict[str, Any]
+) -> None:
+    """A 200 body holding ``{"error": {...}}`` with odd types: a typed status error."""
+    headers = {"content-type": "application/json", **ratelimit_headers()}
+    server.enqueue(Reply(headers=headers, json={"error": error}))
+    with pytest.raises(APIStatusError) as info:
+        make_client().chat.completions.create(messages=USER, model="m")
+    assert isinstance(info.value, InternalServerError) or info.value.status_code is not None
