@@ -1,0 +1,525 @@
+"""``%%groq --ui`` / ``%groq ui``: the answer with controls that re-run the prompt.
+
+Layout (an ipywidgets ``VBox``, left to :meth:`ParameterPanel.widget`): model
+dropdown (from the server's model list), temperature / top_p / max tokens
+sliders and a seed box, system prompt, JSON toggle, stop sequences, Run and
+Keep buttons, a one-line message, the answer area and a "copy as cell" text.
+
+- **Bounds from one place.** Slider ``min``/``max`` are read from
+  :meth:`ChatOptions.bounds <groq_magic.chat.ChatOptions.bounds>`; nothing here
+  repeats a bound. The seed has no bounds in the options model, so it is an
+  integer box rather than a slider with invented ends.
+- **Unset stays unset.** A slider rests at the server's default
+  (:data:`RESTING`) and its value is sent only once it was set: by the cell's
+  flags or by the user moving it. The copy-as-cell line says the same.
+- **Out of range from code.** ipywidgets clamps ``slider.value = 5`` silently to
+  ``max``. The panel's sliders refuse such a value instead: the slider keeps its
+  value, nothing runs, and one line (the options model's own message, e.g.
+  ``--temperature must be between 0 and 2 (got 5.0)``) is shown in the panel
+  and printed where the code ran.
+- **Debounced re-runs.** Any change schedules a run ``DEBOUNCE`` seconds later,
+  replacing a pending one. The scheduler is the kernel's running asyncio loop
+  (``call_later``: the callback then runs in the main thread between messages);
+  tests inject their own.
+- **History.** Each run talks to a scratch copy of the chat (so runs never pile
+  up); **Keep** records the shown run's turn in the real chat, once. For
+  ``%groq ui`` (the last prompt again), keeping replaces that last turn.
+- **Streaming.** Runs use the same :func:`~groq_magic.chat.engine.run_turn` as a
+  cell, with a sink that sets the answer ``Output`` widget's ``outputs``
+  directly (throttled), so the answer is Markdown and needs no capture context.
+
+Without a widget frontend (terminal IPython, nbconvert) :func:`show_panel` runs
+the prompt once as plain text, records nothing and prints the cell that
+reproduces the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from groq_magic.chat.conversation import Conversation, Turn
+from groq_magic.chat.engine import TurnError, run_turn
+from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
+from groq_magic.chat.options import FLAGS, ChatOptions
+from groq_magic.chat.result import ChatResult
+from groq_magic.chat.sink import TurnMeta, TurnSummary
+from groq_magic.chat.template import render_prompt
+from groq_magic.client import GroqError
+from groq_magic.render import UpdateThrottle, is_live_kernel, status_line
+from groq_magic.render.notebook import escape_markdown, with_footer
+from groq_magic.session import GroqSession
+
+__all__ = [
+    "DEBOUNCE",
+    "RESTING",
+    "ParameterPanel",
+    "Scheduler",
+    "cell_line",
+    "show_panel",
+]
+
+DEBOUNCE = 0.3
+"""Seconds of quiet after a change before the prompt re-runs."""
+
+RESTING: dict[str, float] = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 1024}
+"""Where an unset slider rests: the server's own defaults (not bounds; not sent until moved)."""
+
+SLIDERS = ("temperature", "top_p", "max_tokens")
+STEPS = {"temperature": 0.05, "top_p": 0.05}
+
+
+class Cancellable(Protocol):
+    """What a scheduler returns: something that can be cancelled."""
+
+    def cancel(self) -> Any:
+        """Do not run the callback."""
+
+
+Scheduler = Callable[[float, Callable[[], None]], Cancellable]
+"""``scheduler(delay, callback)``: run ``callback`` in the main thread after ``delay`` seconds."""
+
+
+def kernel_scheduler(delay: float, callback: Callable[[], None]) -> Cancellable:
+    """Schedule on the main thread's asyncio loop (ipykernel runs one)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    return loop.call_later(delay, callback)
+
+
+def _quote(value: str) -> str:
+    # The magic reads \n, \t and \\ in --stop as escapes, so they are written that way.
+    return shlex.quote(value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t"))
+
+
+def _number(value: float | int) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def cell_line(options: ChatOptions) -> str:
+    """The ``%%groq`` line whose flags give ``options`` (those a panel can change, plus chat)."""
+    parts = ["%%groq"]
+    if options.model:
+        parts += ["-m", shlex.quote(options.model)]
+    for name in ("temperature", "top_p", "max_tokens", "seed"):
+        value = getattr(options, name)
+        if value is not None:
+            parts += [FLAGS[name], _number(value)]
+    if options.system:
+        parts += ["-s", shlex.quote(" ".join(options.system.split("\n")))]
+    for stop in options.stop:
+        parts += ["--stop", _quote(stop)]
+    if options.json_mode:
+        parts.append("--json")
+    if options.schema_name:
+        parts += ["--schema", options.schema_name]
+    if options.chat:
+        parts += ["-c", shlex.quote(options.chat)]
+    if not options.history:
+        parts.append("--no-history")
+    if not options.stream:
+        parts.append("--no-stream")
+    return " ".join(parts)
+
+
+def _guarded(cls: type, on_reject: Callable[[Any], None]) -> Any:
+    """An instance-maker for ``cls`` (a bounded slider) that refuses out-of-range values."""
+    from traitlets import validate
+
+    class Guarded(cls):  # type: ignore[misc]
+        @validate("value")
+        def _validate_value(self, proposal: Any) -> Any:
+            value = proposal["value"]
+            if value < self.min or value > self.max:
+                on_reject(value)
+                return self.value
+            return super()._validate_value(proposal)
+
+    return Guarded
+
+
+class AnswerSink:
+    """Streams an answer into an ``Output`` widget by setting its ``outputs`` (throttled)."""
+
+    def __init__(self, output: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.output = output
+        self.parts: list[str] = []
+        self.throttle = UpdateThrottle(clock=clock)
+        self.summary: TurnSummary | None = None
+
+    def _show(self, markdown: str, plain: str) -> None:
+        self.output.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {"text/markdown": markdown, "text/plain": plain},
+                "metadata": {},
+            },
+        )
+
+    def start(self, meta: TurnMeta) -> None:
+        """Replace the previous answer with a waiting note."""
+        self.parts = []
+        note = f"{meta.model} · waiting…"
+        self._show(f"*{escape_markdown(note)}*", note)
+        self.throttle.record(0)
+
+    def delta(self, text: str) -> None:
+        """Add the fragment; show it when the throttle allows."""
+        self.parts.append(text)
+        answer = "".join(self.parts)
+        if self.throttle.should_update(len(answer.encode("utf-8"))):
+            self._show(answer, answer)
+
+    def finish(self, summary: TurnSummary) -> None:
+        """The whole answer with its status line."""
+        self.summary = summary
+        text = summary.text or "".join(self.parts)
+        line = status_line(summary)
+        self._show(with_footer(text, f"*{escape_markdown(line)}*"), f"{text}\n\n{line}")
+
+    def fail(self, message: str) -> None:
+        """Clear the answer; the panel shows ``message``."""
+        self.output.outputs = ()
+
+
+class ParameterPanel:
+    """The controls, the answer area and the logic that runs the prompt (see module docstring).
+
+    ``client`` is a sync ``Groq`` (default: the session backend's); ``scheduler``
+    defaults to the kernel's loop; ``models`` skips the server's model list.
+    """
+
+    def __init__(
+        self,
+        session: GroqSession,
+        options: ChatOptions,
+        template: str,
+        namespace: Mapping[str, Any],
+        *,
+        configured_model: str | None = None,
+        replaces: Turn | None = None,
+        scheduler: Scheduler | None = None,
+        models: list[str] | None = None,
+        client: Any = None,
+        debounce: float = DEBOUNCE,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.session = session
+        self.template = template
+        self.prompt = render_prompt(template, namespace)
+        self.schema = session.resolve_schema(options.schema_name, namespace)
+        self.base = options.merged().model_copy(update={"out": None})
+        self.default_model = session.backend.default_model(configured_model)
+        self.replaces = replaces
+        self.scheduler: Scheduler = scheduler or kernel_scheduler
+        self.debounce = debounce
+        self.echo = echo
+        self._client = client
+        self._pending: Cancellable | None = None
+        self._explicit = {f for f in (*SLIDERS, "seed") if getattr(options, f) is not None}
+        self._quiet = True  # building the controls is not a change
+        self.kept: Turn | None = None
+        self.result: ChatResult | None = None
+        self.runs = 0
+        self._shown_turn: Turn | None = None
+
+        model = options.model or self.default_model
+        names, note = self._model_names(models, model)
+        self.model = widgets.Dropdown(options=names, value=model, description="model")
+        self.sliders: dict[str, Any] = {}
+        for name in SLIDERS:
+            lo, hi = ChatOptions.bounds(name)
+            value = getattr(options, name)
+            if name == "max_tokens":
+                cls: type = widgets.IntSlider
+                start: float = value if value is not None else RESTING[name]
+                extra: dict[str, Any] = {}
+            else:
+                cls = widgets.FloatSlider
+                start = value if value is not None else RESTING[name]
+                extra = {"step": STEPS[name], "readout_format": ".2f"}
+            guarded = _guarded(cls, self._rejecter(name))
+            self.sliders[name] = guarded(
+                min=lo, max=hi, value=start, description=name, continuous_update=False, **extra
+            )
+        self.seed = widgets.IntText(value=options.seed or 0, description="seed")
+        self.system = widgets.Textarea(value=options.system or "", description="system")
+        self.json_mode = widgets.Checkbox(value=options.json_mode, description="JSON")
+        self.stop = widgets.TagsInput(value=list(options.stop), allow_duplicates=False)
+        self.run_button = widgets.Button(description="Run", icon="play")
+        self.keep_button = widgets.Button(description="Keep", icon="check", disabled=True)
+        self.message = widgets.HTML(value=escape_html(note) if note else "")
+        self.answer = widgets.Output()
+        self.copy = widgets.Textarea(
+            value="", description="cell", layout=widgets.Layout(width="100%")
+        )
+        self.run_button.on_click(lambda _: self.run())
+        self.keep_button.on_click(lambda _: self.keep())
+        for control in self.controls():
+            control.observe(self._changed, names="value")
+        self._quiet = False
+        self.update_copy()
+
+    # -- building -----------------------------------------------------------------------
+
+    def _model_names(self, given: list[str] | None, current: str) -> tuple[list[str], str]:
+        note = ""
+        if given is None:
+            try:
+                given = sorted(m.id for m in self._sync_client().models.list().data)
+            except GroqError as exc:
+                given = []
+                note = f"model list unavailable ({' '.join(str(exc).split())}): only {current}"
+        names = list(given)
+        if current not in names:
+            names.insert(0, current)
+        return names, note
+
+    def controls(self) -> list[Any]:
+        """Every control whose change re-runs the prompt."""
+        return [
+            self.model,
+            *self.sliders.values(),
+            self.seed,
+            self.system,
+            self.json_mode,
+            self.stop,
+        ]
+
+    @property
+    def widget(self) -> Any:
+        """The whole panel as one ``VBox``."""
+        import ipywidgets as widgets
+
+        settings = widgets.VBox(
+            [self.model, *self.sliders.values(), self.seed, self.system, self.json_mode,
+             widgets.HBox([widgets.Label("stop"), self.stop])]
+        )
+        buttons = widgets.HBox([self.run_button, self.keep_button])
+        return widgets.VBox([settings, buttons, self.message, self.answer, self.copy])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        show: Any = display  # IPython's display is untyped
+        show(self.widget)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _sync_client(self) -> Any:
+        return self._client if self._client is not None else self.session.backend.client()
+
+    def options(self) -> ChatOptions:
+        """The options the controls describe now (one OptionsError line if they are invalid)."""
+        data = self.base.model_dump()
+        data["model"] = self.model.value
+        for name, slider in self.sliders.items():
+            data[name] = slider.value if name in self._explicit else None
+        data["seed"] = self.seed.value if "seed" in self._explicit else None
+        data["system"] = self.system.value or None
+        data["json_mode"] = bool(self.json_mode.value)
+        data["stop"] = list(self.stop.value)
+        return ChatOptions.parse(**data)
+
+    def update_copy(self) -> None:
+        """Refresh the copy-as-cell text from the controls."""
+        try:
+            self.copy.value = f"{cell_line(self.options())}\n{self.template}"
+        except OptionsError as exc:
+            self.say(str(exc))
+
+    def say(self, line: str) -> None:
+        """Show one line in the panel's message area."""
+        self.message.value = escape_html(line)
+
+    def _rejecter(self, name: str) -> Callable[[Any], None]:
+        return lambda value: self._out_of_range(name, value)
+
+    def _out_of_range(self, name: str, value: Any) -> None:
+        try:
+            ChatOptions.parse(**{name: value})
+        except OptionsError as exc:
+            line = str(exc)
+        else:  # pragma: no cover - the slider's bounds are the model's
+            line = f"{FLAGS[name]} value {value!r} is out of range"
+        line += " — the slider kept its value; nothing was run"
+        self.say(line)
+        self.echo(line)
+
+    def _changed(self, change: Any) -> None:
+        if self._quiet:
+            return
+        owner = change.get("owner") if isinstance(change, Mapping) else None
+        for name, slider in self.sliders.items():
+            if owner is slider:
+                self._explicit.add(name)
+        if owner is self.seed:
+            self._explicit.add("seed")
+        self.update_copy()
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Run after ``debounce`` seconds of quiet (a pending run is replaced)."""
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = self.scheduler(self.debounce, self._fire)
+
+    def _fire(self) -> None:
+        self._pending = None
+        self.run()
+
+    # -- running ----------------------------------------------------------------------------
+
+    def conversation(self) -> Conversation:
+        """The real chat this panel belongs to."""
+        return self.session.conversation(self.base.chat)
+
+    def run(self) -> ChatResult | None:
+        """Run the prompt with the current settings into the answer area (not recorded)."""
+        try:
+            options = self.options()
+        except OptionsError as exc:
+            self.say(str(exc))
+            return None
+        scratch = self.conversation().model_copy(deep=True)
+        self.keep_button.disabled = True
+        self._shown_turn = None
+        self.say("")
+        self.runs += 1
+        try:
+            result = run_turn(
+                options,
+                self.prompt,
+                scratch,
+                self._sync_client(),
+                AnswerSink(self.answer),
+                default_model=self.default_model,
+                replaces=self.replaces.id if self.replaces else None,
+                schema=self.schema,
+            )
+        except TurnError as exc:
+            self.say(str(exc))
+            return None
+        except (ChatError, GroqError) as exc:
+            self.say(" ".join(str(exc).split()))
+            return None
+        self.result = result
+        turn = scratch.last()
+        if options.history and turn is not None and turn.answer == result.text:
+            self._shown_turn = turn
+            self.keep_button.disabled = False
+        if result.status != "complete":
+            self.say(f"{result.status}: {result.error or 'the partial answer is shown'}")
+        return result
+
+    def keep(self) -> Turn | None:
+        """Record the shown run's turn in the real chat (once per run)."""
+        turn = self._shown_turn
+        if turn is None:
+            self.say("nothing to keep: run the prompt first")
+            return None
+        conversation = self.conversation()
+        conversation.record(turn, replaces=self.replaces.id if self.replaces else None)
+        self.replaces = turn  # keeping again after another run replaces this one
+        self.kept, self._shown_turn = turn, None
+        self.keep_button.disabled = True
+        self.say(f"kept: chat {conversation.name!r} now has {len(conversation)} turns")
+        return turn
+
+
+def escape_html(text: str) -> str:
+    """``text`` safe inside an HTML widget."""
+    import html
+
+    return html.escape(text)
+
+
+def show_panel(
+    session: GroqSession,
+    options: ChatOptions,
+    prompt: str | None,
+    namespace: Mapping[str, Any],
+    *,
+    shell: Any,
+    configured_model: str | None,
+    scheduler: Scheduler | None = None,
+    display: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Show the panel and run the prompt once; ``prompt=None`` re-runs the chat's last prompt.
+
+    Returns the :class:`ParameterPanel` (marked as already shown), or, without a
+    widget frontend, the :class:`ChatResult` of one plain-text run.
+    """
+    replaces: Turn | None = None
+    if prompt is None:
+        conversation = session.conversation(options.chat)
+        replaces = conversation.last()
+        if replaces is None:
+            raise EmptyConversationError(
+                f"chat {conversation.name!r} has no turns yet: %groq ui re-runs the last"
+                " prompt; use %%groq --ui with a prompt instead"
+            )
+        prompt = replaces.prompt
+        # The last turn's settings, with whatever the %groq ui line itself set on top.
+        given = {
+            k: v
+            for k, v in options.model_dump().items()
+            if v not in (None, [], {}) and v != ChatOptions.model_fields[k].default
+        }
+        options = ChatOptions.from_snapshot(replaces.options).merged(**given)
+        namespace = {}  # the recorded prompt is already rendered
+    if not is_live_kernel(shell):
+        return _plain_run(session, options, prompt, namespace, configured_model, replaces)
+    panel = ParameterPanel(
+        session,
+        options,
+        prompt,
+        namespace,
+        configured_model=configured_model,
+        replaces=replaces,
+        scheduler=scheduler,
+    )
+    if display is None:
+        from IPython.display import display as ipython_display
+
+        display = ipython_display
+    show: Any = display  # IPython's display is untyped
+    show(panel.widget)
+    panel.run()
+    from groq_magic.render import already_shown
+
+    return already_shown(panel, shell)
+
+
+def _plain_run(
+    session: GroqSession,
+    options: ChatOptions,
+    template: str,
+    namespace: Mapping[str, Any],
+    configured_model: str | None,
+    replaces: Turn | None,
+) -> ChatResult:
+    from groq_magic.render import PlainTextSink
+
+    prompt = render_prompt(template, namespace)
+    scratch = session.conversation(options.chat).model_copy(deep=True)
+    print("(no widget frontend here: ran once with these settings, not recorded in history)")
+    result = run_turn(
+        options,
+        prompt,
+        scratch,
+        session.backend.client(),
+        PlainTextSink(),
+        default_model=session.backend.default_model(configured_model),
+        replaces=replaces.id if replaces else None,
+        schema=session.resolve_schema(options.schema_name, namespace),
+    )
+    print(f"the cell for these settings:\n{cell_line(options)}\n{template}")
+    return result
