@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keys import FAKE_KEY
 from magic_helpers import assert_clean, sent, stream
 from scripted_server import Reply
 
@@ -42,3 +43,15 @@ def test_models_failure_is_one_line_with_a_hint(groq: Any) -> None:
     assert "401" in line
     assert "GROQ_API_KEY" in line
     assert_clean(run.everything)
+
+
+def test_the_fake_key_itself_on_a_line_is_refused(groq: Any) -> None:
+    # tests/keys.py's FAKE_KEY ("gsk_test_SECRETKEY123") has an underscore after gsk_,
+    # which session._KEY_PATTERN does not accept: the key is sent as the prompt.
+    groq.server.enqueue(stream(["sent anyway"]))  # so the bug fails fast instead of retrying
+    run = groq.run(f"%groq {FAKE_KEY}", cell_id="key")
+    line = run.usage_error
+    assert "key" in line
+    assert FAKE_KEY not in line
+    assert groq.server.requests == []
+    assert groq.turns() == []
