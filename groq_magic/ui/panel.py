@@ -225,6 +225,7 @@ class ParameterPanel:
         self._pending: Cancellable | None = None
         self._explicit = {f for f in (*SLIDERS, "seed") if getattr(options, f) is not None}
         self._quiet = True  # building the controls is not a change
+        self._rejected = False
         self.kept: Turn | None = None
         self.result: ChatResult | None = None
         self.runs = 0
@@ -350,6 +351,7 @@ class ParameterPanel:
         else:  # pragma: no cover - the slider's bounds are the model's
             line = f"{FLAGS[name]} value {value!r} is out of range"
         line += " — the slider kept its value; nothing was run"
+        self._rejected = True
         self.say(line)
         self.echo(line)
 
@@ -364,6 +366,36 @@ class ParameterPanel:
             self._explicit.add("seed")
         self.update_copy()
         self.schedule()
+
+    def set(self, **values: Any) -> ChatResult | None:
+        """Set controls from code (``panel.set(temperature=0.5, seed=3)``) and run once, now.
+
+        Names are the option names (``model``, ``temperature``, ``top_p``,
+        ``max_tokens``, ``seed``, ``system``, ``json_mode``, ``stop``). A value
+        out of a slider's bounds is refused with one line and nothing runs.
+        """
+        controls = {"model": self.model, **self.sliders, "seed": self.seed,
+                    "system": self.system, "json_mode": self.json_mode, "stop": self.stop}
+        unknown = sorted(set(values) - set(controls))
+        if unknown:
+            self.say(f"the panel has no control named {unknown[0]!r}")
+            return None
+        self._quiet = True
+        self._rejected = False
+        try:
+            for name, value in values.items():
+                controls[name].value = value
+                if name in (*SLIDERS, "seed"):
+                    self._explicit.add(name)
+        finally:
+            self._quiet = False
+        if self._rejected:
+            return None
+        self.update_copy()
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        return self.run()
 
     def schedule(self) -> None:
         """Run after ``debounce`` seconds of quiet (a pending run is replaced)."""

@@ -311,3 +311,19 @@ def test_kernel_scheduler_uses_the_running_loop() -> None:
 
     asyncio.run(main())
     assert fired == ["x"]
+
+
+def test_set_from_code_runs_once_now_and_refuses_out_of_range(
+    make_panel: Any, routed: RoutedServer
+) -> None:
+    panel, scheduler, echoed = make_panel(model="alpha")
+    result = panel.set(temperature=0.25, seed=5)
+    assert result is not None
+    assert result.text == "answer: model=alpha temperature=0.25 seed=5"
+    assert scheduler.live == []  # ran now, nothing left pending
+    assert panel.copy.value == "%%groq -m alpha --temperature 0.25 --seed 5\nSay hi."
+    assert panel.set(top_p=7) is None
+    assert echoed[-1].startswith("--top-p must be between 0 and 1 (got 7.0)")
+    assert panel.set(colour="red") is None
+    assert panel.message.value == "the panel has no control named &#x27;colour&#x27;"
+    assert len(routed.chat_bodies()) == 1
