@@ -1,0 +1,192 @@
+"""Fixtures for the real-browser tests: Chromium, a JupyterLab server, open notebooks.
+
+- ``chromium`` (session): the path of Debian's Chromium, installed with apt-get when it is
+  missing (we run as root in CI). A failed install is a test error saying why, never a skip.
+- ``browser`` (session): a Playwright persistent context on that Chromium (the bundled
+  browser cannot be downloaded here), headless, with a new empty profile and the flags that
+  keep it off the network.
+- ``shots`` (session): ``build/browser/``, emptied of old screenshots at the start.
+- ``start_lab(python, root_dir)``: a :class:`browser_lab.LabServer` for any interpreter,
+  stopped at the end of the session; stopping checks the process table for kernels and
+  local model servers that outlived it (a leak is a teardown error).
+- ``lab`` (session): JupyterLab from the dev environment serving a tmp dir that holds clean
+  copies of ``notebooks/*.ipynb`` (see :mod:`browser_notebooks`).
+- ``open_notebook(lab, name)``: a :class:`browser_page.NotebookPage` for ``name`` with its
+  kernel idle; the page is closed and its kernel shut down after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from browser_lab import LabServer
+from browser_notebooks import REPO, copy_notebooks
+from browser_page import NotebookPage
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium's own connections (updates, sync, field trials) are refused
+    # by the closed network and the browser stalls.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = REPO / "build" / "browser"
+APT_TIMEOUT = 900  # seconds: apt-get update + install chromium on a slow mirror
+
+
+def _install_chromium() -> str:
+    """Run apt-get update and install chromium; return what went wrong ("" on success)."""
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available on this machine"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True,
+                                  timeout=APT_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"{' '.join(command)}: {error}"
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+            return f"{' '.join(command)} exited with {done.returncode}:\n{tail}"
+    return ""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """/usr/bin/chromium, installed from Debian's archive if missing (an error otherwise)."""
+    if not CHROMIUM.exists():
+        problem = _install_chromium()
+        if problem or not CHROMIUM.exists():
+            pytest.fail(
+                "the browser tests need Debian's chromium at /usr/bin/chromium and installing"
+                f" it failed (run as root: apt-get update && apt-get install -y chromium):\n"
+                f"{problem or 'apt-get succeeded but /usr/bin/chromium is still missing'}",
+                pytrace=False,
+            )
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A headless Chromium (Playwright persistent context) with a new empty profile."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1000},
+        )
+        # Playwright's default 30 s is too short for a cold JupyterLab on 2 loaded cores.
+        context.set_default_timeout(90_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    """``build/browser``: screenshots of every browser test, cleared at session start."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    return SHOTS
+
+
+@pytest.fixture(scope="session")
+def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LabServer]]:
+    """Factory: ``start_lab(python, root_dir, path_prefix=None)`` -> a running LabServer.
+
+    Every server is stopped at the end of the session; anything of its process tree
+    (kernels, local model servers) still running after a graceful shutdown is killed and
+    reported as a teardown error.
+    """
+    servers: list[LabServer] = []
+
+    def start(python: str, root_dir: Path, path_prefix: str | None = None) -> LabServer:
+        home = tmp_path_factory.mktemp("lab-home")
+        server = LabServer(python, root_dir, home, home / "jupyter-lab.log", path_prefix)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    problems = []
+    for server in servers:
+        leftovers = server.stop()
+        if leftovers:
+            problems.append(f"{server.base_url}: " + "; ".join(leftovers))
+    assert not problems, f"processes outlived JupyterLab's shutdown: {problems}"
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tmp folder with clean copies of the repo's notebooks (the tests add their own)."""
+    root = tmp_path_factory.mktemp("lab-root")
+    copy_notebooks(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab(start_lab: Callable[..., LabServer], lab_root: Path) -> LabServer:
+    """JupyterLab from the dev environment (this interpreter) serving ``lab_root``."""
+    return start_lab(sys.executable, lab_root)
+
+
+def _shutdown_sessions(server: LabServer, path: str) -> None:
+    """Shut down the kernels of every session open on ``path`` (REST API, token auth)."""
+    try:
+        sessions = server.api("sessions")
+    except OSError:
+        return
+    for session in sessions if isinstance(sessions, list) else []:
+        if session.get("path") == path:
+            request = urllib.request.Request(
+                server.url(f"api/sessions/{session['id']}"), method="DELETE",
+                headers={"Authorization": f"token {server.token}"},
+            )
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def open_notebook(browser: object, shots: Path) -> Iterator[Callable[..., NotebookPage]]:
+    """Factory: ``open_notebook(server, "quickstart.ipynb")`` -> page with an idle kernel."""
+    opened: list[tuple[NotebookPage, LabServer, str]] = []
+
+    def open_(server: LabServer, name: str) -> NotebookPage:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        notebook = NotebookPage(page, shots, Path(name).stem)
+        opened.append((notebook, server, name))
+        notebook.open(server.url(f"lab/tree/{name}"))
+        # The kernel's processes must be known before it is shut down (see LabServer.stop).
+        server.remember_processes()
+        return notebook
+
+    yield open_
+    for notebook, server, name in opened:
+        server.remember_processes()
+        try:
+            notebook.page.close()
+        finally:
+            _shutdown_sessions(server, name)
+
