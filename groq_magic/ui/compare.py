@@ -31,6 +31,7 @@ from groq_magic.ui.runner import (
     RunRecord,
     RunSpec,
     SharedBackoff,
+    concurrency_for,
     summary_table,
 )
 
@@ -101,7 +102,7 @@ def run_compare(
         client,
         default_model=default_model,
         schema=schema,
-        concurrency=concurrency,
+        concurrency=concurrency_for(session.backend, concurrency),
         backoff=backoff or SharedBackoff(),
     )
     board.open()

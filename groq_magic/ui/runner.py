@@ -51,6 +51,7 @@ __all__ = [
     "RunRecord",
     "RunSpec",
     "SharedBackoff",
+    "concurrency_for",
     "retry_after",
     "summary_table",
     "without_retries",
@@ -58,6 +59,17 @@ __all__ = [
 
 DEFAULT_CONCURRENCY = 8
 """Runs in flight at once, unless the caller says otherwise."""
+
+
+def concurrency_for(backend: Any, wanted: int) -> int:
+    """``wanted``, or 1 for the embedded local model.
+
+    llama-cpp-python's server generates one answer at a time and, by default
+    (``interrupt_requests``), breaks the stream in progress when another request
+    arrives, so concurrent runs would fail each other. One at a time costs
+    nothing there: the model could not have run them in parallel anyway.
+    """
+    return 1 if getattr(backend, "is_local", False) else wanted
 
 RATE_LIMIT_RETRIES = 3
 """How many times one run is retried (after a 429, a 5xx or a dropped connection)."""

@@ -30,6 +30,7 @@ from groq_magic.ui.runner import (
     GridRunner,
     RunSpec,
     SharedBackoff,
+    concurrency_for,
     summary_table,
 )
 
@@ -133,7 +134,7 @@ def sweep(
         specs,
         Conversation(name="sweep"),
         async_client,
-        concurrency=concurrency,
+        concurrency=concurrency_for(backend, concurrency),
         backoff=backoff or SharedBackoff(),
         **({"default_model": default_model} if default_model else {}),
     )
