@@ -10,6 +10,9 @@ stderr are captured, so tests can assert on exactly what a user would see.
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from keys import SECRET_MARKERS
-from scripted_server import Reply, ScriptedServer, chunk_events, sse_reply
+from scripted_server import Reply, ScriptedServer, chunk_events, sse_bytes, sse_reply
 
 
 class RecordingPublisher(DisplayPublisher):
@@ -101,3 +104,54 @@ def sent(server: ScriptedServer, index: int = -1) -> dict[str, Any]:
     assert chats, "no chat request reached the server"
     body: dict[str, Any] = chats[index].json()
     return body
+
+
+class FirstDelta:
+    """Wraps the sink the magic chooses and sets an event at the first fragment."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        import groq_magic.render as render
+
+        self.arrived = threading.Event()
+        original = render.choose_sink
+
+        def choose(shell: Any) -> Any:
+            sink = original(shell)
+            delta = sink.delta
+
+            def spy(text: str) -> None:
+                delta(text)
+                self.arrived.set()
+
+            sink.delta = spy
+            return sink
+
+        monkeypatch.setattr(render, "choose_sink", choose)
+
+
+def interrupt_when(event: threading.Event, sent_at: list[float]) -> threading.Thread:
+    """A thread that sends SIGINT to the main thread once ``event`` is set."""
+
+    def fire() -> None:
+        if event.wait(5):
+            sent_at.append(time.perf_counter())
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    return thread
+
+
+def stalling_stream(first: list[str], *, stall_pieces: int = 100, delay: float = 0.05) -> Reply:
+    """A few chunks at once, then a trickle of keep-alive comments ``delay`` apart.
+
+    The comments carry no text (the client keeps waiting) but make the server write,
+    so it notices within ``delay`` that the client closed the connection.
+    """
+    frames = sse_bytes(chunk_events(first), done=False)[: 1 + len(first)]
+    head = b"".join(frames)
+    return Reply(
+        headers={"content-type": "text/event-stream"},
+        chunks=[head] + [b": keep-alive\n\n"] * stall_pieces,
+        delay=delay,
+    )

@@ -3,7 +3,6 @@ an interrupt keeps the partial answer, saved files are safe."""
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 from keys import FAKE_KEY
-from magic_helpers import assert_clean, sent, stream
+from magic_helpers import FirstDelta, assert_clean, interrupt_when, sent, stalling_stream, stream
 from scripted_server import Reply, chunk_events, error_reply, sse_bytes
 
 
@@ -170,57 +169,6 @@ def test_broken_stream_keeps_the_partial_answer_marked_incomplete(groq: Any) -> 
 
 
 # -- interrupt -----------------------------------------------------------------------------
-
-
-class FirstDelta:
-    """Wraps the sink the magic chooses and sets an event at the first fragment."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import groq_magic.render as render
-
-        self.arrived = threading.Event()
-        original = render.choose_sink
-
-        def choose(shell: Any) -> Any:
-            sink = original(shell)
-            delta = sink.delta
-
-            def spy(text: str) -> None:
-                delta(text)
-                self.arrived.set()
-
-            sink.delta = spy
-            return sink
-
-        monkeypatch.setattr(render, "choose_sink", choose)
-
-
-def interrupt_when(event: threading.Event, sent_at: list[float]) -> threading.Thread:
-    """A thread that sends SIGINT to the main thread once ``event`` is set."""
-
-    def fire() -> None:
-        if event.wait(5):
-            sent_at.append(time.perf_counter())
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
-    thread = threading.Thread(target=fire, daemon=True)
-    thread.start()
-    return thread
-
-
-def stalling_stream(first: list[str], *, stall_pieces: int = 100, delay: float = 0.05) -> Reply:
-    """A few chunks at once, then a trickle of keep-alive comments ``delay`` apart.
-
-    The comments carry no text (the client keeps waiting) but make the server write,
-    so it notices within ``delay`` that the client closed the connection.
-    """
-    frames = sse_bytes(chunk_events(first), done=False)[: 1 + len(first)]
-    head = b"".join(frames)
-    return Reply(
-        headers={"content-type": "text/event-stream"},
-        chunks=[head] + [b": keep-alive\n\n"] * stall_pieces,
-        delay=delay,
-    )
 
 
 def test_interrupt_mid_stream_keeps_the_partial_answer(
