@@ -10,7 +10,8 @@ The magic, the widgets and ``sweep`` all call these, so a turn behaves the same
 everywhere. History changes only in ``_conclude``, after the answer is in hand:
 a failed request, or JSON that does not parse or validate, leaves the
 conversation exactly as it was; an interrupted or broken stream keeps what was
-shown, marked ``interrupted`` or ``incomplete``.
+shown, marked ``interrupted`` or ``incomplete``. A stream that breaks before any
+text was shown is a failed request (a ``TurnError``), not an empty partial answer.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.result import ChatResult
 from groq_magic.chat.schema import SchemaValidator, schema_response_format
 from groq_magic.chat.sink import StreamSink, TurnMeta, TurnStatus, TurnSummary
-from groq_magic.client import APIError, APIStreamError, ChatCompletion
+from groq_magic.client import (
+    APIConnectionError,
+    APIError,
+    APIStreamError,
+    APITimeoutError,
+    ChatCompletion,
+)
+from groq_magic.client._exceptions import status_error_class
 
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, AsyncStream, Groq, Stream
@@ -178,6 +186,36 @@ def _api_failure(exc: APIError) -> TurnError:
     return TurnError(explain_error(exc), cause=exc, failed_generation=exc.failed_generation)
 
 
+def _nothing_shown(exc: APIStreamError) -> TurnError:
+    """A stream that failed before any text: a failed request, not a partial answer.
+
+    Nothing is on screen and nothing goes into history, so the line must not say a
+    partial answer was kept; the failure is explained as the request error it amounts
+    to (a stall as a timeout, a drop as a connection error, an error frame by status).
+    """
+    fields: dict[str, Any] = {
+        "status_code": exc.status_code,
+        "type": exc.type,
+        "code": exc.code,
+        "param": exc.param,
+        "failed_generation": exc.failed_generation,
+        "request_id": exc.request_id,
+        "body": exc.body,
+    }
+    as_request: APIError
+    if exc.code == "stream_timeout":
+        as_request = APITimeoutError(exc.message, **fields)
+    elif exc.code == "stream_broken":
+        as_request = APIConnectionError(exc.message, **fields)
+    elif exc.status_code is not None and exc.status_code >= 400:
+        as_request = status_error_class(exc.status_code)(exc.message, **fields)
+    else:
+        as_request = APIError(exc.message, **fields)
+    return TurnError(
+        explain_error(as_request), cause=exc, failed_generation=exc.failed_generation
+    )
+
+
 def _content(chunk: Any) -> str | None:
     for choice in chunk.choices:
         if choice.index == 0:
@@ -210,8 +248,12 @@ def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> _Outcome:
             if content:
                 sink.delta(content)
     except KeyboardInterrupt:
+        if not stream.text:
+            raise TurnError("interrupted before the answer started", interrupted=True) from None
         outcome.status = "interrupted"
     except APIStreamError as exc:
+        if not stream.text:
+            raise _nothing_shown(exc) from None
         outcome.status = "incomplete"
         outcome.error = explain_error(exc)
     finally:
@@ -245,8 +287,12 @@ async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> 
             if content:
                 sink.delta(content)
     except KeyboardInterrupt:
+        if not stream.text:
+            raise TurnError("interrupted before the answer started", interrupted=True) from None
         outcome.status = "interrupted"
     except APIStreamError as exc:
+        if not stream.text:
+            raise _nothing_shown(exc) from None
         outcome.status = "incomplete"
         outcome.error = explain_error(exc)
     finally:
