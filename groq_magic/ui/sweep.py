@@ -14,7 +14,7 @@ prompts was given): a pandas DataFrame, or a list of dicts without pandas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from groq_magic.chat.conversation import Conversation
@@ -117,7 +117,9 @@ def sweep(
     given = {"model": model, "temperature": temperature, "top_p": top_p,
              "max_tokens": max_tokens, "seed": seed}
     for name, value in given.items():
-        if isinstance(value, (str, int, float)) or value is None:
+        # A string is one value, not a list of characters; so is any non-iterable
+        # (numpy scalars included). Lists, tuples, ranges and Series are lists.
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
             singles[name] = value
         else:
             grid[name] = list(value)

@@ -327,3 +327,17 @@ def test_set_from_code_runs_once_now_and_refuses_out_of_range(
     assert panel.set(colour="red") is None
     assert panel.message.value == "the panel has no control named &#x27;colour&#x27;"
     assert len(routed.chat_bodies()) == 1
+
+
+def test_groq_ui_without_a_widget_frontend_reruns_the_last_prompt_in_plain_text(
+    ip: Any, routed: RoutedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip.run_cell_magic("groq", "-m alpha -t 0.6", "First question.")
+    before = ip._groq_magics.session.store.current.to_json()
+    result = ip.run_line_magic("groq", "ui")
+    assert result.text == "answer: model=alpha temperature=0.6"
+    assert routed.chat_bodies()[-1]["messages"] == [
+        {"role": "user", "content": "First question."}
+    ]
+    assert "%%groq -m alpha --temperature 0.6\nFirst question." in capsys.readouterr().out
+    assert ip._groq_magics.session.store.current.to_json() == before

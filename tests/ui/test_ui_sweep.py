@@ -148,3 +148,11 @@ def test_without_retries_shares_the_pool() -> None:
     assert view._http is client._http
     assert view.chat.completions._client is view
     assert without_retries(view) is view
+
+
+def test_numpy_scalars_and_ranges(env: RoutedServer) -> None:
+    import numpy as np
+
+    table = groq_magic.sweep("Hi", model="alpha", seed=range(2), max_tokens=np.int64(9))
+    assert list(table.seed) == [0, 1]
+    assert {b["max_completion_tokens"] for b in env.chat_bodies()} == {9}
