@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from keys import FAKE_KEY
 from magic_helpers import assert_clean, sent, stream
+from magic_imports import load_ext_in_fresh_process
 from scripted_server import Reply
 
 
@@ -55,3 +57,12 @@ def test_the_fake_key_itself_on_a_line_is_refused(groq: Any) -> None:
     assert FAKE_KEY not in line
     assert groq.server.requests == []
     assert groq.turns() == []
+
+
+@pytest.mark.parametrize("module", ["httpx", "pydantic", "groq_magic.client"])
+def test_load_ext_leaves_the_protocol_stack_for_first_use(module: str) -> None:
+    # DESIGN: "%load_ext groq_magic imports little (the protocol layer and ipywidgets load
+    # when first needed)". magics.py imports groq_magic.chat/.client at module level, which
+    # pulls in pydantic and httpx: ~250 ms against a 150 ms budget (bench/import_cost.py).
+    loaded = load_ext_in_fresh_process()
+    assert loaded["heavy"][module] is False, f"{module} imported by %load_ext"

@@ -1,0 +1,131 @@
+"""Time from SIGINT to the end of a streaming ``%%groq`` cell (target: under 0.5 s).
+
+Same setup as tests/magic: a real ``InteractiveShell`` with the extension loaded, the
+scripted loopback server sending a few chunks then keep-alive comments (so the stream is
+alive but stalled), and a thread that sends SIGINT to the main thread as soon as the
+first fragment reached the sink. Each run reports SIGINT -> cell end and SIGINT -> the
+server noticing the client closed the connection (bounded below by the stall's write
+interval, ``--trickle``).
+
+    .venv/bin/python bench/interrupt_latency.py              # 15 runs
+    .venv/bin/python bench/interrupt_latency.py --runs 50 --trickle 0.02
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from keys import FAKE_KEY  # noqa: E402
+from scripted_server import Reply, ScriptedServer, chunk_events, sse_bytes  # noqa: E402
+
+TARGET_S = 0.5
+
+
+def stalling_reply(trickle: float) -> Reply:
+    """Three fragments at once, then a keep-alive comment every ``trickle`` s for 30 s."""
+    frames = sse_bytes(chunk_events(["Once ", "upon ", "a time"]), done=False)[:4]
+    return Reply(
+        headers={"content-type": "text/event-stream"},
+        chunks=[b"".join(frames)] + [b": keep-alive\n\n"] * int(30 / trickle),
+        delay=trickle,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--trickle", type=float, default=0.05, help="stall write interval, s")
+    args = parser.parse_args()
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import groq_magic.render as render
+
+    shell: Any = InteractiveShell.instance()
+    server = ScriptedServer().start()
+    os.environ["GROQ_BASE_URL"] = server.base_url
+    os.environ["GROQ_API_KEY"] = FAKE_KEY
+    shell.run_line_magic("load_ext", "groq_magic")
+
+    arrived = threading.Event()
+    original = render.choose_sink
+
+    def choose(shell: Any) -> Any:
+        sink = original(shell)
+        delta = sink.delta
+
+        def spy(text: str) -> None:
+            delta(text)
+            arrived.set()
+
+        sink.delta = spy
+        return sink
+
+    render.choose_sink = choose
+    to_end: list[float] = []
+    to_disconnect: list[float] = []
+    statuses: list[str] = []
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - the cells' output is not the point
+    try:
+        for run in range(args.runs):
+            arrived.clear()
+            fired: list[float] = []
+            disconnects = server.client_disconnects
+
+            def fire(fired: list[float] = fired) -> None:
+                if arrived.wait(10):
+                    fired.append(time.perf_counter())
+                    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+            server.enqueue(stalling_reply(args.trickle))
+            thread = threading.Thread(target=fire, daemon=True)
+            thread.start()
+            stdout = sys.stdout
+            sys.stdout = devnull
+            try:
+                shell.run_cell("%%groq --no-history\nTell me a long story.", cell_id=f"r{run}")
+            finally:
+                sys.stdout = stdout
+            ended = time.perf_counter()
+            thread.join(1)
+            if not fired:
+                print(f"run {run}: no fragment arrived", file=sys.stderr)
+                return 2
+            server.wait_until(lambda d=disconnects: server.client_disconnects > d, timeout=5)
+            gone = time.perf_counter()
+            to_end.append(ended - fired[0])
+            to_disconnect.append(gone - fired[0])
+            statuses.append(shell.user_ns["_groq"].status)
+    finally:
+        render.choose_sink = original
+        devnull.close()
+        server.stop()
+
+    def ms(values: list[float]) -> str:
+        return (
+            f"median {statistics.median(values) * 1000:6.1f} ms   "
+            f"max {max(values) * 1000:6.1f} ms   min {min(values) * 1000:6.1f} ms"
+        )
+
+    print(f"interrupt latency over {args.runs} runs (target {TARGET_S * 1000:.0f} ms)")
+    print(f"  SIGINT -> cell ends:            {ms(to_end)}")
+    print(f"  SIGINT -> server sees close:    {ms(to_disconnect)}  (trickle {args.trickle} s)")
+    print(f"  statuses: {sorted(set(statuses))}")
+    verdict = "meets" if max(to_end) < TARGET_S else "MISSES"
+    print(f"  worst case {verdict} the {TARGET_S} s target")
+    return 0 if max(to_end) < TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
