@@ -1,7 +1,10 @@
 """The IPython glue: ``%%groq`` and ``%groq``, traitlets defaults, one-line errors.
 
 Everything here is parsing and mapping; the logic lives in
-:class:`groq_magic.session.GroqSession`. Options are parsed with IPython's
+:class:`groq_magic.session.GroqSession`. ``%load_ext`` imports only this module
+and the standard library's worth of ``backend``: the engine, pydantic and httpx
+load with the first cell (the imports inside the methods below), so loading the
+extension stays cheap. Options are parsed with IPython's
 ``magic_arguments`` (quote-aware, so ``--stop ", 6"`` works), bounds are checked
 by :class:`~groq_magic.chat.ChatOptions` before any request, and every error a
 user can cause is raised as a ``UsageError``: one red line, no traceback.
@@ -9,21 +12,21 @@ user can cause is raised as a ``UsageError``: one red line, no traceback.
 
 from __future__ import annotations
 
-import getpass
 import io
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode
 
-from groq_magic.backend import Backend
-from groq_magic.chat import ChatError, ChatOptions, ChatResult
-from groq_magic.chat.engine import TurnError
-from groq_magic.client import GroqError
-from groq_magic.session import GroqSession, looks_like_key
+from groq_magic.backend import Backend, looks_like_key
+
+if TYPE_CHECKING:
+    from groq_magic.chat import ChatOptions, ChatResult
+    from groq_magic.chat.engine import TurnError
+    from groq_magic.session import GroqSession
 
 __all__ = ["GroqMagics", "load", "unload"]
 
@@ -87,30 +90,33 @@ def split_list(flag: str, raw: str, kind: type) -> list[Any]:
     return values
 
 
-def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str]:
-    """Split a magic line into option tokens (POSIX quoting) and the raw rest.
+def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str, bool]:
+    """Split a magic line into option tokens (shell quoting), the raw rest, and ``--``.
 
     Options come first; the first word that is not an option (or ``--``) starts
     the rest, which is returned exactly as typed, so a one-line prompt keeps its
-    apostrophes and quotes (``%groq What's new?``). Unbalanced quotes inside the
-    options are one clear line.
+    apostrophes and quotes (``%groq What's new?``). The flag says whether ``--``
+    marked the rest as a prompt. Backslashes are not shell escapes here:
+    ``--stop \n`` keeps its backslash for :func:`unescape`. Unbalanced quotes
+    inside the options are one clear line.
     """
     source = io.StringIO(line)
     lexer = shlex.shlex(source, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
+    lexer.escape = ""
     argv: list[str] = []
     expect_value = False
     while True:
         start = source.tell()
         rest = line[start:].lstrip()
         if not rest:
-            return argv, ""
+            return argv, "", False
         if not expect_value:
             if rest == "--" or rest.startswith(("-- ", "--\t")):
-                return argv, rest[2:].strip()
+                return argv, rest[2:].strip(), True
             if not rest.startswith("-"):
-                return argv, rest.strip()
+                return argv, rest.strip(), False
         try:
             token = lexer.get_token()
         except ValueError:
@@ -118,7 +124,7 @@ def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str]:
                 "unbalanced quotes in the options of the %groq line; close the quote"
             ) from None
         if token is None:
-            return argv, ""
+            return argv, "", False
         argv.append(token)
         expect_value = not expect_value and token in takes_value
 
@@ -156,15 +162,28 @@ class GroqMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
-        self.session = GroqSession(
-            Backend(
-                base_url=lambda: self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                notice=print,
-            )
-        )
+        self._session: GroqSession | None = None
         self._cell_id: str | None = None
+
+    @property
+    def session(self) -> GroqSession:
+        """The kernel's chats and backend, created with the first cell that needs them."""
+        if self._session is None:
+            from groq_magic.session import GroqSession
+
+            self._session = GroqSession(
+                Backend(
+                    base_url=lambda: self.base_url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    notice=print,
+                )
+            )
+        return self._session
+
+    @session.setter
+    def session(self, value: GroqSession) -> None:
+        self._session = value
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -251,6 +270,8 @@ class GroqMagics(Magics):
             "history": not args.no_history,
             "out": args.out,
         }
+        from groq_magic.chat import ChatOptions
+
         return ChatOptions.parse(**given)
 
     # -- the magic ---------------------------------------------------------------------
@@ -322,7 +343,7 @@ class GroqMagics(Magics):
                 " a magic line; set GROQ_API_KEY or run %groq login"
             )
         parser = self.groq.parser
-        argv, rest = split_line(line, _options_with_values(parser))
+        argv, rest, forced_prompt = split_line(line, _options_with_values(parser))
         try:
             args = parser.parse_args(argv)
         except UsageError as exc:
@@ -335,13 +356,16 @@ class GroqMagics(Magics):
                 )
             return self._ask(args, cell)
         first, _, tail = rest.partition(" ")
-        if first in SUBCOMMANDS:
+        if first in SUBCOMMANDS and not forced_prompt:
             return self._subcommand(first, tail.strip(), args)
         if not rest:
             raise UsageError("%groq needs a prompt or a subcommand; see %groq?")
         return self._ask(args, rest)
 
     def _ask(self, args: Any, prompt: str) -> Any:
+        from groq_magic.chat import ChatError
+        from groq_magic.chat.engine import TurnError
+        from groq_magic.client import GroqError
         from groq_magic.render import choose_sink
 
         grid = self.grid_from(args)
@@ -375,6 +399,8 @@ class GroqMagics(Magics):
         notebook sink empties its display on failure, and a server-side
         ``json_validate_failed`` arrives before anything was streamed.
         """
+        from groq_magic.chat import ChatError
+
         if not exc.failed_generation:
             return
         streamed_locally = isinstance(exc.cause, ChatError)
@@ -383,6 +409,8 @@ class GroqMagics(Magics):
         print("failed generation:\n" + exc.failed_generation)
 
     def _compare(self, args: Any, prompt: str, grid: dict[str, list[Any]]) -> Any:
+        from groq_magic.chat import ChatError
+        from groq_magic.client import GroqError
         from groq_magic.ui import run_compare
 
         if args.ui:
@@ -407,6 +435,8 @@ class GroqMagics(Magics):
         return table
 
     def _panel(self, args: Any, prompt: str | None) -> Any:
+        from groq_magic.chat import ChatError
+        from groq_magic.client import GroqError
         from groq_magic.ui import show_panel
 
         try:
@@ -439,6 +469,11 @@ class GroqMagics(Magics):
         return result
 
     def _subcommand(self, name: str, tail: str, args: Any) -> Any:
+        from groq_magic.chat import ChatError
+        from groq_magic.chat.engine import TurnError
+        from groq_magic.chat.explain import explain_error
+        from groq_magic.client import APIError, GroqError
+
         session = self.session
         try:
             rest = shlex.split(tail) if name != "system" else []
@@ -481,6 +516,8 @@ class GroqMagics(Magics):
                 return self._login()
             if name == "ui":
                 return self._panel(args, None)
+        except APIError as exc:
+            raise UsageError(explain_error(exc)) from None
         except (ChatError, GroqError) as exc:
             raise UsageError(" ".join(str(exc).split())) from None
         raise UsageError(f"unknown subcommand {name!r}")
@@ -512,6 +549,8 @@ class GroqMagics(Magics):
 
     def _login(self) -> Any:
         from groq_magic.session import Report
+
+        import getpass
 
         key = getpass.getpass("Groq API key (input hidden): ").strip()
         if not key:

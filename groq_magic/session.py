@@ -10,8 +10,7 @@ up in the user's namespace and maps errors to one line.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,11 +242,3 @@ class GroqSession:
         rows.append({"setting": "current chat", "value": self.store.current.name})
         return Table(rows, title="groq_magic configuration")
 
-
-_KEY_PATTERN = re.compile(r"\b(gsk_[A-Za-z0-9]{12,}|sk-[A-Za-z0-9_-]{16,})")
-
-
-def looks_like_key(words: str | Sequence[str]) -> bool:
-    """True if the text contains something shaped like a Groq or OpenAI API key."""
-    text = words if isinstance(words, str) else " ".join(words)
-    return bool(_KEY_PATTERN.search(text))
