@@ -548,9 +548,9 @@ class GroqMagics(Magics):
         return Report([str(server.status())])
 
     def _login(self) -> Any:
-        from groq_magic.session import Report
-
         import getpass
+
+        from groq_magic.session import Report
 
         key = getpass.getpass("Groq API key (input hidden): ").strip()
         if not key:
