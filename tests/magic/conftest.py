@@ -133,6 +133,8 @@ def groq(
     for name, value in defaults.items():
         setattr(magics, name, value)
     saved_ns = dict(ipshell.user_ns)
+    # %config also writes into the shell's config, which a reloaded GroqMagics inherits.
+    saved_config = ipshell.config.pop("GroqMagics", None)
     monkeypatch.setattr(ipshell, "display_pub", RecordingPublisher(shell=ipshell))
     harness = Harness(ipshell, server, capsys)
     harness.fresh_session()
@@ -144,6 +146,9 @@ def groq(
             setattr(harness.magics, name, value)
         ipshell.user_ns.clear()
         ipshell.user_ns.update(saved_ns)
+        ipshell.config.pop("GroqMagics", None)
+        if saved_config is not None:
+            ipshell.config["GroqMagics"] = saved_config
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys import FAKE_KEY
 from magic_helpers import assert_clean, stream
 
 KEY_SHAPED = "gsk_" + "A1b2C3d4E5f6G7h8I9j0"
@@ -66,6 +67,9 @@ def test_unknown_option(with_history: Any, source: str, words: list[str]) -> Non
         ("--max-tokens 1.5", ["--max-tokens"]),
         ("--seed x", ["--seed"]),
         ('--stop ""', ["--stop"]),
+        ("-o 1abc", ["--out", "1abc"]),
+        ("-o 'a b'", ["--out"]),
+        ("-c ''", ["--chat"]),
         ("--stop a --stop b --stop c --stop d --stop e", ["--stop"]),
     ],
 )
@@ -183,3 +187,14 @@ def test_key_shaped_line_is_refused(with_history: Any, source: str) -> None:
     assert KEY_SHAPED not in line
     for run in with_history.runs:
         assert KEY_SHAPED not in run.everything
+
+
+def test_the_fake_key_itself_on_a_line_is_refused(groq: Any) -> None:
+    # tests/keys.py's FAKE_KEY has an underscore after gsk_; it must still be refused.
+    groq.server.enqueue(stream(["sent anyway"]))  # so the bug fails fast instead of retrying
+    run = groq.run(f"%groq {FAKE_KEY}", cell_id="key")
+    line = run.usage_error
+    assert "key" in line
+    assert FAKE_KEY not in line
+    assert groq.server.requests == []
+    assert groq.turns() == []

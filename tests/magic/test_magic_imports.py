@@ -31,3 +31,11 @@ def test_load_ext_imports_no_third_party_package_beyond_ipython(loaded: dict[str
     # Loose guard: nothing from the data or widget stacks (matplotlib, numpy, ...).
     tops = {name.split(".")[0] for name in loaded["new"]}
     assert not tops & {"numpy", "pandas", "matplotlib", "ipywidgets", "jsonschema", "llama_cpp"}
+
+
+@pytest.mark.parametrize("module", ["httpx", "pydantic", "groq_magic.client"])
+def test_load_ext_leaves_the_protocol_stack_for_first_use(module: str) -> None:
+    # DESIGN: "%load_ext groq_magic imports little (the protocol layer and ipywidgets load
+    # when first needed)"; with them it cost ~250 ms against 150 ms (bench/import_cost.py).
+    loaded = load_ext_in_fresh_process()
+    assert loaded["heavy"][module] is False, f"{module} imported by %load_ext"

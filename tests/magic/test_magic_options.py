@@ -235,3 +235,18 @@ def test_line_prompt_with_options_and_quotes(groq: Any) -> None:
     assert body["temperature"] == 0
     assert body["stop"] == ", 6"
     assert body["messages"][-1]["content"] == "Say \"1, 2\" then stop, it's fine"
+
+
+def test_double_dash_makes_a_subcommand_word_a_prompt(groq: Any) -> None:
+    groq.server.enqueue(stream(["Rome..."]))
+    run = groq.run("%groq -- history of Rome", cell_id="rome")
+    assert run.error is None, run.err
+    assert sent(groq.server)["messages"][-1]["content"] == "history of Rome"
+
+
+def test_unquoted_stop_escape_becomes_a_newline(groq: Any) -> None:
+    # The help says "\\n is a newline", also typed bare (no shell escapes on the line).
+    groq.server.enqueue(stream(["1, 2"]))
+    run = groq.run("%%groq --stop \\n\nCount.", cell_id="esc")
+    assert run.error is None, run.err
+    assert sent(groq.server)["stop"] == "\n"

@@ -105,6 +105,35 @@ def test_retry_replaces_the_last_turn(groq: Any) -> None:
     assert groq.ns["_groq"].text == "second try"
 
 
+def test_retry_with_out_stores_the_new_result(groq: Any) -> None:
+    chat(groq, "q", "old", "ro")
+    groq.server.enqueue(stream(["new"]))
+    run = groq.run("%groq -o again retry")
+    assert run.error is None, run.err
+    assert groq.ns["again"].text == "new"
+    assert groq.ns["again"] is groq.ns["_groq"]
+
+
+def test_reload_ext_registers_the_hooks_once(groq: Any) -> None:
+    shell = groq.shell
+    from groq_magic.magics import keep_question_marks
+
+    assert groq.run("%reload_ext groq_magic").error is None
+    groq.fresh_session()
+    hooks = [
+        cb
+        for cb in shell.events.callbacks["pre_run_cell"]
+        if getattr(cb, "__self__", None).__class__.__name__ == "GroqMagics"
+    ]
+    assert len(hooks) == 1
+    assert hooks[0].__self__ is groq.magics
+    assert shell.input_transformers_cleanup.count(keep_question_marks) == 1
+    assert [c for c in shell.configurables if type(c).__name__ == "GroqMagics"] == [groq.magics]
+    chat(groq, "after reload", "fine", "rl1")
+    chat(groq, "after reload", "still one turn", "rl1")
+    assert [t.answer for t in groq.turns()] == ["still one turn"]
+
+
 def test_retry_on_an_empty_chat_is_one_line(groq: Any) -> None:
     run = groq.run("%groq retry")
     assert "no turn" in run.usage_error
@@ -303,3 +332,18 @@ def test_login_with_nothing_typed_changes_nothing(
     assert "no key" in groq.run("%groq login").usage_error
     chat(groq, "q", "a", "e1")
     assert groq.server.requests[-1].headers["authorization"] == f"Bearer {FAKE_KEY}"
+
+
+def test_models_failure_is_one_line_with_a_hint(groq: Any) -> None:
+    groq.server.route(
+        "GET",
+        "/v1/models",
+        Reply(status=401, json={"error": {"message": "Invalid API Key",
+                                          "type": "invalid_request_error",
+                                          "code": "invalid_api_key"}}),
+    )
+    run = groq.run("%groq models")
+    line = run.usage_error
+    assert "401" in line
+    assert "GROQ_API_KEY" in line
+    assert_clean(run.everything)
