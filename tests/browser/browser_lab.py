@@ -119,6 +119,14 @@ class LabServer:
         """``path`` (e.g. ``lab/tree/quickstart.ipynb``) on this server, with the token."""
         return f"{self.base_url}/{path.lstrip('/')}?token={self.token}"
 
+    def notebook_url(self, name: str, workspace: str) -> str:
+        """The address that opens notebook ``name`` alone in a new, empty lab workspace.
+
+        Each page gets its own workspace: in the shared default one, JupyterLab would
+        reopen every notebook an earlier page had open, as hidden tabs.
+        """
+        return f"{self.url(f'lab/workspaces/{workspace}/tree/{name}')}&reset"
+
     def command(self) -> list[str]:
         """The command line (jupyter_server 2 / JupyterLab 4 option names)."""
         settings_dir = self.home / "lab-settings"
@@ -182,6 +190,24 @@ class LabServer:
         """GET ``/api/<path>`` as JSON (e.g. ``kernels``, ``sessions``)."""
         with urllib.request.urlopen(self.url(f"api/{path}"), timeout=10) as response:
             return json.loads(response.read())
+
+    def shutdown_sessions(self, path: str) -> None:
+        """Shut down the kernel of every session open on ``path`` (REST API, token auth)."""
+        try:
+            sessions = self.api("sessions")
+        except OSError:
+            return
+        for session in sessions if isinstance(sessions, list) else []:
+            if session.get("path") != path:
+                continue
+            request = urllib.request.Request(
+                self.url(f"api/sessions/{session['id']}"), method="DELETE",
+                headers={"Authorization": f"token {self.token}"},
+            )
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except OSError:
+                pass
 
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the server's log."""

@@ -25,7 +25,8 @@ from playwright.sync_api import Locator, Page
 
 T = TypeVar("T")
 
-CELLS = ".jp-Notebook .jp-Cell"
+# Cells of the notebook in the visible tab (a hidden tab's cells stay in the DOM).
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 # Kernel startup on a cold, loaded 2-core machine.
 KERNEL_TIMEOUT = 120.0
 

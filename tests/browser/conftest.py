@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,24 +149,6 @@ def lab(start_lab: Callable[..., LabServer], lab_root: Path) -> LabServer:
     return start_lab(sys.executable, lab_root)
 
 
-def _shutdown_sessions(server: LabServer, path: str) -> None:
-    """Shut down the kernels of every session open on ``path`` (REST API, token auth)."""
-    try:
-        sessions = server.api("sessions")
-    except OSError:
-        return
-    for session in sessions if isinstance(sessions, list) else []:
-        if session.get("path") == path:
-            request = urllib.request.Request(
-                server.url(f"api/sessions/{session['id']}"), method="DELETE",
-                headers={"Authorization": f"token {server.token}"},
-            )
-            try:
-                urllib.request.urlopen(request, timeout=30).close()
-            except OSError:
-                pass
-
-
 @pytest.fixture
 def open_notebook(browser: object, shots: Path) -> Iterator[Callable[..., NotebookPage]]:
     """Factory: ``open_notebook(server, "quickstart.ipynb")`` -> page with an idle kernel."""
@@ -177,7 +158,7 @@ def open_notebook(browser: object, shots: Path) -> Iterator[Callable[..., Notebo
         page = browser.new_page()  # type: ignore[attr-defined]
         notebook = NotebookPage(page, shots, Path(name).stem)
         opened.append((notebook, server, name))
-        notebook.open(server.url(f"lab/tree/{name}"))
+        notebook.open(server.notebook_url(name, f"{notebook.name}-{len(opened)}"))
         # The kernel's processes must be known before it is shut down (see LabServer.stop).
         server.remember_processes()
         return notebook
@@ -188,5 +169,5 @@ def open_notebook(browser: object, shots: Path) -> Iterator[Callable[..., Notebo
         try:
             notebook.page.close()
         finally:
-            _shutdown_sessions(server, name)
+            server.shutdown_sessions(name)
 
