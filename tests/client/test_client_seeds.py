@@ -49,6 +49,7 @@ def test_basic_chat_completion(server: ScriptedServer, capsys: pytest.CaptureFix
         model="llama-3.3-70b-versatile",
     )
     print(chat_completion.choices[0].message.content)
+    client.close()  # (not in the seed) so the test leaves no socket behind
 
     assert capsys.readouterr().out == "Fast models enable real-time apps.\n"
     (request,) = server.requests
@@ -77,6 +78,7 @@ def test_streaming_chat_completion(
     )
     for chunk in stream:
         print(chunk.choices[0].delta.content, end="")
+    client.close()
 
     # As with the official SDK, the final chunk's empty delta prints "None".
     assert capsys.readouterr().out == "".join(ANSWER) + "None"
@@ -104,6 +106,7 @@ def test_streaming_skipping_empty_deltas(
         content = chunk.choices[0].delta.content
         if content:
             print(content, end="")
+    client.close()
 
     assert capsys.readouterr().out == "".join(ANSWER)
 
@@ -129,6 +132,7 @@ def test_stop_sequence(server: ScriptedServer, capsys: pytest.CaptureFixture[str
         stream=False,
     )
     print(chat_completion.choices[0].message.content)
+    client.close()
 
     assert capsys.readouterr().out == "1, 2, 3, 4, 5\n"
     body = server.requests[0].json()
@@ -149,6 +153,7 @@ def test_older_max_tokens_spelling(server: ScriptedServer) -> None:
         stop=None,
         stream=False,
     )
+    client.close()
 
     assert chat_completion.choices[0].message.content == "ok"
     body = server.requests[0].json()
@@ -264,6 +269,7 @@ def test_json_mode_recipe(server: ScriptedServer, capsys: pytest.CaptureFixture[
             print(f"{step}. {direction}")
 
     print_recipe(get_recipe("apple pie"))
+    groq.close()
 
     out = capsys.readouterr().out
     assert out.startswith("Recipe: Apple Pie\n")

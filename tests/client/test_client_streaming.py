@@ -449,3 +449,29 @@ def test_stream_repr_shows_no_secret(server: ScriptedServer, make_client: Any) -
     consume(stream)
     assert_no_secret(repr(stream))
     assert_no_secret(str(stream))
+
+
+def test_keyboard_interrupt_mid_read_closes_the_response(
+    server: ScriptedServer, make_client: Any
+) -> None:
+    import os
+    import signal
+    import threading
+
+    # A kernel interrupt arrives while the client is blocked reading the socket.
+    server.enqueue(sse_reply(chunk_events([f"w{n} " for n in range(400)]), delay=0.02))
+    stream = open_stream(make_client)
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+
+    def read_until_interrupted() -> None:
+        with stream:
+            for chunk in stream:
+                if chunk.choices[0].delta.content and timer.ident is None:
+                    timer.start()
+
+    with pytest.raises(KeyboardInterrupt):
+        read_until_interrupted()
+    timer.join()
+    assert server.disconnected.wait(10)
+    assert stream.text.startswith("w0 ")
+    assert not stream.completed
