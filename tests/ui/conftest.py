@@ -1,4 +1,10 @@
-"""Fixtures for the ui tests: a body-routed loopback server and an IPython shell with the magic."""
+"""Fixtures for the ui tests: a body-routed loopback server and IPython's shell with the magic.
+
+The shell is IPython's process-wide ``InteractiveShell.instance()``, which other test
+folders share; ``ip`` therefore leaves it as it found it: the extension stays loaded
+if it was, and the magic's settings, ``%config`` entries, session and user namespace
+are put back after each test.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ from typing import Any
 import pytest
 from keys import FAKE_KEY
 from ui_fakes import RoutedServer
+
+from groq_magic.backend import Backend
+from groq_magic.session import GroqSession
 
 
 @pytest.fixture
@@ -19,12 +28,42 @@ def routed() -> Iterator[RoutedServer]:
 
 @pytest.fixture
 def ip(routed: RoutedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """IPython's shell with ``%load_ext groq_magic``, pointed at ``routed`` with a fake key."""
+    """The shell with ``%load_ext groq_magic``, a fresh chat session, aimed at ``routed``."""
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setenv("GROQ_API_KEY", FAKE_KEY)
     monkeypatch.setenv("GROQ_BASE_URL", routed.base_url)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "groq_magic")
-    yield shell
-    shell.run_line_magic("unload_ext", "groq_magic")
+    shell: Any = InteractiveShell.instance()
+    loaded_here = not hasattr(shell, "_groq_magics")
+    if loaded_here:
+        shell.run_line_magic("load_ext", "groq_magic")
+    magics = shell._groq_magics
+    traits = list(magics.traits(config=True))
+    saved_traits = {name: getattr(magics, name) for name in traits}
+    for name in traits:
+        setattr(magics, name, magics.trait_defaults(name))
+    saved_config = shell.config.pop("GroqMagics", None)
+    saved_ns = dict(shell.user_ns)
+    saved_session = magics.session
+    magics.session = GroqSession(
+        Backend(
+            base_url=lambda: magics.base_url,
+            timeout=magics.timeout,
+            max_retries=magics.max_retries,
+            notice=print,
+        )
+    )
+    try:
+        yield shell
+    finally:
+        magics.session.backend.close()
+        magics.session = saved_session
+        for name, value in saved_traits.items():
+            setattr(magics, name, value)
+        shell.config.pop("GroqMagics", None)
+        if saved_config is not None:
+            shell.config["GroqMagics"] = saved_config
+        shell.user_ns.clear()
+        shell.user_ns.update(saved_ns)
+        if loaded_here:
+            shell.run_line_magic("unload_ext", "groq_magic")
