@@ -60,13 +60,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def lab_environment(base: Mapping[str, str], home: Path, path_prefix: str | None = None) -> dict:
-    """``base`` without Groq/OpenAI/proxy variables, with every Jupyter dir under ``home``."""
+def clean_environment(base: Mapping[str, str], path_prefix: str | None = None) -> dict:
+    """``base`` without Groq/OpenAI/proxy variables or an active venv; ``path_prefix`` first
+    on PATH."""
     env = {
         k: v
         for k, v in base.items()
         if not k.upper().startswith(_DROPPED_PREFIXES) and k.upper() not in _DROPPED_NAMES
     }
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    if path_prefix:
+        env["PATH"] = path_prefix + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def lab_environment(base: Mapping[str, str], home: Path, path_prefix: str | None = None) -> dict:
+    """:func:`clean_environment` with HOME and every Jupyter/IPython dir under ``home``."""
+    env = clean_environment(base, path_prefix)
     dirs = {
         "HOME": home,
         "JUPYTER_CONFIG_DIR": home / ".jupyter",
@@ -78,10 +90,6 @@ def lab_environment(base: Mapping[str, str], home: Path, path_prefix: str | None
     for name, folder in dirs.items():
         folder.mkdir(parents=True, exist_ok=True)
         env[name] = str(folder)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("VIRTUAL_ENV", None)
-    if path_prefix:
-        env["PATH"] = path_prefix + os.pathsep + env.get("PATH", "")
     return env
 
 
