@@ -36,11 +36,17 @@ def _snippet(raw: bytes | str) -> str:
     return text[:_SNIPPET] + ("..." if len(text) > _SNIPPET else "")
 
 
+# Shorter "keys" are placeholders that OpenAI-compatible servers ignore ("local" for the
+# embedded model, "ollama", "EMPTY"): replacing them would corrupt answers that happen to
+# contain the word, and they protect nothing. Real keys (Groq's are 56 characters) are longer.
+MIN_REDACTED_KEY = 12
+
+
 def _redact(raw: bytes, secret: Secret | None) -> bytes:
     """Drop the key from a body before anything keeps it: servers echo rejected keys."""
     if secret:
         key = secret.reveal().encode()
-        if key in raw:
+        if len(key) >= MIN_REDACTED_KEY and key in raw:
             return raw.replace(key, b"[redacted]")
     return raw
 

@@ -63,3 +63,18 @@ def test_embedded_error_with_odd_field_types_is_a_status_error(
     with pytest.raises(APIStatusError) as info:
         make_client().chat.completions.create(messages=USER, model="m")
     assert isinstance(info.value, InternalServerError) or info.value.status_code is not None
+
+
+@pytest.mark.parametrize("key", ["local", "ollama", "EMPTY"])
+def test_a_placeholder_key_does_not_corrupt_answers(server: ScriptedServer, key: str) -> None:
+    """With the embedded model's key "local" (or Ollama's "ollama"), a non-streamed answer
+    mentioning the word came back with it replaced by "[redacted]"."""
+    from scripted_server import completion_reply
+
+    from groq_magic.client import Groq
+
+    text = f"I am a {key} model, running on {key.lower()} hardware."
+    server.enqueue(completion_reply(text))
+    with Groq(api_key=key, base_url=server.base_url) as client:
+        answer = client.chat.completions.create(messages=USER, model="m").text
+    assert answer == text
