@@ -10,8 +10,9 @@ The magic calls two hooks, both imported lazily so ``import groq_magic`` stays c
 ``groq_magic.sweep`` (:mod:`groq_magic.ui.sweep`) is the compare engine for code.
 Modules: ``grid`` (expansion and limits, pure), ``runner`` (the async core),
 ``loop`` (the background asyncio loop), ``drive`` (main-thread polling),
-``panes`` (compare display), ``compare``, ``sweep``, ``panel`` (ipywidgets,
-imported only by :func:`show_panel`).
+``panes`` (compare display), ``compare``, ``sweep``; for the sliders ``panel``
+(ipywidgets, imported only by :func:`show_panel`), ``answer`` (its streaming
+sink), ``cell`` (the copy-as-cell line) and ``schedule`` (the debounce).
 """
 
 from __future__ import annotations

@@ -35,96 +35,39 @@ reproduces the settings.
 
 from __future__ import annotations
 
-import asyncio
-import shlex
-import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from groq_magic.chat.conversation import Conversation, Turn
 from groq_magic.chat.engine import TurnError, run_turn
 from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
 from groq_magic.chat.options import FLAGS, ChatOptions
 from groq_magic.chat.result import ChatResult
-from groq_magic.chat.sink import TurnMeta, TurnSummary
 from groq_magic.chat.template import render_prompt
 from groq_magic.client import GroqError
-from groq_magic.render import UpdateThrottle, is_live_kernel, status_line
-from groq_magic.render.notebook import escape_markdown, with_footer
+from groq_magic.render import is_live_kernel
+from groq_magic.render.notebook import DisplayFunction
 from groq_magic.session import GroqSession
+from groq_magic.ui.answer import AnswerSink
+from groq_magic.ui.cell import cell_line
+from groq_magic.ui.schedule import DEBOUNCE, Cancellable, Scheduler, kernel_scheduler
 
 __all__ = [
     "DEBOUNCE",
     "RESTING",
+    "AnswerSink",
     "ParameterPanel",
     "Scheduler",
     "cell_line",
+    "kernel_scheduler",
     "show_panel",
 ]
-
-DEBOUNCE = 0.3
-"""Seconds of quiet after a change before the prompt re-runs."""
 
 RESTING: dict[str, float] = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 1024}
 """Where an unset slider rests: the server's own defaults (not bounds; not sent until moved)."""
 
 SLIDERS = ("temperature", "top_p", "max_tokens")
 STEPS = {"temperature": 0.05, "top_p": 0.05}
-
-
-class Cancellable(Protocol):
-    """What a scheduler returns: something that can be cancelled."""
-
-    def cancel(self) -> Any:
-        """Do not run the callback."""
-
-
-Scheduler = Callable[[float, Callable[[], None]], Cancellable]
-"""``scheduler(delay, callback)``: run ``callback`` in the main thread after ``delay`` seconds."""
-
-
-def kernel_scheduler(delay: float, callback: Callable[[], None]) -> Cancellable:
-    """Schedule on the main thread's asyncio loop (ipykernel runs one)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    return loop.call_later(delay, callback)
-
-
-def _quote(value: str) -> str:
-    # The magic reads \n, \t and \\ in --stop as escapes, so they are written that way.
-    return shlex.quote(value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t"))
-
-
-def _number(value: float | int) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def cell_line(options: ChatOptions) -> str:
-    """The ``%%groq`` line whose flags give ``options`` (those a panel can change, plus chat)."""
-    parts = ["%%groq"]
-    if options.model:
-        parts += ["-m", shlex.quote(options.model)]
-    for name in ("temperature", "top_p", "max_tokens", "seed"):
-        value = getattr(options, name)
-        if value is not None:
-            parts += [FLAGS[name], _number(value)]
-    if options.system:
-        parts += ["-s", shlex.quote(" ".join(options.system.split("\n")))]
-    for stop in options.stop:
-        parts += ["--stop", _quote(stop)]
-    if options.json_mode:
-        parts.append("--json")
-    if options.schema_name:
-        parts += ["--schema", options.schema_name]
-    if options.chat:
-        parts += ["-c", shlex.quote(options.chat)]
-    if not options.history:
-        parts.append("--no-history")
-    if not options.stream:
-        parts.append("--no-stream")
-    return " ".join(parts)
 
 
 def _guarded(cls: type, on_reject: Callable[[Any], None]) -> Any:
@@ -141,50 +84,6 @@ def _guarded(cls: type, on_reject: Callable[[Any], None]) -> Any:
             return super()._validate_value(proposal)
 
     return Guarded
-
-
-class AnswerSink:
-    """Streams an answer into an ``Output`` widget by setting its ``outputs`` (throttled)."""
-
-    def __init__(self, output: Any, clock: Callable[[], float] = time.monotonic) -> None:
-        self.output = output
-        self.parts: list[str] = []
-        self.throttle = UpdateThrottle(clock=clock)
-        self.summary: TurnSummary | None = None
-
-    def _show(self, markdown: str, plain: str) -> None:
-        self.output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {"text/markdown": markdown, "text/plain": plain},
-                "metadata": {},
-            },
-        )
-
-    def start(self, meta: TurnMeta) -> None:
-        """Replace the previous answer with a waiting note."""
-        self.parts = []
-        note = f"{meta.model} · waiting…"
-        self._show(f"*{escape_markdown(note)}*", note)
-        self.throttle.record(0)
-
-    def delta(self, text: str) -> None:
-        """Add the fragment; show it when the throttle allows."""
-        self.parts.append(text)
-        answer = "".join(self.parts)
-        if self.throttle.should_update(len(answer.encode("utf-8"))):
-            self._show(answer, answer)
-
-    def finish(self, summary: TurnSummary) -> None:
-        """The whole answer with its status line."""
-        self.summary = summary
-        text = summary.text or "".join(self.parts)
-        line = status_line(summary)
-        self._show(with_footer(text, f"*{escape_markdown(line)}*"), f"{text}\n\n{line}")
-
-    def fail(self, message: str) -> None:
-        """Clear the answer; the panel shows ``message``."""
-        self.output.outputs = ()
 
 
 class ParameterPanel:
@@ -226,6 +125,7 @@ class ParameterPanel:
         self._explicit = {f for f in (*SLIDERS, "seed") if getattr(options, f) is not None}
         self._quiet = True  # building the controls is not a change
         self._rejected = False
+        self._box: Any = None
         self.kept: Turn | None = None
         self.result: ChatResult | None = None
         self.runs = 0
@@ -296,7 +196,17 @@ class ParameterPanel:
 
     @property
     def widget(self) -> Any:
-        """The whole panel as one ``VBox``."""
+        """The whole panel as one ``VBox`` (built once)."""
+        if self._box is None:
+            self._box = self._layout()
+        return self._box
+
+    def plain_text(self) -> str:
+        """The answer on screen, its status line and the copy-as-cell text, as plain text."""
+        shown = self.answer.outputs[-1]["data"].get("text/plain", "") if self.answer.outputs else ""
+        return f"{shown}\n\n{self.copy.value}" if shown else self.copy.value
+
+    def _layout(self) -> Any:
         import ipywidgets as widgets
 
         settings = widgets.VBox(
@@ -482,7 +392,7 @@ def show_panel(
     shell: Any,
     configured_model: str | None,
     scheduler: Scheduler | None = None,
-    display: Callable[[Any], Any] | None = None,
+    display: DisplayFunction | None = None,
 ) -> Any:
     """Show the panel and run the prompt once; ``prompt=None`` re-runs the chat's last prompt.
 
@@ -522,9 +432,15 @@ def show_panel(
         from IPython.display import display as ipython_display
 
         display = ipython_display
-    show: Any = display  # IPython's display is untyped
-    show(panel.widget)
+    # The widget view, with a plain-text fallback that holds the answer: frontends
+    # without the widget manager (nbconvert's HTML, GitHub) show that instead of a repr.
+    bundle = dict(panel.widget._repr_mimebundle_() or {})
+    bundle["text/plain"] = "(the sliders panel: open the notebook in JupyterLab or VS Code)"
+    handle = display(bundle, raw=True, display_id=True)
     panel.run()
+    if handle is not None:
+        bundle["text/plain"] = panel.plain_text()
+        handle.update(bundle, raw=True)
     from groq_magic.render import already_shown
 
     return already_shown(panel, shell)

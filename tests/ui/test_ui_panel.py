@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 from scripted_server import Reply
-from ui_fakes import RoutedServer, ZMQInteractiveShell, answer_reply
+from ui_fakes import RecordingDisplay, RoutedServer, ZMQInteractiveShell, answer_reply
 
 from groq_magic.chat import ChatOptions
 from groq_magic.ui import panel as panel_module
@@ -274,7 +274,7 @@ def test_groq_ui_shows_the_last_prompt_with_its_settings(
     ip.run_cell_magic("groq", "-m alpha -t 0.6", "First question.")
     conversation = ip._groq_magics.session.store.current
     scheduler = ManualScheduler()
-    shown: list[Any] = []
+    shown = RecordingDisplay()
     panel = show_panel(
         ip._groq_magics.session,
         ChatOptions(),
@@ -283,10 +283,20 @@ def test_groq_ui_shows_the_last_prompt_with_its_settings(
         shell=ZMQInteractiveShell(),
         configured_model=None,
         scheduler=scheduler,
-        display=shown.append,
+        display=shown,
     )
-    assert len(shown) == 1  # the panel's VBox
     assert isinstance(panel, ParameterPanel)
+    (handle,) = shown.handles  # one display: the panel's VBox
+    view = handle.bundles[-1]["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == panel.widget.model_id
+    # Without a widget manager (nbconvert HTML, GitHub) the fallback text holds the answer.
+    assert handle.bundles[0]["text/plain"].startswith("(the sliders panel")
+    assert handle.bundles[-1]["text/plain"].startswith(
+        "answer: model=alpha temperature=0.6\n\nalpha · TTFT"
+    )
+    assert handle.bundles[-1]["text/plain"].endswith(
+        "stop\n\n%%groq -m alpha --temperature 0.6\nFirst question."
+    )
     body = routed.chat_bodies()[-1]
     # The last turn is being re-run: it is not in the window, its settings are.
     assert body["messages"] == [{"role": "user", "content": "First question."}]
