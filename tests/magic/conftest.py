@@ -146,6 +146,9 @@ def groq(
             setattr(harness.magics, name, value)
         ipshell.user_ns.clear()
         ipshell.user_ns.update(saved_ns)
+        # The displayhook updates _, __, ___ only while they still hold what it last set.
+        for name in ("_", "__", "___"):
+            ipshell.user_ns[name] = getattr(ipshell.displayhook, name)
         ipshell.config.pop("GroqMagics", None)
         if saved_config is not None:
             ipshell.config["GroqMagics"] = saved_config
