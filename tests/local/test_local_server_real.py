@@ -105,6 +105,12 @@ def test_crashed_server_is_restarted_on_next_call_with_one_notice(
     assert first_pid is not None
     os.kill(first_pid, signal.SIGKILL)
     assert wait_gone(first_pid)
+    # A killed multi-threaded process shows as a zombie before its threads are gone,
+    # and waitpid() reports it only after: wait until the owning Popen sees the exit.
+    deadline = time.monotonic() + 20
+    while srv.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not srv.running
     notices: list[str] = []
     url = srv.ensure_running(on_notice=notices.append)
     assert srv.pid not in (None, first_pid)
