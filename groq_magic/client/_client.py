@@ -33,7 +33,7 @@ from ._exceptions import (
     ArgumentError,
 )
 from ._models import ChatCompletion, Model, ModelList
-from ._request import build_chat_body
+from ._request import build_chat_body, encode_body
 from ._response import error_from_response, parse_completion, parse_model, parse_model_list
 from ._retry import retry_delay, should_retry
 from ._stream import AsyncStream, Stream
@@ -86,12 +86,16 @@ class _ClientCore:
         headers["Accept"] = "text/event-stream" if stream else "application/json"
         if retries_done:
             headers["x-stainless-retry-count"] = str(retries_done)
+        content = None
+        if body is not None:
+            content = encode_body(body)
+            headers["Content-Type"] = "application/json"
         if extra_headers:
             headers.update(extra_headers)
         return http.build_request(
             method,
             self.base_url + path,
-            json=body,
+            content=content,
             headers=headers,
             timeout=self.timeout if timeout is None else timeout,
         )

@@ -8,12 +8,13 @@ not sent at all, and fields this module does not know pass through untouched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._exceptions import ArgumentError
 
-__all__ = ["ROLES", "build_chat_body"]
+__all__ = ["ROLES", "build_chat_body", "encode_body"]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 MAX_STOP_SEQUENCES = 4
@@ -105,3 +106,23 @@ def build_chat_body(messages: Any, model: Any, params: Mapping[str, Any]) -> dic
             value = list(value)
         body[name] = value
     return body
+
+
+def encode_body(body: Any) -> bytes:
+    """The body as compact UTF-8 JSON (as httpx encodes ``json=``), with no untyped failure.
+
+    NaN, infinity or a value JSON cannot hold is an :class:`ArgumentError` before anything
+    is sent (httpx raised a bare ValueError or TypeError). A lone surrogate (text decoded
+    with ``surrogateescape``, or a ``"\ud800"`` escape read from a notebook file) has no
+    UTF-8 form, and httpx raised UnicodeEncodeError; it is sent as U+FFFD instead, as a
+    decoder would show it.
+    """
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(f"the request cannot be sent as JSON: {exc}") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        fixed = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return fixed.encode("utf-8")

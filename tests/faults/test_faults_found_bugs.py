@@ -78,3 +78,33 @@ def test_a_placeholder_key_does_not_corrupt_answers(server: ScriptedServer, key:
     with Groq(api_key=key, base_url=server.base_url) as client:
         answer = client.chat.completions.create(messages=USER, model="m").text
     assert answer == text
+
+
+def test_a_lone_surrogate_in_a_prompt_is_sent_as_a_replacement_character(
+    server: ScriptedServer, make_client: Any
+) -> None:
+    """A prompt holding a lone surrogate (as ``json.loads('"\\ud800"')`` gives, or text
+    decoded with surrogateescape) made httpx raise UnicodeEncodeError: a traceback."""
+    from scripted_server import completion_reply
+
+    server.enqueue(completion_reply("fine"))
+    prompt = "junk \ud800 and a pair \U0001f600 " + json.loads('"\\udcff"')
+    answer = make_client().chat.completions.create(
+        messages=[{"role": "user", "content": prompt}], model="m"
+    )
+    assert answer.text == "fine"
+    sent = server.requests[0].json()["messages"][0]["content"]
+    assert sent == "junk \ufffd and a pair \U0001f600 \ufffd"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), object()])
+def test_a_value_json_cannot_carry_is_an_argument_error(
+    server: ScriptedServer, make_client: Any, value: object
+) -> None:
+    """NaN, infinity or an object in the body raised a bare ValueError / TypeError."""
+    from groq_magic.client import ArgumentError
+
+    with pytest.raises(ArgumentError):
+        make_client().chat.completions.create(messages=USER, model="m", temperature=0.5,
+                                              extra_body={"x": value})
+    assert server.requests == []
