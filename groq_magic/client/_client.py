@@ -19,6 +19,7 @@ import httpx
 
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_LIMITS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     BearerAuth,
@@ -155,7 +156,9 @@ class Groq(_ClientCore):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self.timeout, limits=DEFAULT_LIMITS
+        )
         self._sleep = _sleep
         self.chat = Chat(self)
         self.models = Models(self)
@@ -247,7 +250,9 @@ class AsyncGroq(_ClientCore):
             max_retries=max_retries,
             default_headers=default_headers,
         )
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=self.timeout, limits=DEFAULT_LIMITS
+        )
         self._sleep = _sleep
         self.chat = AsyncChat(self)
         self.models = AsyncModels(self)

@@ -18,6 +18,7 @@ from ._exceptions import ArgumentError, GroqError
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_LIMITS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "BearerAuth",
@@ -30,6 +31,9 @@ DEFAULT_BASE_URL = "https://api.groq.com/openai/v1"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 2
+# httpx (and the official SDK) keep only 20 idle connections: a compare or sweep with more
+# runs in flight (groq_magic.ui allows 64) then reconnected on every round. Keep up to 64.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)
 
 MISSING_KEY_MESSAGE = (
     "No Groq API key: pass api_key=... or set the GROQ_API_KEY environment variable "
