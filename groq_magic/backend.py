@@ -63,6 +63,8 @@ class BackendChoice:
     kind: str  # "groq", "custom" (another base URL) or "local"
     base_url: str | None
     key_digest: str | None
+    timeout: float = 60.0
+    max_retries: int = 2
 
 
 class Backend:
@@ -72,13 +74,14 @@ class Backend:
         self,
         *,
         base_url: Callable[[], str | None] = lambda: None,
-        timeout: float = 60.0,
-        max_retries: int = 2,
+        timeout: float | Callable[[], float] = 60.0,
+        max_retries: int | Callable[[], int] = 2,
         notice: Callable[[str], None] = print,
     ) -> None:
         self._configured_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
+        # Callables are read at each request, so %config changes reach the next cell.
+        self._timeout = timeout
+        self._max_retries = max_retries
         self.notice = notice
         self._login_key: Any = None  # a Secret set by %groq login
         self._client: Groq | None = None
@@ -86,6 +89,26 @@ class Backend:
         self._choice: BackendChoice | None = None
         self._async_choice: BackendChoice | None = None
         self._told_local = False
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for the server (the configured value, read now)."""
+        value = self._timeout() if callable(self._timeout) else self._timeout
+        return float(value)
+
+    @timeout.setter
+    def timeout(self, value: float | Callable[[], float]) -> None:
+        self._timeout = value
+
+    @property
+    def max_retries(self) -> int:
+        """Retries for rate limits and server errors (the configured value, read now)."""
+        value = self._max_retries() if callable(self._max_retries) else self._max_retries
+        return int(value)
+
+    @max_retries.setter
+    def max_retries(self, value: int | Callable[[], int]) -> None:
+        self._max_retries = value
 
     # -- the key ----------------------------------------------------------------------
 
@@ -128,11 +151,12 @@ class Backend:
         key = self._key()
         digest = hashlib.sha256(key.encode()).hexdigest()[:16] if key else None
         url = self._base_url()
+        knobs = (self.timeout, self.max_retries)
         if url:
-            return BackendChoice("custom", url, digest)
+            return BackendChoice("custom", url, digest, *knobs)
         if key:
-            return BackendChoice("groq", None, digest)
-        return BackendChoice("local", None, None)
+            return BackendChoice("groq", None, digest, *knobs)
+        return BackendChoice("local", None, None, *knobs)
 
     @property
     def is_local(self) -> bool:
@@ -189,7 +213,7 @@ class Backend:
             from groq_magic.local import LOCAL_API_KEY, LocalCompatTransport
 
             url = self._local_url()
-            choice = BackendChoice("local", url, None)
+            choice = BackendChoice("local", url, None, choice.timeout, choice.max_retries)
             if self._client is None or choice != self._choice:
                 self._close_sync()
                 self._client = Groq(
@@ -221,7 +245,7 @@ class Backend:
             from groq_magic.local import LOCAL_API_KEY, AsyncLocalCompatTransport
 
             url = self._local_url()
-            choice = BackendChoice("local", url, None)
+            choice = BackendChoice("local", url, None, choice.timeout, choice.max_retries)
             transport, key = AsyncLocalCompatTransport(), LOCAL_API_KEY
         if self._async_client is None or choice != self._async_choice:
             # An AsyncGroq's pool belongs to the event loop that used it, so a new

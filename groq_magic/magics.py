@@ -174,8 +174,8 @@ class GroqMagics(Magics):
             self._session = GroqSession(
                 Backend(
                     base_url=lambda: self.base_url,
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
+                    timeout=lambda: self.timeout,
+                    max_retries=lambda: self.max_retries,
                     notice=print,
                 )
             )
@@ -423,7 +423,7 @@ class GroqMagics(Magics):
                 grid,
                 prompt,
                 self.user_ns,
-                repeat=args.repeat or 1,
+                repeat=args.repeat if args.repeat is not None else 1,
                 shell=self.shell,
                 configured_model=self.model or None,
             )
@@ -441,7 +441,7 @@ class GroqMagics(Magics):
 
         try:
             options = self.options_from(args)
-            return show_panel(
+            panel = show_panel(
                 self.session,
                 options,
                 prompt,
@@ -451,6 +451,10 @@ class GroqMagics(Magics):
             )
         except (ChatError, GroqError) as exc:
             raise UsageError(" ".join(str(exc).split())) from None
+        self.user_ns["_groq"] = panel
+        if options.out:
+            self.user_ns[options.out] = panel
+        return panel
 
     def _deliver(self, result: ChatResult, out: str | None, sink: Any) -> ChatResult:
         from groq_magic.render.notebook import already_shown

@@ -74,15 +74,19 @@ class Harness:
     def fresh_session(self, **backend: Any) -> GroqSession:
         """Give the magic a new session, built like ``GroqMagics.__init__`` builds one."""
         magics = self.magics
-        options: dict[str, Any] = {
-            "base_url": lambda: magics.base_url,
-            "timeout": magics.timeout,
-            "max_retries": magics.max_retries,
-            "notice": print,
-        }
-        options.update(backend)
         old = magics.session
-        magics.session = GroqSession(Backend(**options))
+        if backend:
+            options: dict[str, Any] = {
+                "base_url": lambda: magics.base_url,
+                "timeout": lambda: magics.timeout,
+                "max_retries": lambda: magics.max_retries,
+                "notice": print,
+            }
+            options.update(backend)
+            magics.session = GroqSession(Backend(**options))
+        else:
+            # Let the magic build it, exactly as it does for a user's first cell.
+            magics._session = None
         old.backend.close()
         return magics.session
 
