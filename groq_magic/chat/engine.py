@@ -207,7 +207,8 @@ def _nothing_shown(exc: APIStreamError) -> TurnError:
         as_request = APITimeoutError(exc.message, **fields)
     elif exc.code == "stream_broken":
         as_request = APIConnectionError(exc.message, **fields)
-    elif exc.status_code is not None and exc.status_code >= 400:
+    elif exc.status_code is not None and 400 <= exc.status_code < 500:
+        # Not 5xx: that class's hint says "already retried", and a stream never is.
         as_request = status_error_class(exc.status_code)(exc.message, **fields)
     else:
         as_request = APIError(exc.message, **fields)

@@ -108,3 +108,25 @@ def test_a_value_json_cannot_carry_is_an_argument_error(
         make_client().chat.completions.create(messages=USER, model="m", temperature=0.5,
                                               extra_body={"x": value})
     assert server.requests == []
+
+
+def test_an_error_frame_before_any_text_is_one_line_without_a_false_hint(
+    server: ScriptedServer, make_client: Any
+) -> None:
+    """``event: error`` (503) before the first token: a failed turn whose line does not
+    claim a partial answer was kept, nor that the request was retried."""
+    import fault_server as faults
+
+    from groq_magic.chat import ChatOptions, Conversation
+    from groq_magic.chat.engine import TurnError, run_turn
+    from groq_magic.chat.sink import NullSink
+
+    server.enqueue(faults.error_event(0))
+    conversation = Conversation(name="default")
+    with pytest.raises(TurnError) as info:
+        run_turn(ChatOptions.parse(), "hi", conversation, make_client(), NullSink())
+    line = str(info.value)
+    assert faults.ERROR_MESSAGE in line
+    assert "partial answer" not in line
+    assert "retried" not in line
+    assert len(conversation) == 0
