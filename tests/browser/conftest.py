@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from browser_binder import BinderBuild
 from browser_lab import LabServer
 from browser_notebooks import REPO, copy_notebooks
 from browser_page import NotebookPage
@@ -61,6 +62,25 @@ def _install_chromium() -> str:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
             return f"{' '.join(command)} exited with {done.returncode}:\n{tail}"
     return ""
+
+
+@pytest.fixture(scope="session")
+def binder_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderBuild]:
+    """The Binder environment's build (see :mod:`browser_binder`); stopped at session end."""
+    build = BinderBuild(tmp_path_factory.mktemp("binder"))
+    yield build
+    build.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_binder_build(request: pytest.FixtureRequest) -> None:
+    """Start the Binder build at once when a Binder test was collected.
+
+    Most of the build is download and disk time, which then overlaps the other browser
+    tests instead of adding to the session's length.
+    """
+    if any(item.path.name == "test_binder.py" for item in request.session.items):
+        request.getfixturevalue("binder_build").start()
 
 
 @pytest.fixture(scope="session")

@@ -16,60 +16,27 @@ Screenshots: ``build/browser/binder-quickstart-*.png``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from browser_binder import INSTALL_TIMEOUT, POSTBUILD_TIMEOUT, BinderBuild, BuildFailed
 from browser_checks import run_all_and_check
-from browser_lab import LabServer, clean_environment
-from browser_notebooks import REPO, copy_notebooks, groq_cells
+from browser_lab import LabServer
+from browser_notebooks import copy_notebooks, groq_cells
 from browser_page import NotebookPage
 
-BINDER = REPO / "binder"
-# Seconds. A cache miss for llama-cpp-python means compiling llama.cpp (~7 min on 2 cores).
-INSTALL_TIMEOUT = 1800
-POSTBUILD_TIMEOUT = 900
 # The install alone may take ~10 minutes when pip's cache lacks the llama-cpp-python wheel.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(INSTALL_TIMEOUT + 1200)]
 
 
-
-def _run(command: list[str], env: dict, log: Path, timeout: float, what: str) -> None:
-    """Run ``command`` from the repository root; fail with the log's tail if it fails."""
-    with log.open("wb") as out:
-        try:
-            done = subprocess.run(command, cwd=REPO, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{what} took more than {timeout} s; log {log}", pytrace=False)
-    if done.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        pytest.fail(f"{what} failed (exit {done.returncode}); log {log}:\n{tail}",
-                    pytrace=False)
-
-
 @pytest.fixture(scope="module")
-def binder_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with exactly what binder/ installs (requirements.txt, then postBuild)."""
-    assert (BINDER / "requirements.txt").is_file(), "binder/requirements.txt is missing"
-    assert (BINDER / "postBuild").is_file(), "binder/postBuild is missing"
-    work = tmp_path_factory.mktemp("binder")
-    venv = work / "venv"
-    python3 = getattr(sys, "_base_executable", None) or sys.executable
-    bin_dir = venv / "bin"
-    # The real HOME stays (pip's cache); no Groq variables; the venv first on PATH.
-    env = clean_environment(os.environ, path_prefix=str(bin_dir))
-    _run([python3, "-m", "venv", str(venv)], env, work / "venv.log", 300, "python3 -m venv")
-    _run([str(bin_dir / "pip"), "install", "--disable-pip-version-check",
-          "-r", "binder/requirements.txt"],
-         env, work / "pip-install.log", INSTALL_TIMEOUT, "pip install -r binder/requirements.txt")
-    env["VIRTUAL_ENV"] = str(venv)
-    _run(["bash", str(BINDER / "postBuild")], env, work / "postBuild.log", POSTBUILD_TIMEOUT,
-         "binder/postBuild")
-    return venv
+def binder_venv(binder_build: BinderBuild) -> Path:
+    """The fresh venv with exactly what binder/ installs (started early by conftest)."""
+    try:
+        return binder_build.wait(INSTALL_TIMEOUT + POSTBUILD_TIMEOUT)
+    except BuildFailed as failure:
+        pytest.fail(str(failure), pytrace=False)
 
 
 def test_binder_environment_runs_quickstart_in_jupyterlab(
