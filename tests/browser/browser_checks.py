@@ -5,6 +5,10 @@ from __future__ import annotations
 from browser_notebooks import answer_of, is_final
 from browser_page import NotebookPage
 
+# pytest-timeout for one browser test (the ini's 600 s is per test): the first one also
+# installs chromium with apt-get when it is missing and starts JupyterLab.
+BROWSER_TEST_TIMEOUT = 2400
+
 # The first answer also waits for the local model to start.
 FIRST_ANSWER_TIMEOUT = 180.0
 # A whole tour notebook on a loaded 2-core machine.

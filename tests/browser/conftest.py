@@ -64,6 +64,19 @@ def _install_chromium() -> str:
     return ""
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the Binder test after the other browser tests, so its build (started in the
+    background with the first browser test) overlaps them instead of being waited for."""
+    binder = [item for item in items if item.path.name == "test_binder.py"]
+    if not binder:
+        return
+    here = Path(__file__).parent
+    others = [item for item in items if item not in binder]
+    last_browser = max((n for n, item in enumerate(others) if here in item.path.parents),
+                       default=len(others) - 1)
+    items[:] = others[: last_browser + 1] + binder + others[last_browser + 1 :]
+
+
 @pytest.fixture(scope="session")
 def binder_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderBuild]:
     """The Binder environment's build (see :mod:`browser_binder`); stopped at session end."""

@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from browser_checks import BROWSER_TEST_TIMEOUT
 from browser_lab import LabServer
-from browser_notebooks import STATUS, cell_sources, is_final
+from browser_notebooks import STATUS, cell_sources, groq_cells, is_final
 from browser_page import NotebookPage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 
 RUN_ALL_TIMEOUT = 480.0
 RERUN_TIMEOUT = 120.0
@@ -87,6 +88,19 @@ def experiments(
     lab.shutdown_sessions(name)
 
 
+def test_every_groq_cell_finishes_without_errors(
+    experiments: NotebookPage, lab_root: Path
+) -> None:
+    """Run All reached the end: no tracebacks, a status line in every %%groq cell."""
+    notebook = experiments
+    errors = notebook.error_outputs()
+    assert not errors, f"cells raised errors in JupyterLab: {[e[-800:] for e in errors]}"
+    unfinished = {i: notebook.output_text(i)[-300:]
+                  for i in groq_cells(lab_root / "experiments.ipynb")
+                  if not is_final(notebook.output_text(i))}
+    assert not unfinished, f"%%groq cells without a status line: {unfinished}"
+
+
 def test_compare_cell_shows_panes_and_table(experiments: NotebookPage, lab_root: Path) -> None:
     """Two panes with answers and status lines, then the summary table, in the compare cell."""
     index = _first_cell(lab_root / "experiments.ipynb", lambda line: bool(_COMPARE.search(line)),
@@ -110,7 +124,6 @@ def test_compare_cell_shows_panes_and_table(experiments: NotebookPage, lab_root:
     header = tables.first.inner_text()
     assert "temperature" in header, f"unexpected table: {header[:500]}"
     assert "text" in header, f"unexpected table: {header[:500]}"
-    assert not notebook.error_outputs(), notebook.error_outputs()
 
 
 def test_moving_a_slider_reruns_the_answer(experiments: NotebookPage, lab_root: Path) -> None:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from browser_checks import BROWSER_TEST_TIMEOUT
 from browser_lab import LabServer
 from browser_notebooks import answer_of, is_final, write_notebook
 from browser_page import NotebookPage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 
 LONG_PROMPT = (
     "%%groq --max-tokens 200 -t 0 --seed 3\n"
