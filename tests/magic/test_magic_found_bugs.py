@@ -54,3 +54,11 @@ def test_key_in_the_cell_body_is_refused(groq: Any, tmp_path: Path, body: str) -
     text = path.read_text(encoding="utf-8")
     assert KEY_SHAPED not in text
     assert FAKE_KEY not in text
+
+
+def test_chat_flag_on_system_sets_that_chats_prompt(groq: Any) -> None:
+    # Same family: ``%groq -c drafts system ...`` changes the current chat's prompt.
+    two_chats(groq)
+    groq.run("%groq -c drafts system Be brief.")
+    assert groq.session.store.get("drafts").system == "Be brief."
+    assert groq.session.store.current.system is None

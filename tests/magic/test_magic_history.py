@@ -249,6 +249,27 @@ def test_interrupt_before_any_answer_changes_nothing(
     assert groq.history_json() == before
 
 
+def test_interrupt_of_a_no_stream_request_changes_nothing(notebook: Any) -> None:
+    server = notebook.server
+    server.enqueue(stream(["kept"]))
+    assert notebook.run("%%groq\nearlier", cell_id="ns0").error is None
+    before = notebook.history_json()
+    server.enqueue(Reply(stall_before=3, json={}))
+    waiting = threading.Event()
+    threading.Thread(
+        target=lambda: server.wait_until(lambda: len(server.requests) == 2, timeout=5)
+        and waiting.set(),
+        daemon=True,
+    ).start()
+    thread = interrupt_when(waiting, [])
+    run = notebook.run("%%groq --no-stream\nslow", cell_id="ns1")
+    thread.join(1)
+    assert "interrupted" in run.usage_error
+    assert notebook.history_json() == before
+    messages = [m for m in run.displays if "data" in m]
+    assert messages[-1]["data"] == {}  # the "waiting" note is gone
+
+
 # -- files ---------------------------------------------------------------------------------
 
 
