@@ -25,6 +25,8 @@ Needs ``nbclient``, ``nbformat`` and ``ipykernel`` (the ``test`` extra has them)
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 import time
 from pathlib import Path
@@ -177,10 +179,10 @@ class TerminalEcho:
 
 
 def _current_env_kernel_manager() -> Any:
-    """A KernelManager that starts ipykernel with this interpreter (``sys.executable``)."""
+    """A kernel manager that starts ipykernel with this interpreter (``sys.executable``)."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     class _CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> Any:
@@ -192,7 +194,12 @@ def _current_env_kernel_manager() -> Any:
                 return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES, **spec)
             return super().get_kernel_spec(kernel_name)
 
-    return KernelManager(kernel_name=CURRENT_ENV_KERNEL, kernel_spec_manager=_CurrentEnvSpecs())
+    # The async manager gives an async client: waiting for the kernel's messages then
+    # leaves the event loop free to handle Ctrl-C (a blocking client would sit in a
+    # zmq poll until the next message, which a long cell may not send for minutes).
+    return AsyncKernelManager(
+        kernel_name=CURRENT_ENV_KERNEL, kernel_spec_manager=_CurrentEnvSpecs()
+    )
 
 
 def _echo_client_class() -> Any:
@@ -202,10 +209,32 @@ def _echo_client_class() -> Any:
         """A NotebookClient that shows every iopub message on the terminal as it arrives."""
 
         echo: TerminalEcho
+        interrupted = False
 
         def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
             self.echo.message(msg)
             return super().process_message(msg, cell, cell_index)
+
+        async def async_start_new_kernel_client(self) -> Any:
+            """Also make Ctrl-C cancel the run, so the kernel is shut down on the way out.
+
+            nbclient's own SIGINT handler shuts the kernel down *while* a cell is
+            still being polled, which can hang the run; cancelling the task instead
+            unwinds through nbclient's cleanup in order.
+            """
+            client = await super().async_start_new_kernel_client()
+            task = asyncio.current_task()
+            if task is not None:
+
+                def on_sigint() -> None:
+                    self.interrupted = True
+                    task.cancel()
+
+                try:
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, on_sigint)
+                except (NotImplementedError, RuntimeError):
+                    pass  # Windows, or not the main thread: nbclient's handling stays
+            return client
 
     return EchoingClient
 
@@ -246,14 +275,18 @@ def run_notebook(
         client.execute()
     except CellExecutionError:
         code = 1  # the error itself was echoed as one line when it arrived
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError, Exception) as exc:
         echo.newline()
-        echo.write("interrupted\n")
-        code = 130
-    except Exception as exc:  # a kernel that died or timed out: one line, not a traceback
-        code = 1
-        echo.newline()
-        echo.write(f"{type(exc).__name__}: {_one_line(str(exc))}\n")
+        # nbclient answers SIGTERM by shutting the kernel down under the running cell,
+        # which then fails with another exception (seen: an AssertionError); its
+        # handler leaves this attribute behind. Ctrl-C cancels (see EchoingClient).
+        stopped = getattr(client, "_async_cleanup_kernel_future", None) is not None
+        if client.interrupted or stopped or not isinstance(exc, Exception):
+            echo.write("interrupted\n")
+            code = 130
+        else:  # a kernel that died or a cell that timed out: one line, not a traceback
+            echo.write(f"{type(exc).__name__}: {_one_line(str(exc))}\n")
+            code = 1
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, output)
     echo.newline()

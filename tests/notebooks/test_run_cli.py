@@ -11,6 +11,7 @@ output), the wait would not be met and the test would say which piece was late.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -219,3 +220,32 @@ def test_missing_notebook_and_no_command(tmp_path: Path) -> None:
     )
     assert helped.returncode == 0
     assert "executed notebook" in helped.stdout
+
+
+def test_ctrl_c_stops_the_run_writes_what_ran_and_leaves_no_kernel(tmp_path: Path) -> None:
+    import psutil
+
+    notebook = tiny_notebook(
+        tmp_path / "slow.ipynb", "print('first')", "import time\ntime.sleep(120)", "print('third')"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groq_magic", "run", str(notebook)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    terminal = Terminal(proc)
+    assert terminal.wait_for("In [2]: import time"), terminal.text
+    kernels = psutil.Process(proc.pid).children(recursive=True)
+    assert kernels
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground job
+    text = terminal.finish()
+
+    assert proc.returncode == 130, text
+    assert "interrupted" in text
+    assert "third" not in text.replace("print('third')", "")
+    assert "Traceback" not in text
+    executed = nbformat.read(tmp_path / "slow.executed.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0].text == "first\n"
+    _, alive = psutil.wait_procs(kernels, timeout=PATIENCE)
+    assert alive == []
