@@ -17,9 +17,11 @@ embedded local model otherwise, while the terminal shows the session as it goes:
 The executed notebook, with every output, is written next to the input as
 ``NAME.executed.ipynb`` (or to ``-o OUT``), also when a cell fails. The exit code
 is 0 when every cell ran, 1 when one failed (execution stops there, as in
-"Run All"), 2 for a bad argument and 130 on Ctrl-C.
+"Run All"), 2 for a bad argument and 130 on Ctrl-C. Ctrl-C stops the whole run:
+the kernel runs in its own session (jupyter_client's choice), so it does not see
+the signal; it is shut down, and the notebook is written as far as it ran.
 
-Needs ``nbclient``, ``nbformat`` and ``ipykernel`` (the ``test`` extra has them).
+Needs ``nbclient``, ``nbformat`` and ``ipykernel`` (the ``demo`` extra).
 """
 
 from __future__ import annotations
