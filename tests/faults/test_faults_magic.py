@@ -64,7 +64,8 @@ def test_magic(
     flags = "" if stream else " --no-stream"
     session = shell._groq_magics.session
     session.backend.max_retries = fault.max_retries
-    session.backend.client().max_retries = fault.max_retries
+    # A changed setting rebuilds the client: record the new one's retry waits too.
+    session.backend.client()._sleep = shell_sleeps.append
 
     # An earlier turn that must survive whatever the fault does.
     server.enqueue(faults.answer(stream=stream, pieces=["Noted."]))
