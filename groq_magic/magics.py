@@ -256,7 +256,9 @@ class GroqMagics(Magics):
             for name, flag, kind in _LIST_FLAGS
         }
         given: dict[str, Any] = {
-            "model": args.model or self.model or None,
+            # Only an explicit -m goes here: the configured default is resolved by the
+            # backend, which ignores a Groq model name when the local model answers.
+            "model": args.model or None,
             "temperature": _first(single["temperature"], self.temperature),
             "top_p": _first(single["top_p"], self.top_p),
             "max_tokens": _first(single["max_tokens"], self.max_tokens),
@@ -354,7 +356,8 @@ class GroqMagics(Magics):
                     f"unexpected words on the %%groq line: {rest!r}"
                     " (options go on the line, the prompt in the cell body)"
                 )
-            return self._ask(args, cell)
+            # The cell body ends with the newline the editor keeps; the prompt does not.
+            return self._ask(args, cell.rstrip())
         first, _, tail = rest.partition(" ")
         if first in SUBCOMMANDS and not forced_prompt:
             return self._subcommand(first, tail.strip(), args)
@@ -487,15 +490,17 @@ class GroqMagics(Magics):
             if name == "history":
                 return session.history(args.chat)
             if name == "reset":
-                return session.reset()
+                return session.reset(args.chat)
             if name == "undo":
-                return session.undo()
+                return session.undo(args.chat)
             if name == "retry":
                 from groq_magic.render import choose_sink
 
                 sink = choose_sink(self.shell)
                 try:
-                    result = session.retry(sink, configured_model=self.model or None)
+                    result = session.retry(
+                        sink, configured_model=self.model or None, name=args.chat
+                    )
                 except TurnError as exc:
                     self._show_failed_generation(exc, sink)
                     raise UsageError(str(exc)) from None
@@ -504,12 +509,14 @@ class GroqMagics(Magics):
                 if len(rest) != 1:
                     what = "NAME" if name == "use" else "PATH"
                     raise UsageError(f"%groq {name} takes one {what} (quote it if it has spaces)")
+                if name == "save":
+                    return session.save(rest[0], args.chat)
                 return getattr(session, name)(rest[0])
             if name == "chats":
                 return session.chats()
             if name == "system":
                 # The system prompt is taken as typed, apostrophes and all.
-                return session.system(tail or None)
+                return session.system(tail or None, args.chat)
             if name == "models":
                 return session.models()
             if name == "config":

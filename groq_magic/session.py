@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from groq_magic.backend import Backend
+from groq_magic.backend import Backend, looks_like_key
 from groq_magic.chat import (
+    ChatError,
     ChatOptions,
     ChatResult,
     ChatStore,
@@ -104,6 +105,12 @@ class GroqSession:
     ) -> ChatResult:
         """Fill the prompt from ``namespace`` and run it as the next turn."""
         prompt = render_prompt(template, namespace)
+        if looks_like_key(prompt):
+            # A key in a prompt would be sent, kept in history and saved with it.
+            raise ChatError(
+                "the prompt contains something shaped like an API key, so nothing was sent;"
+                " keys belong in GROQ_API_KEY or %groq login, never in a prompt"
+            )
         schema = self.resolve_schema(options.schema_name, namespace)
         conversation = self.conversation(options.chat)
         client = self.backend.client()
@@ -118,9 +125,11 @@ class GroqSession:
             schema=schema,
         )
 
-    def retry(self, sink: StreamSink, *, configured_model: str | None = None) -> ChatResult:
-        """Run the current chat's last turn again, replacing it when the new answer arrives."""
-        conversation = self.store.current
+    def retry(
+        self, sink: StreamSink, *, configured_model: str | None = None, name: str | None = None
+    ) -> ChatResult:
+        """Run a chat's last turn again, replacing it when the new answer arrives."""
+        conversation = self.chat(name)
         turn = conversation.retry()
         options = ChatOptions.from_snapshot(turn.options)
         return run_turn(
@@ -155,9 +164,13 @@ class GroqSession:
 
     # -- subcommands -----------------------------------------------------------------
 
+    def chat(self, name: str | None = None) -> Conversation:
+        """The chat a line command acts on: ``-c NAME`` (which must exist) or the current one."""
+        return self.store.get(name) if name else self.store.current
+
     def history(self, name: str | None = None) -> Table:
         """The turns of a chat as a table."""
-        conversation = self.store.get(name) if name else self.store.current
+        conversation = self.chat(name)
         system = f" (system: {conversation.system})" if conversation.system else ""
         return Table(
             conversation.table_rows(),
@@ -165,24 +178,24 @@ class GroqSession:
             empty="(no turns yet)",
         )
 
-    def reset(self) -> Report:
-        """Forget the current chat's turns."""
-        conversation = self.store.current
+    def reset(self, name: str | None = None) -> Report:
+        """Forget a chat's turns (the current chat unless named)."""
+        conversation = self.chat(name)
         count = len(conversation)
         conversation.reset()
         return Report([f"chat {conversation.name!r} reset ({count} turns forgotten)"])
 
-    def undo(self) -> Report:
-        """Remove the current chat's last turn."""
-        conversation = self.store.current
+    def undo(self, name: str | None = None) -> Report:
+        """Remove a chat's last turn (the current chat unless named)."""
+        conversation = self.chat(name)
         turn = conversation.undo()
         prompt = " ".join(turn.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         return Report([f"removed the last turn of {conversation.name!r}: {prompt!r}"])
 
-    def save(self, path: str) -> Report:
-        """Write the current chat to a JSON file."""
-        conversation = self.store.current
+    def save(self, path: str, name: str | None = None) -> Report:
+        """Write a chat (the current one unless named) to a JSON file."""
+        conversation = self.chat(name)
         written = conversation.save(path)
         return Report(
             [f"saved chat {conversation.name!r} ({len(conversation)} turns) to {written}"]
@@ -211,9 +224,9 @@ class GroqSession:
         conversation = self.store.use(name)
         return Report([f"now talking in chat {name!r} ({len(conversation)} turns)"])
 
-    def system(self, text: str | None) -> Report:
-        """Set the current chat's system prompt, or show it when ``text`` is None."""
-        conversation = self.store.current
+    def system(self, text: str | None, name: str | None = None) -> Report:
+        """Set a chat's system prompt, or show it when ``text`` is None."""
+        conversation = self.chat(name)
         if text is None:
             shown = conversation.system or "(none)"
             return Report([f"system prompt of {conversation.name!r}: {shown}"])

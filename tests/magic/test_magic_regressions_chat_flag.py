@@ -1,9 +1,4 @@
-"""Magic tests that fail because of bugs in groq_magic/ (kept failing for the lead to fix).
-
-Each test states the expected behaviour; the report that came with this file names the
-observed behaviour and a suggested fix. None is skipped or marked xfail, by the house rules.
-Once fixed, a test moves to test_magic_regressions.py.
-"""
+"""Regression tests for bugs the magic suite found: -c on line commands, keys in cell bodies."""
 
 from __future__ import annotations
 
