@@ -19,8 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
-from browser_lab import clean_environment
-from browser_notebooks import REPO
+from .browser_lab import clean_environment
+from .browser_notebooks import REPO
 
 BINDER = REPO / "binder"
 # Seconds. A cache miss for llama-cpp-python means compiling llama.cpp (~7 min on 2 cores).

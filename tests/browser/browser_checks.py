@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from browser_notebooks import answer_of, is_final
-from browser_page import NotebookPage
+from .browser_notebooks import answer_of, is_final
+from .browser_page import NotebookPage
 
 # pytest-timeout for one browser test (the ini's 600 s is per test): the first one also
 # installs chromium with apt-get when it is missing and starts JupyterLab.

@@ -1,18 +1,21 @@
 """Fixtures for the real-browser tests: Chromium, a JupyterLab server, open notebooks.
 
-- ``chromium`` (session): the path of Debian's Chromium, installed with apt-get when it is
+- ``chromium`` (package): the path of Debian's Chromium, installed with apt-get when it is
   missing (we run as root in CI). A failed install is a test error saying why, never a skip.
-- ``browser`` (session): a Playwright persistent context on that Chromium (the bundled
+- ``browser`` (package): a Playwright persistent context on that Chromium (the bundled
   browser cannot be downloaded here), headless, with a new empty profile and the flags that
   keep it off the network.
-- ``shots`` (session): ``build/browser/``, emptied of old screenshots at the start.
+- ``shots`` (package): ``build/browser/``, emptied of old screenshots first.
 - ``start_lab(python, root_dir)``: a :class:`browser_lab.LabServer` for any interpreter,
-  stopped at the end of the session; stopping checks the process table for kernels and
+  stopped after the last browser test; stopping checks the process table for kernels and
   local model servers that outlived it (a leak is a teardown error).
-- ``lab`` (session): JupyterLab from the dev environment serving a tmp dir that holds clean
+- ``lab`` (package): JupyterLab from the dev environment serving a tmp dir that holds clean
   copies of ``notebooks/*.ipynb`` (see :mod:`browser_notebooks`).
 - ``open_notebook(lab, name)``: a :class:`browser_page.NotebookPage` for ``name`` with its
   kernel idle; the page is closed and its kernel shut down after the test.
+- ``binder_build`` (package): the Binder venv's build (:mod:`browser_binder`), started in the
+  background with the first browser test when ``test_binder.py`` was collected, and that
+  test is run last among the browser tests, so the build overlaps the others.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_binder import BinderBuild
-from browser_lab import LabServer
-from browser_notebooks import REPO, copy_notebooks
-from browser_page import NotebookPage
+
+from .browser_binder import BinderBuild
+from .browser_lab import LabServer
+from .browser_notebooks import REPO, copy_notebooks
+from .browser_page import NotebookPage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,15 +81,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = others[: last_browser + 1] + binder + others[last_browser + 1 :]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def binder_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderBuild]:
-    """The Binder environment's build (see :mod:`browser_binder`); stopped at session end."""
+    """The Binder venv build (:mod:`browser_binder`); stopped after the last browser test."""
     build = BinderBuild(tmp_path_factory.mktemp("binder"))
     yield build
     build.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _start_binder_build(request: pytest.FixtureRequest) -> None:
     """Start the Binder build at once when a Binder test was collected.
 
@@ -96,7 +100,7 @@ def _start_binder_build(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("binder_build").start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> str:
     """/usr/bin/chromium, installed from Debian's archive if missing (an error otherwise)."""
     if not CHROMIUM.exists():
@@ -111,7 +115,7 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A headless Chromium (Playwright persistent context) with a new empty profile."""
     from playwright.sync_api import sync_playwright
@@ -133,20 +137,20 @@ def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shots() -> Path:
-    """``build/browser``: screenshots of every browser test, cleared at session start."""
+    """``build/browser``: screenshots of every browser test, cleared first."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
         old.unlink()
     return SHOTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LabServer]]:
     """Factory: ``start_lab(python, root_dir, path_prefix=None)`` -> a running LabServer.
 
-    Every server is stopped at the end of the session; anything of its process tree
+    Every server is stopped after the last browser test; anything of its process tree
     (kernels, local model servers) still running after a graceful shutdown is killed and
     reported as a teardown error.
     """
@@ -168,7 +172,7 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     assert not problems, f"processes outlived JupyterLab's shutdown: {problems}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tmp folder with clean copies of the repo's notebooks (the tests add their own)."""
     root = tmp_path_factory.mktemp("lab-root")
@@ -176,7 +180,7 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(start_lab: Callable[..., LabServer], lab_root: Path) -> LabServer:
     """JupyterLab from the dev environment (this interpreter) serving ``lab_root``."""
     return start_lab(sys.executable, lab_root)

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser_binder import INSTALL_TIMEOUT, POSTBUILD_TIMEOUT, BinderBuild, BuildFailed
-from browser_checks import run_all_and_check
-from browser_lab import LabServer
-from browser_notebooks import copy_notebooks, groq_cells
-from browser_page import NotebookPage
+
+from .browser_binder import INSTALL_TIMEOUT, POSTBUILD_TIMEOUT, BinderBuild, BuildFailed
+from .browser_checks import run_all_and_check
+from .browser_lab import LabServer
+from .browser_notebooks import copy_notebooks, groq_cells
+from .browser_page import NotebookPage
 
 # The install alone may take ~10 minutes when pip's cache lacks the llama-cpp-python wheel.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(INSTALL_TIMEOUT + 1200)]

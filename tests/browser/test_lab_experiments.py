@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_checks import BROWSER_TEST_TIMEOUT
-from browser_lab import LabServer
-from browser_notebooks import STATUS, cell_sources, groq_cells, is_final
-from browser_page import NotebookPage
+
+from .browser_checks import BROWSER_TEST_TIMEOUT
+from .browser_lab import LabServer
+from .browser_notebooks import STATUS, cell_sources, groq_cells, is_final
+from .browser_page import NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 

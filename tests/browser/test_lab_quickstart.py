@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser_checks import BROWSER_TEST_TIMEOUT, run_all_and_check
-from browser_lab import LabServer
-from browser_notebooks import groq_cells
-from browser_page import NotebookPage
+
+from .browser_checks import BROWSER_TEST_TIMEOUT, run_all_and_check
+from .browser_lab import LabServer
+from .browser_notebooks import groq_cells
+from .browser_page import NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser_checks import BROWSER_TEST_TIMEOUT
-from browser_lab import LabServer
-from browser_notebooks import answer_of, is_final, write_notebook
-from browser_page import NotebookPage
+
+from .browser_checks import BROWSER_TEST_TIMEOUT
+from .browser_lab import LabServer
+from .browser_notebooks import answer_of, is_final, write_notebook
+from .browser_page import NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 
