@@ -74,8 +74,8 @@ def test_concurrent_compare_runs_reuse_connections(server: ScriptedServer) -> No
     assert set(first["status"]) == {"complete"}
     assert len(server.requests) == ROUNDS * CONCURRENT
     assert opened <= CONCURRENT
-    # A later round may open a few more if more of its runs overlap than in the first, but
-    # never more than the runs in flight at once: idle connections are kept and reused.
-    # (With httpx's default of 20 idle connections, every round reconnected the rest.)
-    assert server.connections_opened <= CONCURRENT, server.connections_opened
+    # Idle connections are kept and reused, so all the rounds need about one connection per
+    # run in flight (a few more if a slow round outlives httpx's 5 s keep-alive expiry).
+    # With httpx's default of 20 idle connections every round reconnected the rest: 64 here.
+    assert server.connections_opened <= CONCURRENT + 5, server.connections_opened
     assert growth < MAX_GROWTH_MB
