@@ -43,6 +43,10 @@ class RecordingPublisher(DisplayPublisher):
 def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     ipython: Any = InteractiveShell.instance()
     monkeypatch.setattr(ipython, "display_pub", RecordingPublisher(shell=ipython))
+    # The shell is shared with other suites; the displayhook only updates _, __ and ___
+    # while they still hold what it last set, so hand them back to it.
+    for name in ("_", "__", "___"):
+        ipython.user_ns[name] = getattr(ipython.displayhook, name)
     yield ipython
     for name in ("answer", "fake_result"):
         ipython.user_ns.pop(name, None)
