@@ -99,3 +99,11 @@ def shell(
         magics.session.backend.close()
         _ipython.user_ns.clear()
         _ipython.user_ns.update(saved_ns)
+        # IPython stops updating _ once user_ns["_"] differs from its own records of it
+        # (the displayhook's and user_ns_hidden's): put them back in step, or later
+        # tests' cells never set _ again.
+        for unders in ("_", "__", "___"):
+            value = _ipython.user_ns.get(unders, "")
+            setattr(_ipython.displayhook, unders, value)
+            if unders in _ipython.user_ns_hidden:
+                _ipython.user_ns_hidden[unders] = value

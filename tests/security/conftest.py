@@ -40,3 +40,11 @@ def shell(
         magics.session.backend.close()
         shell.user_ns.clear()
         shell.user_ns.update(saved_ns)
+        # IPython stops updating _ once user_ns["_"] differs from its own records of it
+        # (the displayhook's and user_ns_hidden's): put them back in step, or later
+        # tests' cells never set _ again.
+        for unders in ("_", "__", "___"):
+            value = shell.user_ns.get(unders, "")
+            setattr(shell.displayhook, unders, value)
+            if unders in shell.user_ns_hidden:
+                shell.user_ns_hidden[unders] = value
