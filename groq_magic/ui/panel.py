@@ -133,7 +133,9 @@ class ParameterPanel:
 
         model = options.model or self.default_model
         names, note = self._model_names(models, model)
-        self.model = widgets.Dropdown(options=names, value=model, description="model")
+        # "initial" sizes each label to its text (the default width cut "temperature").
+        wide = {"description_width": "initial"}
+        self.model = widgets.Dropdown(options=names, value=model, description="model", style=wide)
         self.sliders: dict[str, Any] = {}
         for name in SLIDERS:
             lo, hi = ChatOptions.bounds(name)
@@ -148,12 +150,22 @@ class ParameterPanel:
                 extra = {"step": STEPS[name], "readout_format": ".2f"}
             guarded = _guarded(cls, self._rejecter(name))
             self.sliders[name] = guarded(
-                min=lo, max=hi, value=start, description=name, continuous_update=False, **extra
+                min=lo,
+                max=hi,
+                value=start,
+                description=name,
+                continuous_update=False,
+                style=wide,
+                **extra,
             )
-        self.seed = widgets.IntText(value=options.seed or 0, description="seed")
-        self.system = widgets.Textarea(value=options.system or "", description="system")
+        self.seed = widgets.IntText(value=options.seed or 0, description="seed", style=wide)
+        self.system = widgets.Textarea(value=options.system or "", description="system", style=wide)
         self.json_mode = widgets.Checkbox(value=options.json_mode, description="JSON")
-        self.stop = widgets.TagsInput(value=list(options.stop), allow_duplicates=False)
+        self.stop = widgets.TagsInput(
+            value=list(options.stop),
+            allow_duplicates=False,
+            layout=widgets.Layout(min_width="16em"),
+        )
         self.run_button = widgets.Button(description="Run", icon="play")
         self.keep_button = widgets.Button(description="Keep", icon="check", disabled=True)
         self.message = widgets.HTML(value=escape_html(note) if note else "")
@@ -210,8 +222,14 @@ class ParameterPanel:
         import ipywidgets as widgets
 
         settings = widgets.VBox(
-            [self.model, *self.sliders.values(), self.seed, self.system, self.json_mode,
-             widgets.HBox([widgets.Label("stop"), self.stop])]
+            [
+                self.model,
+                *self.sliders.values(),
+                self.seed,
+                self.system,
+                self.json_mode,
+                widgets.HBox([widgets.Label("stop"), self.stop]),
+            ]
         )
         buttons = widgets.HBox([self.run_button, self.keep_button])
         return widgets.VBox([settings, buttons, self.message, self.answer, self.copy])
@@ -284,8 +302,14 @@ class ParameterPanel:
         ``max_tokens``, ``seed``, ``system``, ``json_mode``, ``stop``). A value
         out of a slider's bounds is refused with one line and nothing runs.
         """
-        controls = {"model": self.model, **self.sliders, "seed": self.seed,
-                    "system": self.system, "json_mode": self.json_mode, "stop": self.stop}
+        controls = {
+            "model": self.model,
+            **self.sliders,
+            "seed": self.seed,
+            "system": self.system,
+            "json_mode": self.json_mode,
+            "stop": self.stop,
+        }
         unknown = sorted(set(values) - set(controls))
         if unknown:
             self.say(f"the panel has no control named {unknown[0]!r}")
