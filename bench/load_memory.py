@@ -18,9 +18,10 @@ its record of requests do not count):
 
 RSS is the allocator's high-water mark, so it also rises with the largest request body
 (each request carries the whole history); ``tracemalloc`` reports what Python objects the
-cells actually retained, with and without IPython 9's own record of every cell's printed
-output (``history_manager.outputs``, one string per write: the plain-text sink writes once
-per token). What is left is the conversation history.
+cells actually retained: in all, then without IPython 9's own record of every cell's
+printed output (``history_manager.outputs``), then also without IPython's ``Out`` cache,
+which holds every cell's ChatResult, each with its request (the whole message window, so
+that part grows with the square of the number of cells). What is left is the history.
 
 Prints a small table and exits non-zero if a connection was not reused or RSS grew by more
 than ``--max-growth-mb`` beyond the history's size. Memory is measured, not timed.
@@ -180,10 +181,17 @@ def main(argv: list[str] | None = None) -> int:
         traced_after, traced_peak = tracemalloc.get_traced_memory()
         after = rss_mb()
         ipython_mb = ipython_output_history_mb(shell)
-        # Without IPython's own record of every printed write, what is left is ours.
+        # Without IPython's own record of every printed write...
         shell.history_manager.outputs.clear()
         gc.collect()
         traced_ours = tracemalloc.get_traced_memory()[0]
+        # ...and without its Out cache, which holds every cell's ChatResult (each with its
+        # request: the whole message window, so this part grows with the square of the
+        # number of cells), what is left is the conversation history.
+        shell.user_ns["Out"].clear()
+        shell.displayhook.flush()
+        gc.collect()
+        traced_history = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         cells_stats = remote.stats()
         history_mb = (len(session.store.current.to_json()) - history_before) / 1e6
@@ -205,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep_total = sweep_stats["connections"] - before_sweeps["connections"]
     retained = (traced_after - traced_before) / 1e6
     retained_ours = (traced_ours - traced_before) / 1e6
+    retained_history = (traced_history - traced_before) / 1e6
     growth = after - before
     print(f"{'phase':<34}{'value':>14}")
     print(f"{'cells run':<34}{args.cells:>14}")
@@ -212,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'RSS after cells (MB)':<34}{after:>14.1f}")
     print(f"{'RSS growth (MB)':<34}{growth:>14.1f}")
     print(f"{'Python objects retained (MB)':<34}{retained:>14.2f}")
-    print(f"{'  of which not IPython outputs (MB)':<34}{retained_ours:>14.2f}")
+    print(f"{'  without IPython outputs (MB)':<34}{retained_ours:>14.2f}")
+    print(f"{'  without outputs and Out (MB)':<34}{retained_history:>14.2f}")
     print(f"{'Python allocation peak (MB)':<34}{traced_peak / 1e6:>14.2f}")
     print(f"{'history growth, JSON (MB)':<34}{history_mb:>14.2f}")
     print(f"{'IPython output history, text (MB)':<34}{ipython_mb:>14.2f}")
