@@ -106,9 +106,13 @@ class _ClientCore:
             return APITimeoutError(
                 f"the request to {self.base_url} timed out ({type(exc).__name__})"
             )
-        return APIConnectionError(
-            f"could not reach {self.base_url} ({type(exc).__name__}: {exc})".replace(": )", ")")
-        )
+        if isinstance(exc, httpx.ConnectError):
+            what = f"could not reach {self.base_url}"
+        else:
+            # Connected, then reset or closed before an answer: "could not reach" would
+            # send the user to check an address that works.
+            what = f"the connection to {self.base_url} broke before an answer"
+        return APIConnectionError(f"{what} ({type(exc).__name__}: {exc})".replace(": )", ")"))
 
     def _check_event_stream(self, response: httpx.Response, raw: bytes) -> APIError:
         content_type = response.headers.get("content-type", "") or "no content type"

@@ -164,11 +164,15 @@ def _catalogue() -> list[Fault]:
             lambda stream: [faults.reset() for _ in range(3)],
             *_same(
                 Expect(
-                    "error", attempts=3, sleeps=(BACKOFF, BACKOFF), error=APIConnectionError
+                    "error",
+                    attempts=3,
+                    sleeps=(BACKOFF, BACKOFF),
+                    error=APIConnectionError,
+                    in_message="broke before an answer",
                 )
             ),
-            user_sees="`could not reach http://...  (RemoteProtocolError) (check the network, or"
-            " GROQ_BASE_URL if you set one)`",
+            user_sees="`the connection to http://... broke before an answer (ReadError: ...)"
+            " (check the network, or GROQ_BASE_URL if you set one)`",
             history="unchanged",
             retried="yes, 2 retries, then the error",
         ),
