@@ -34,9 +34,9 @@ from groq_magic.client import (
 )
 
 # Short enough that a stall costs little, long enough for a loaded CI machine's loopback.
-READ_TIMEOUT = 0.4
+READ_TIMEOUT = 0.5
 TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=1.0)
-STALL = 1.0  # a stall outlasts the read timeout comfortably
+STALL = 1.25  # a stall outlasts the read timeout comfortably
 HUGE = 2_000_000
 
 # A backoff wait (no retry-after header): retry n waits min(0.5 * 2**n, 8) * 0.75..1.
