@@ -26,6 +26,7 @@ import os
 import tempfile
 import uuid
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,12 +105,22 @@ class Turn(BaseModel):
         value = self.usage.get("total_tokens")
         return value if isinstance(value, int) else None
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The user and assistant messages this turn contributes to a window."""
+    @cached_property
+    def window_messages(self) -> list[dict[str, Any]]:
+        """The messages of :meth:`messages`, built once and shared by every later window.
+
+        A recorded turn does not change, so N turns cost N message dicts, not N
+        squared. (A cached property, unlike a private attribute, is not part of
+        the model's equality.)
+        """
         out = [dict(self.user_message)]
         if self.answer:
             out.append({"role": "assistant", "content": self.answer})
         return out
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The user and assistant messages this turn contributes to a window."""
+        return self.window_messages
 
 
 class Conversation(BaseModel):

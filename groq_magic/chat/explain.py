@@ -58,7 +58,9 @@ def hint_for(exc: APIError) -> str | None:
 
 def explain_error(exc: APIError) -> str:
     """``"<status> <code>: <message> (<hint>)"`` on one line."""
-    head = " ".join(str(part) for part in (exc.status_code, exc.code) if part)
+    # A status below 400 (a 200 whose body broke the protocol) is no news to the user.
+    status = exc.status_code if exc.status_code and exc.status_code >= 400 else None
+    head = " ".join(str(part) for part in (status, exc.code) if part)
     message = " ".join(exc.message.split())
     text = f"{head}: {message}" if head else message
     hint = hint_for(exc)

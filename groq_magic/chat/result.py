@@ -112,7 +112,14 @@ class ChatResult:
         self.timings = Timings.from_any(timings, usage)
         self.finish_reason = finish_reason
         # The body only; credential-looking keys are dropped whatever the caller passed.
-        self.request: dict[str, Any] = strip_secrets(dict(request or {}))
+        body = dict(request or {})
+        messages = body.pop("messages", None)
+        self.request: dict[str, Any] = strip_secrets(body)
+        if messages is not None:
+            # The window is kept by reference, not deep-copied: each result holds every
+            # earlier turn, so copies made memory grow with the square of the turns.
+            # Prompts that look like keys are refused before they are sent.
+            self.request["messages"] = messages
         self.status: ResultStatus = status
         self.error = error
         self.validator = validator
