@@ -1,8 +1,9 @@
 """A JupyterLab server for the browser tests: started on loopback with a token, always stopped.
 
 :class:`LabServer` runs ``python -m jupyter lab`` (any interpreter: the dev venv or the
-Binder check's fresh venv) on ``127.0.0.1`` and a free port, with a random token, in an
-isolated environment (:func:`lab_environment`):
+Binder check's fresh venv), or ``python -m jupyter notebook`` (Notebook 7, built on
+JupyterLab's components) when made with ``app="notebook"``, on ``127.0.0.1`` and a free
+port, with a random token, in an isolated environment (:func:`lab_environment`):
 
 - no ``GROQ_*``/``OPENAI_*`` variables, so kernels use the embedded local model and the
   tests touch no network beyond loopback;
@@ -102,11 +103,20 @@ def write_lab_settings(settings_dir: Path) -> None:
         target.write_text(json.dumps(values))
 
 
+# The server extension app behind ``jupyter <app>``: its settings/workspace dirs and the
+# switch that exposes ``window.jupyterapp`` are options of that class.
+APP_CLASSES = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}
+
+
 class LabServer:
-    """One ``jupyter lab`` process serving ``root_dir``; see the module docstring."""
+    """One ``jupyter lab`` (or ``jupyter notebook``) process serving ``root_dir``; see the
+    module docstring."""
 
     def __init__(self, python: str, root_dir: Path, home: Path, log_path: Path,
-                 path_prefix: str | None = None) -> None:
+                 path_prefix: str | None = None, app: str = "lab") -> None:
+        if app not in APP_CLASSES:
+            raise ValueError(f"app must be one of {sorted(APP_CLASSES)}, not {app!r}")
+        self.app = app
         self.python = python
         self.root_dir = root_dir
         self.home = home
@@ -131,16 +141,29 @@ class LabServer:
         """The address that opens notebook ``name`` alone in a new, empty lab workspace.
 
         Each page gets its own workspace: in the shared default one, JupyterLab would
-        reopen every notebook an earlier page had open, as hidden tabs.
+        reopen every notebook an earlier page had open, as hidden tabs. Notebook 7 has
+        one notebook per page (``notebooks/NAME``) and no workspaces to reset.
         """
+        if self.app == "notebook":
+            return self.url(f"notebooks/{name}")
         return f"{self.url(f'lab/workspaces/{workspace}/tree/{name}')}&reset"
 
     def command(self) -> list[str]:
-        """The command line (jupyter_server 2 / JupyterLab 4 option names)."""
+        """The command line (jupyter_server 2 / JupyterLab 4 / Notebook 7 option names).
+
+        The ``LabApp`` options are given to Notebook 7 too: its server also loads the
+        JupyterLab extension (``/lab``), whose news and update checks need the network, and
+        Notebook 7's pages read their settings through it; its own app gets the same dirs.
+        """
         settings_dir = self.home / "lab-settings"
         write_lab_settings(settings_dir)
+        app_class = APP_CLASSES[self.app]
+        own_app = [] if app_class == "LabApp" else [
+            f"--{app_class}.user_settings_dir={settings_dir}",
+            f"--{app_class}.workspaces_dir={self.home / 'lab-workspaces'}",
+        ]
         return [
-            self.python, "-m", "jupyter", "lab",
+            self.python, "-m", "jupyter", self.app,
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -151,10 +174,11 @@ class LabServer:
             "--ServerApp.disable_check_xsrf=False",
             f"--LabApp.user_settings_dir={settings_dir}",
             f"--LabApp.workspaces_dir={self.home / 'lab-workspaces'}",
+            *own_app,
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             # Lets the tests read kernel state through the app, as JupyterLab's Galata does.
-            "--LabApp.expose_app_in_browser=True",
+            f"--{app_class}.expose_app_in_browser=True",
             # The PyPI extension manager would query the (closed) network.
             "--LabApp.extension_manager=readonly",
             "--ServerApp.terminals_enabled=False",
@@ -175,7 +199,7 @@ class LabServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"jupyter lab exited with {self.process.returncode} before it was ready;"
+                    f"jupyter {self.app} exited with {self.process.returncode} before it was ready;"
                     f" log {self.log_path}:\n{self.log_tail()}"
                 )
             if self._api_ready():
@@ -183,7 +207,7 @@ class LabServer:
             time.sleep(0.5)
         self.stop()
         raise RuntimeError(
-            f"jupyter lab did not answer on {self.base_url} within {START_TIMEOUT:.0f} s;"
+            f"jupyter {self.app} did not answer on {self.base_url} within {START_TIMEOUT:.0f} s;"
             f" log {self.log_path}:\n{self.log_tail()}"
         )
 
@@ -262,7 +286,7 @@ class LabServer:
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                leftovers.append(f"jupyter lab pid {self.process.pid} ignored SIGTERM")
+                leftovers.append(f"jupyter {self.app} pid {self.process.pid} ignored SIGTERM")
                 self.process.kill()
                 self.process.wait(10)
         # Kernels and model servers get a moment to exit after the server went away.

@@ -6,9 +6,10 @@
   browser cannot be downloaded here), headless, with a new empty profile and the flags that
   keep it off the network.
 - ``shots`` (package): ``build/browser/``, emptied of old screenshots first.
-- ``start_lab(python, root_dir)``: a :class:`browser_lab.LabServer` for any interpreter,
-  stopped after the last browser test; stopping checks the process table for kernels and
-  local model servers that outlived it (a leak is a teardown error).
+- ``start_lab(python, root_dir, app="lab")``: a :class:`browser_lab.LabServer` for any
+  interpreter (``app="notebook"``: Notebook 7 instead of JupyterLab), stopped after the
+  last browser test (or earlier by the test that started it); stopping checks the process
+  table for kernels and local model servers that outlived it (a leak is a teardown error).
 - ``lab`` (package): JupyterLab from the dev environment serving a tmp dir that holds clean
   copies of ``notebooks/*.ipynb`` (see :mod:`browser_notebooks`).
 - ``open_notebook(lab, name)``: a :class:`browser_page.NotebookPage` for ``name`` with its
@@ -148,7 +149,8 @@ def shots() -> Path:
 
 @pytest.fixture(scope="package")
 def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LabServer]]:
-    """Factory: ``start_lab(python, root_dir, path_prefix=None)`` -> a running LabServer.
+    """Factory: ``start_lab(python, root_dir, path_prefix=None, app="lab")`` -> a running
+    LabServer (``app="notebook"`` runs Notebook 7).
 
     Every server is stopped after the last browser test; anything of its process tree
     (kernels, local model servers) still running after a graceful shutdown is killed and
@@ -156,9 +158,11 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     """
     servers: list[LabServer] = []
 
-    def start(python: str, root_dir: Path, path_prefix: str | None = None) -> LabServer:
-        home = tmp_path_factory.mktemp("lab-home")
-        server = LabServer(python, root_dir, home, home / "jupyter-lab.log", path_prefix)
+    def start(python: str, root_dir: Path, path_prefix: str | None = None,
+              app: str = "lab") -> LabServer:
+        home = tmp_path_factory.mktemp(f"{app}-home")
+        server = LabServer(python, root_dir, home, home / f"jupyter-{app}.log", path_prefix,
+                           app)
         servers.append(server)
         server.start()
         return server
