@@ -81,6 +81,7 @@ class APIError(GroqError):
     failed_generation: str | None
     request_id: str | None
     body: Any
+    retry_after: float | None
 
     def __init__(
         self,
@@ -103,6 +104,8 @@ class APIError(GroqError):
         self.failed_generation = failed_generation
         self.request_id = request_id
         self.body = body
+        # Seconds the server asked to wait (retry-after headers), when it said.
+        self.retry_after: float | None = None
 
     def __str__(self) -> str:
         parts = []

@@ -17,6 +17,7 @@ from ._exceptions import (
     status_error_class,
 )
 from ._models import ChatCompletion, ErrorDetail, Model, ModelList, RateLimits
+from ._retry import retry_after_header
 
 __all__ = [
     "error_from_body",
@@ -122,13 +123,20 @@ def error_from_body(
 def error_from_response(
     response: httpx.Response, raw: bytes, secret: Secret | None
 ) -> APIStatusError:
-    """The typed error for an error response whose body has been read."""
-    return error_from_body(
+    """The typed error for an error response whose body has been read.
+
+    ``retry_after`` carries the server's wait hint (``retry-after-ms`` or
+    ``retry-after``, in seconds) so callers that retry themselves (the compare
+    grid's shared backoff) wait as long as the server asked.
+    """
+    error = error_from_body(
         response.status_code,
         raw,
         request_id=response.headers.get("x-request-id"),
         secret=secret,
     )
+    error.retry_after = retry_after_header(response.headers)
+    return error
 
 
 def _check_json(raw: bytes, what: str, request_id: str | None) -> Any:

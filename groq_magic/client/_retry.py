@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import httpx
 
-__all__ = ["RETRYABLE_STATUSES", "retry_delay", "should_retry"]
+__all__ = ["RETRYABLE_STATUSES", "retry_after_header", "retry_delay", "should_retry"]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 INITIAL_DELAY = 0.5
@@ -57,6 +57,14 @@ def _retry_after(headers: httpx.Headers | None, now: Callable[[], float]) -> flo
     except (TypeError, ValueError):
         return None
     return when.timestamp() - now()
+
+
+def retry_after_header(
+    headers: httpx.Headers | None, now: Callable[[], float] = time.time
+) -> float | None:
+    """The server's wait hint in seconds (``retry-after-ms``, else ``retry-after``), or None."""
+    hinted = _retry_after(headers, now)
+    return None if hinted is None or hinted < 0 else hinted
 
 
 def retry_delay(

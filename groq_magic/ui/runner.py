@@ -102,8 +102,8 @@ _TRY_AGAIN = re.compile(r"try again in\s*(?:(\d+)m(?!s))?\s*(\d+(?:\.\d+)?)(ms|s
 def retry_after(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait, if the error says so, else None.
 
-    An error object's ``retry_after`` attribute wins (should the client grow
-    one); otherwise the wait Groq states in its 429 message is used.
+    The client's ``retry_after`` (from the ``retry-after-ms`` / ``retry-after``
+    headers) wins; otherwise the wait Groq states in its 429 message is used.
     """
     hinted = getattr(exc, "retry_after", None)
     if isinstance(hinted, (int, float)) and not isinstance(hinted, bool) and hinted >= 0:

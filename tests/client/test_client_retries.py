@@ -355,3 +355,19 @@ def test_bad_max_retries_is_an_argument_error(bad: Any) -> None:
 
     with pytest.raises(ArgumentError, match="max_retries"):
         Groq(api_key=FAKE_KEY, base_url="http://127.0.0.1:9/v1", max_retries=bad)
+
+
+def test_status_error_carries_the_servers_wait_hint(server: Any, make_client: Any) -> None:
+    # Callers that retry themselves (the compare grid's shared backoff) read it.
+    server.enqueue(error_reply(429, "slow down", code="rate_limit_exceeded",
+                               headers={"retry-after-ms": "1500", "x-should-retry": "false"}))
+    server.enqueue(error_reply(503, "busy", headers={"retry-after": "7",
+                                                     "x-should-retry": "false"}))
+    server.enqueue(error_reply(400, "bad"))
+    client = make_client(max_retries=0)
+    waits = []
+    for _ in range(3):
+        with pytest.raises(APIStatusError) as info:
+            client.chat.completions.create(messages=[{"role": "user", "content": "hi"}], model="m")
+        waits.append(info.value.retry_after)
+    assert waits == [1.5, 7.0, None]
