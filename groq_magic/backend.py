@@ -16,7 +16,6 @@ it never shows in a repr, and the cache compares only a digest of it.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +24,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, Groq
 
-__all__ = ["Backend", "BackendChoice", "looks_like_key", "read_dotenv_key"]
+__all__ = ["Backend", "BackendChoice", "read_dotenv_key"]
 
 KEY_VARIABLE = "GROQ_API_KEY"
-
-# Groq keys are "gsk_" and ~52 letters/digits; OpenAI-style ones "sk-...". Loose on purpose:
-# refusing a prompt that merely looks like a key costs less than sending a real one.
-_KEY_PATTERN = re.compile(r"\b(gsk_[A-Za-z0-9_]{12,}|sk-[A-Za-z0-9_-]{16,})")
-
-
-def looks_like_key(text: str) -> bool:
-    """True if ``text`` contains something shaped like a Groq or OpenAI API key."""
-    return bool(_KEY_PATTERN.search(text))
 
 
 def read_dotenv_key(start: Path | None = None) -> str | None:

@@ -21,7 +21,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode
 
-from groq_magic.backend import Backend, looks_like_key
+from groq_magic._keys import looks_like_key
+from groq_magic.backend import Backend
 
 if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from groq_magic.backend import Backend, looks_like_key
+from groq_magic._keys import looks_like_key
+from groq_magic.backend import Backend
 from groq_magic.chat import (
     ChatError,
     ChatOptions,

@@ -24,6 +24,7 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from groq_magic._keys import KEY_SHAPE
 from groq_magic.chat.errors import OptionsError
 
 __all__ = [
@@ -65,7 +66,7 @@ _NOT_SECRET = re.compile(
 
 
 # A Groq key (gsk_...) or an Authorization value, whatever field it was put in.
-_SECRET_VALUE = re.compile(r"^\s*(gsk_[A-Za-z0-9_]{10,}|bearer\s+\S+)\s*$", re.I)
+_SECRET_VALUE = re.compile(rf"^\s*({KEY_SHAPE.pattern}|bearer\s+\S+)\s*$", re.I)
 # JSON schemas describe data (a "password" property is not a password): kept as they are.
 _SCHEMA_KEYS = frozenset({"schema", "json_schema", "properties", "$defs", "definitions"})
 
