@@ -130,6 +130,11 @@ def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str, bool]:
         expect_value = not expect_value and token in takes_value
 
 
+def usage_error(exc: BaseException) -> UsageError:
+    """The one red line IPython shows for a user's mistake: the message, whitespace collapsed."""
+    return UsageError(" ".join(str(exc).split()))
+
+
 def _first(value: Any, default: Any) -> Any:
     return value if value is not None else default
 
@@ -350,7 +355,7 @@ class GroqMagics(Magics):
         try:
             args = parser.parse_args(argv)
         except UsageError as exc:
-            raise UsageError(" ".join(str(exc).split())) from None
+            raise usage_error(exc) from None
         if cell is not None:
             if rest:
                 raise UsageError(
@@ -392,7 +397,7 @@ class GroqMagics(Magics):
             self._show_failed_generation(exc, sink)
             raise UsageError(str(exc)) from None
         except (ChatError, GroqError) as exc:
-            raise UsageError(" ".join(str(exc).split())) from None
+            raise usage_error(exc) from None
         return self._deliver(result, options.out, sink)
 
     @staticmethod
@@ -432,7 +437,7 @@ class GroqMagics(Magics):
                 configured_model=self.model or None,
             )
         except (ChatError, GroqError) as exc:
-            raise UsageError(" ".join(str(exc).split())) from None
+            raise usage_error(exc) from None
         self.user_ns["_groq"] = table
         if options.out:
             self.user_ns[options.out] = table
@@ -454,7 +459,7 @@ class GroqMagics(Magics):
                 configured_model=self.model or None,
             )
         except (ChatError, GroqError) as exc:
-            raise UsageError(" ".join(str(exc).split())) from None
+            raise usage_error(exc) from None
         self.user_ns["_groq"] = panel
         if options.out:
             self.user_ns[options.out] = panel
@@ -531,7 +536,7 @@ class GroqMagics(Magics):
         except APIError as exc:
             raise UsageError(explain_error(exc)) from None
         except (ChatError, GroqError) as exc:
-            raise UsageError(" ".join(str(exc).split())) from None
+            raise usage_error(exc) from None
         raise UsageError(f"unknown subcommand {name!r}")
 
     def _local(self, rest: list[str]) -> Any:
