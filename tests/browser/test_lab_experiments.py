@@ -24,13 +24,12 @@ from .browser_checks import BROWSER_TEST_TIMEOUT
 from .browser_lab import LabServer
 from .browser_notebooks import STATUS, cell_sources, groq_cells, is_final
 from .browser_page import NotebookPage
+from .browser_panel import RERUN_TIMEOUT, assert_panel_reran, copy_lines, slider_value
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(BROWSER_TEST_TIMEOUT)]
 
 RUN_ALL_TIMEOUT = 480.0
-RERUN_TIMEOUT = 120.0
 # A compare cell: --compare, or a list value for a sampling flag (-t 0,0.8).
-_TEMPERATURE = re.compile(r"(-t|--temperature) [0-9.]+")
 _COMPARE = re.compile(r"--compare\s|(-t|--temperature|--top-p|--max-tokens|--seed)[ =]\S*,")
 
 
@@ -40,30 +39,6 @@ def _first_cell(path: Path, wanted: Callable[[str], bool], what: str) -> int:
         if kind == "code" and first_line.startswith("%%groq") and wanted(first_line):
             return index
     raise AssertionError(f"{path.name} has no {what} cell")
-
-
-def _slider_value(notebook: NotebookPage, index: int, label: str) -> str:
-    return str(notebook.cell(index).evaluate(
-        """(cell, label) => {
-            for (const s of cell.querySelectorAll('.widget-slider')) {
-                const l = s.querySelector('.widget-label');
-                if (l && l.textContent.trim() === label) {
-                    const r = s.querySelector('.widget-readout');
-                    return r ? (r.value !== undefined && r.value !== '' ? r.value
-                                                                        : r.textContent) : '';
-                }
-            }
-            return '';
-        }""",
-        label,
-    ))
-
-
-def _textarea_values(notebook: NotebookPage, index: int) -> list[str]:
-    values = notebook.cell(index).evaluate(
-        "cell => Array.from(cell.querySelectorAll('textarea')).map(t => t.value)"
-    )
-    return [str(v) for v in values]
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +110,9 @@ def test_moving_a_slider_reruns_the_answer(experiments: NotebookPage, lab_root: 
     notebook.wait_for("the panel's sliders",
                       lambda: cell.locator(".widget-slider").count() >= 3, 60, index)
     notebook.wait_output(index, is_final, "the panel's first answer", RERUN_TIMEOUT)
-    before_shot = notebook.cell_screenshot(index, "panel-before")
-    before_value = _slider_value(notebook, index, "temperature")
-    before_copy = [v for v in _textarea_values(notebook, index) if v.startswith("%%groq")]
+    notebook.cell_screenshot(index, "panel-before")
+    before_value = slider_value(notebook, index, "temperature")
+    before_copy = copy_lines(notebook, index)
 
     notebook.watch_cell(index, "panel")
     slider = cell.locator(".widget-slider", has=notebook.page.locator(
@@ -148,26 +123,4 @@ def test_moving_a_slider_reruns_the_answer(experiments: NotebookPage, lab_root: 
     notebook.page.keyboard.press("ArrowRight")
     notebook.page.keyboard.press("ArrowRight")
 
-    after_value = notebook.wait_for(
-        "the temperature readout to change",
-        lambda: (v := _slider_value(notebook, index, "temperature")) != before_value and v,
-        30, index,
-    )
-
-    def rerun_finished() -> bool:
-        states = [t for _, t in notebook.watched("panel")]
-        waiting = [i for i, t in enumerate(states) if "waiting…" in t]
-        return bool(waiting) and any(is_final(t) for t in states[waiting[0]:])
-
-    notebook.wait_for("the panel to re-run after the slider moved", rerun_finished,
-                      RERUN_TIMEOUT, index)
-    notebook.wait_output(index, is_final, "the re-run's status line", RERUN_TIMEOUT)
-    notebook.cell_screenshot(index, "panel-after")
-    # The kernel saw the new value: the copy-as-cell line changed its temperature.
-    copy = notebook.wait_for(
-        "the copy-as-cell text to carry the new temperature",
-        lambda: [v for v in _textarea_values(notebook, index)
-                 if v.startswith("%%groq") and _TEMPERATURE.search(v) and v not in before_copy],
-        30, index,
-    )
-    assert copy, (before_copy, after_value, before_shot)
+    assert_panel_reran(notebook, index, before_value, before_copy, "pressing the arrow keys")

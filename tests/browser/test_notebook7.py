@@ -35,16 +35,11 @@ from .browser_checks import BROWSER_TEST_TIMEOUT, FIRST_ANSWER_TIMEOUT
 from .browser_lab import LabServer
 from .browser_notebooks import copy_notebooks, groq_cells, is_final
 from .browser_page import NotebookPage
+from .browser_panel import RERUN_TIMEOUT, assert_panel_reran, copy_lines, slider_value
 
 # The lab checks take the open notebook and the folder it came from, so they run unchanged
 # on a Notebook 7 page (imported under names pytest does not collect a second time here).
-from .test_lab_experiments import (
-    _TEMPERATURE,
-    RERUN_TIMEOUT,
-    _first_cell,
-    _slider_value,
-    _textarea_values,
-)
+from .test_lab_experiments import _first_cell
 from .test_lab_experiments import (
     test_compare_cell_shows_panes_and_table as check_compare_cell,
 )
@@ -153,8 +148,8 @@ def test_moving_a_slider_reruns_the_answer_in_notebook7(
                       lambda: cell.locator(".widget-slider").count() >= 3, 60, index)
     notebook.wait_output(index, is_final, "the panel's first answer", RERUN_TIMEOUT)
     notebook.cell_screenshot(index, "panel-before")
-    before_value = _slider_value(notebook, index, "temperature")
-    before_copy = [v for v in _textarea_values(notebook, index) if v.startswith("%%groq")]
+    before_value = slider_value(notebook, index, "temperature")
+    before_copy = copy_lines(notebook, index)
 
     notebook.watch_cell(index, "panel")
     slider = cell.locator(".widget-slider", has=notebook.page.locator(
@@ -171,26 +166,4 @@ def test_moving_a_slider_reruns_the_answer_in_notebook7(
     notebook.page.mouse.move(x + 30, y, steps=5)
     notebook.page.mouse.up()
 
-    after_value = notebook.wait_for(
-        "the temperature readout to change after dragging the handle",
-        lambda: (v := _slider_value(notebook, index, "temperature")) != before_value and v,
-        30, index,
-    )
-
-    def rerun_finished() -> bool:
-        states = [t for _, t in notebook.watched("panel")]
-        waiting = [i for i, t in enumerate(states) if "waiting…" in t]
-        return bool(waiting) and any(is_final(t) for t in states[waiting[0]:])
-
-    notebook.wait_for("the panel to re-run after the slider moved", rerun_finished,
-                      RERUN_TIMEOUT, index)
-    notebook.wait_output(index, is_final, "the re-run's status line", RERUN_TIMEOUT)
-    notebook.cell_screenshot(index, "panel-after")
-    # The kernel saw the new value: the copy-as-cell line changed its temperature.
-    copy = notebook.wait_for(
-        "the copy-as-cell text to carry the new temperature",
-        lambda: [v for v in _textarea_values(notebook, index)
-                 if v.startswith("%%groq") and _TEMPERATURE.search(v) and v not in before_copy],
-        30, index,
-    )
-    assert copy, (before_copy, after_value)
+    assert_panel_reran(notebook, index, before_value, before_copy, "dragging the handle")
