@@ -128,11 +128,20 @@ def main() -> int:
     options = ChatOptions(model=MODEL)
     grid = {"temperature": temperatures}
     with contextlib.redirect_stdout(io.StringIO()):
-        run_compare(session, options, {"temperature": [0.0]}, prompt, {}, repeat=1, shell=None,
-                    configured_model=None)
+        run_compare(
+            session,
+            options,
+            {"temperature": [0.0]},
+            prompt,
+            {},
+            repeat=1,
+            shell=None,
+            configured_model=None,
+        )
         compare_start = time.perf_counter()
-        table = run_compare(session, options, grid, prompt, {}, repeat=1, shell=None,
-                            configured_model=None)
+        table = run_compare(
+            session, options, grid, prompt, {}, repeat=1, shell=None, configured_model=None
+        )
         compare = time.perf_counter() - compare_start
     server.shutdown()
 

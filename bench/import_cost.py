@@ -153,8 +153,14 @@ def main() -> int:
         print(f"  {us / 1000:8.1f}  {top}")
 
     print("\nEach heavy package imported alone after IPython (min of 3, ms):")
-    for module in ("httpx", "pydantic", "groq_magic.client", "groq_magic.chat", "ipywidgets",
-                   "pandas"):
+    for module in (
+        "httpx",
+        "pydantic",
+        "groq_magic.client",
+        "groq_magic.chat",
+        "ipywidgets",
+        "pandas",
+    ):
         cost = alone_ms(module)
         print(f"  {module:20} {'not installed' if cost is None else f'{cost:.1f}'}")
     return 1 if args.check and median > BUDGET_MS else 0

@@ -64,8 +64,10 @@ def serve() -> None:
             with server._lock:
                 count = len(server.requests)
                 server.requests.clear()
-            print(json.dumps({"connections": server.connections_opened, "requests": count}),
-                  flush=True)
+            print(
+                json.dumps({"connections": server.connections_opened, "requests": count}),
+                flush=True,
+            )
     server.stop()
 
 
@@ -138,9 +140,9 @@ def run_sweeps(concurrent: int, rounds: int) -> list[float]:
     after: list[float] = []
     for _ in range(rounds):
         table = groq_magic.sweep("Say something.", model=models, concurrency=concurrent)
-        statuses = set(table["status"]) if hasattr(table, "columns") else {
-            r["status"] for r in table
-        }
+        statuses = (
+            set(table["status"]) if hasattr(table, "columns") else {r["status"] for r in table}
+        )
         if statuses != {"complete"}:
             raise SystemExit(f"a sweep run failed: {statuses}")
         del table

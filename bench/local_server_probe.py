@@ -80,16 +80,16 @@ def probe(base_url: str, translate: bool) -> None:
         r = _chat(client, body(messages=MESSAGES, response_format=object_format, max_tokens=60))
         content = r.json()["choices"][0]["message"]["content"] if r.is_success else r.text[:160]
         print(f"[{label}] response_format json_object+schema -> HTTP {r.status_code}: {content!r}")
-        r = _chat(client, body(messages=MESSAGES, response_format={"type": "json_object"},
-                               max_tokens=40))
+        r = _chat(
+            client, body(messages=MESSAGES, response_format={"type": "json_object"}, max_tokens=40)
+        )
         content = r.json()["choices"][0]["message"]["content"] if r.is_success else r.text[:160]
         print(f"[{label}] response_format json_object -> HTTP {r.status_code}: {content!r}")
         frames, usage, finish = _stream(client, body(messages=LONG, max_tokens=8, stream=True))
         print(f"[{label}] stream -> {frames} frames, finish {finish!r}, usage {usage}")
         frames, usage, finish = _stream(
             client,
-            body(messages=LONG, max_tokens=8, stream=True,
-                 stream_options={"include_usage": True}),
+            body(messages=LONG, max_tokens=8, stream=True, stream_options={"include_usage": True}),
         )
         print(f"[{label}] stream include_usage -> {frames} frames, usage {usage}")
         r = _chat(client, body(messages=LONG, max_tokens=5, model="some-other-name"))

@@ -255,4 +255,3 @@ class GroqSession:
         rows.append({"setting": "api key", "value": self.backend.key_source()})
         rows.append({"setting": "current chat", "value": self.store.current.name})
         return Table(rows, title="groq_magic configuration")
-

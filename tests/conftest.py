@@ -45,9 +45,7 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def make_client(
-    server: ScriptedServer, sleeps: list[float]
-) -> Iterator[Callable[..., Any]]:
+def make_client(server: ScriptedServer, sleeps: list[float]) -> Iterator[Callable[..., Any]]:
     """Factory for ``Groq`` clients aimed at ``server``; keyword arguments override defaults."""
     from groq_magic.client import Groq
 

@@ -212,9 +212,7 @@ def _nothing_shown(exc: APIStreamError) -> TurnError:
         as_request = status_error_class(exc.status_code)(exc.message, **fields)
     else:
         as_request = APIError(exc.message, **fields)
-    return TurnError(
-        explain_error(as_request), cause=exc, failed_generation=exc.failed_generation
-    )
+    return TurnError(explain_error(as_request), cause=exc, failed_generation=exc.failed_generation)
 
 
 def _content(chunk: Any) -> str | None:

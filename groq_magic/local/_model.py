@@ -84,9 +84,7 @@ def check_gguf(path: str | os.PathLike[str]) -> Path:
             f"cannot read local model file {resolved}: {exc.strerror or exc}"
         ) from None
     if head != GGUF_MAGIC:
-        raise LocalModelError(
-            f"not a GGUF model file (it does not start with b'GGUF'): {resolved}"
-        )
+        raise LocalModelError(f"not a GGUF model file (it does not start with b'GGUF'): {resolved}")
     return resolved.resolve()
 
 

@@ -101,9 +101,7 @@ def chatml_prompt(messages: list[Any]) -> str:
 def _text(message: dict[str, Any]) -> str:
     content = message.get("content")
     if isinstance(content, list):  # content parts: keep the text ones
-        return "".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict)
-        )
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return "" if content is None else str(content)
 
 
@@ -255,9 +253,11 @@ def _parse_body(raw: bytes) -> dict[str, Any] | None:
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
-    return response.status_code == 200 and "text/event-stream" in response.headers.get(
-        "content-type", ""
-    ) and "content-encoding" not in response.headers
+    return (
+        response.status_code == 200
+        and "text/event-stream" in response.headers.get("content-type", "")
+        and "content-encoding" not in response.headers
+    )
 
 
 class LocalCompatTransport(httpx.BaseTransport):

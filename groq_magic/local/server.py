@@ -223,9 +223,7 @@ class LocalServer:
                 return url
             self._reap()
             if self.command_factory is None and not local_available():
-                raise LocalModelError(
-                    f"the local model backend is not installed: {INSTALL_HINT}"
-                )
+                raise LocalModelError(f"the local model backend is not installed: {INSTALL_HINT}")
             env_model = os.environ.get(MODEL_ENV, "").strip()
             path = model_path() if self.model is None else check_gguf(self.model)
             self._env_model = env_model

@@ -26,8 +26,9 @@ __all__ = ["drive"]
 POLL_INTERVAL = 0.05
 
 
-def _drain(events: queue.SimpleQueue[tuple[int, str, Any]],
-           on_event: Callable[[int, str, Any], None]) -> None:
+def _drain(
+    events: queue.SimpleQueue[tuple[int, str, Any]], on_event: Callable[[int, str, Any], None]
+) -> None:
     while True:
         try:
             index, kind, payload = events.get_nowait()

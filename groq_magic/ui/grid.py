@@ -58,11 +58,13 @@ def _check_shape(
                 f"{_flag(name)} must be a list of values (got {values!r})", option=name
             )
         if len(values) == 0:
-            raise OptionsError(f"{_flag(name)} needs at least one value (got an empty list)",
-                               option=name)
+            raise OptionsError(
+                f"{_flag(name)} needs at least one value (got an empty list)", option=name
+            )
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise OptionsError(f"--repeat must be a whole number >= 1 (got {repeat!r})",
-                           option="--repeat")
+        raise OptionsError(
+            f"--repeat must be a whole number >= 1 (got {repeat!r})", option="--repeat"
+        )
     if repeat > 1 and "seed" in grid:
         raise OptionsError(
             "--repeat gives each repetition its own seed, so it cannot be combined with a"

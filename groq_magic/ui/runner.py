@@ -71,6 +71,7 @@ def concurrency_for(backend: Any, wanted: int) -> int:
     """
     return 1 if getattr(backend, "is_local", False) else wanted
 
+
 RATE_LIMIT_RETRIES = 3
 """How many times one run is retried (after a 429, a 5xx or a dropped connection)."""
 

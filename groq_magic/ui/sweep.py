@@ -114,8 +114,13 @@ def sweep(
         raise EmptyPromptError("sweep got an empty prompt")
     singles: dict[str, Any] = {"system": system}
     grid: dict[str, list[Any]] = {}
-    given = {"model": model, "temperature": temperature, "top_p": top_p,
-             "max_tokens": max_tokens, "seed": seed}
+    given = {
+        "model": model,
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_tokens": max_tokens,
+        "seed": seed,
+    }
     for name, value in given.items():
         # A string is one value, not a list of characters; so is any non-iterable
         # (numpy scalars included). Lists, tuples, ranges and Series are lists.

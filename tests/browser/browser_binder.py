@@ -48,16 +48,16 @@ class BinderBuild:
     def start(self) -> None:
         """Start building in a background thread (once)."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._build, name="binder-build",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._build, name="binder-build", daemon=True)
             self._thread.start()
 
     def wait(self, timeout: float) -> Path:
         """The venv, once built; raises :class:`BuildFailed` if a step failed or timed out."""
         self.start()
         if not self._done.wait(timeout):
-            raise BuildFailed(f"the Binder build did not finish within {timeout:.0f} s"
-                              f" (logs in {self.work})")
+            raise BuildFailed(
+                f"the Binder build did not finish within {timeout:.0f} s (logs in {self.work})"
+            )
         if self.error:
             raise BuildFailed(self.error)
         return self.venv
@@ -88,24 +88,40 @@ class BinderBuild:
         bin_dir = self.venv / "bin"
         env = clean_environment(os.environ, path_prefix=str(bin_dir))
         python3 = getattr(sys, "_base_executable", None) or sys.executable
-        self._run([python3, "-m", "venv", str(self.venv)], env, "venv", VENV_TIMEOUT,
-                  "python3 -m venv")
-        self._run([str(bin_dir / "pip"), "install", "--disable-pip-version-check",
-                   "-r", "binder/requirements.txt"],
-                  env, "pip-install", INSTALL_TIMEOUT, "pip install -r binder/requirements.txt")
+        self._run(
+            [python3, "-m", "venv", str(self.venv)], env, "venv", VENV_TIMEOUT, "python3 -m venv"
+        )
+        self._run(
+            [
+                str(bin_dir / "pip"),
+                "install",
+                "--disable-pip-version-check",
+                "-r",
+                "binder/requirements.txt",
+            ],
+            env,
+            "pip-install",
+            INSTALL_TIMEOUT,
+            "pip install -r binder/requirements.txt",
+        )
         env["VIRTUAL_ENV"] = str(self.venv)
-        self._run(["bash", str(BINDER / "postBuild")], env, "postBuild", POSTBUILD_TIMEOUT,
-                  "binder/postBuild")
+        self._run(
+            ["bash", str(BINDER / "postBuild")],
+            env,
+            "postBuild",
+            POSTBUILD_TIMEOUT,
+            "binder/postBuild",
+        )
 
-    def _run(self, command: list[str], env: dict, name: str, timeout: float,
-             what: str) -> None:
+    def _run(self, command: list[str], env: dict, name: str, timeout: float, what: str) -> None:
         """Run one step from the repository root, logging to ``<work>/<name>.log``."""
         if self._stopped:
             raise BuildFailed("the Binder build was stopped")
         log = self.work / f"{name}.log"
         with log.open("wb") as out:
-            self._process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out,
-                                             stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
             try:
                 returncode = self._process.wait(timeout)
             except subprocess.TimeoutExpired:

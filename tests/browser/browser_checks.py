@@ -40,21 +40,25 @@ def run_all_and_check(notebook: NotebookPage, groq_cells: list[int]) -> None:
     notebook.watch_cell(first, "first")
     notebook.run_all()
 
-    notebook.wait_output(first, is_final, "the first answer's status line",
-                         FIRST_ANSWER_TIMEOUT)
+    notebook.wait_output(first, is_final, "the first answer's status line", FIRST_ANSWER_TIMEOUT)
     notebook.cell_screenshot(first, "first-answer")
     assert_streamed(notebook, "first", first)
 
     last_code = max(i for i in range(notebook.cell_count()) if notebook.prompt(i))
     # A traceback stops Run All: stop waiting then, and report it below.
-    notebook.wait_for("the last cell to finish",
-                      lambda: notebook.is_done(last_code) or notebook.error_outputs(),
-                      RUN_ALL_TIMEOUT)
+    notebook.wait_for(
+        "the last cell to finish",
+        lambda: notebook.is_done(last_code) or notebook.error_outputs(),
+        RUN_ALL_TIMEOUT,
+    )
     notebook.screenshot("done")
     notebook.cell_screenshot(groq_cells[-1], "last-answer")
 
     errors = notebook.error_outputs()
     assert not errors, f"cells raised errors in JupyterLab: {[e[-800:] for e in errors]}"
-    unfinished = {i: notebook.output_text(i)[-300:] for i in groq_cells
-                  if not is_final(notebook.output_text(i))}
+    unfinished = {
+        i: notebook.output_text(i)[-300:]
+        for i in groq_cells
+        if not is_final(notebook.output_text(i))
+    }
     assert not unfinished, f"%%groq cells without a final status line: {unfinished}"

@@ -112,8 +112,15 @@ class LabServer:
     """One ``jupyter lab`` (or ``jupyter notebook``) process serving ``root_dir``; see the
     module docstring."""
 
-    def __init__(self, python: str, root_dir: Path, home: Path, log_path: Path,
-                 path_prefix: str | None = None, app: str = "lab") -> None:
+    def __init__(
+        self,
+        python: str,
+        root_dir: Path,
+        home: Path,
+        log_path: Path,
+        path_prefix: str | None = None,
+        app: str = "lab",
+    ) -> None:
         if app not in APP_CLASSES:
             raise ValueError(f"app must be one of {sorted(APP_CLASSES)}, not {app!r}")
         self.app = app
@@ -158,12 +165,19 @@ class LabServer:
         settings_dir = self.home / "lab-settings"
         write_lab_settings(settings_dir)
         app_class = APP_CLASSES[self.app]
-        own_app = [] if app_class == "LabApp" else [
-            f"--{app_class}.user_settings_dir={settings_dir}",
-            f"--{app_class}.workspaces_dir={self.home / 'lab-workspaces'}",
-        ]
+        own_app = (
+            []
+            if app_class == "LabApp"
+            else [
+                f"--{app_class}.user_settings_dir={settings_dir}",
+                f"--{app_class}.workspaces_dir={self.home / 'lab-workspaces'}",
+            ]
+        )
         return [
-            self.python, "-m", "jupyter", self.app,
+            self.python,
+            "-m",
+            "jupyter",
+            self.app,
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -192,8 +206,12 @@ class LabServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            self.command(), cwd=self.root_dir, env=env, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            self.command(),
+            cwd=self.root_dir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -233,7 +251,8 @@ class LabServer:
             if session.get("path") != path:
                 continue
             request = urllib.request.Request(
-                self.url(f"api/sessions/{session['id']}"), method="DELETE",
+                self.url(f"api/sessions/{session['id']}"),
+                method="DELETE",
                 headers={"Authorization": f"token {self.token}"},
             )
             try:
@@ -266,8 +285,9 @@ class LabServer:
         if self.process is None:
             return []
         try:
-            return [p for p in psutil.Process(self.process.pid).children(recursive=True)
-                    if _alive(p)]
+            return [
+                p for p in psutil.Process(self.process.pid).children(recursive=True) if _alive(p)
+            ]
         except psutil.NoSuchProcess:
             return []
 

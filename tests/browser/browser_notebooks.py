@@ -65,8 +65,14 @@ def copy_notebooks(target: Path) -> list[str]:
 
 def code_cell(source: str) -> dict:
     """An nbformat 4 code cell."""
-    return {"cell_type": "code", "execution_count": None, "id": None, "metadata": {},
-            "outputs": [], "source": source}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": None,
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
 
 
 def write_notebook(path: Path, sources: list[str]) -> Path:
@@ -98,6 +104,7 @@ def cell_sources(path: Path) -> list[tuple[str, str]]:
 def groq_cells(path: Path) -> list[int]:
     """Indexes (among all cells) of the ``%%groq`` cells that ask the model for an answer."""
     return [
-        index for index, (kind, source) in enumerate(cell_sources(path))
+        index
+        for index, (kind, source) in enumerate(cell_sources(path))
         if kind == "code" and source.lstrip().startswith("%%groq")
     ]

@@ -82,8 +82,14 @@ class NotebookPage:
 
     # --- waiting ------------------------------------------------------------------
 
-    def wait_for(self, what: str, check: Callable[[], T | None], timeout: float,
-                 index: int | None = None, interval: float = 0.25) -> T:
+    def wait_for(
+        self,
+        what: str,
+        check: Callable[[], T | None],
+        timeout: float,
+        index: int | None = None,
+        interval: float = 0.25,
+    ) -> T:
         """Poll ``check`` until it returns something truthy; raise a described failure."""
         deadline = time.monotonic() + timeout
         while True:
@@ -113,8 +119,9 @@ class NotebookPage:
     def open(self, url: str) -> None:
         """Load ``url`` (a ``lab/tree/NAME.ipynb`` address) and wait for cells and kernel."""
         self.page.goto(url, wait_until="domcontentloaded", timeout=KERNEL_TIMEOUT * 1000)
-        self.wait_for("the notebook's cells", lambda: self.page.locator(CELLS).count() > 0,
-                      KERNEL_TIMEOUT)
+        self.wait_for(
+            "the notebook's cells", lambda: self.page.locator(CELLS).count() > 0, KERNEL_TIMEOUT
+        )
         self.wait_kernel_idle()
 
     # --- cells --------------------------------------------------------------------
@@ -135,17 +142,20 @@ class NotebookPage:
     def output_text(self, index: int) -> str:
         """The text of the cell's output area (empty when it has none)."""
         try:
-            return str(self.cell(index).evaluate(
-                "cell => { const o = cell.querySelector('.jp-OutputArea');"
-                " return o ? o.innerText : ''; }"
-            ))
+            return str(
+                self.cell(index).evaluate(
+                    "cell => { const o = cell.querySelector('.jp-OutputArea');"
+                    " return o ? o.innerText : ''; }"
+                )
+            )
         except Exception as error:
             return f"(output unavailable: {error})"
 
     def error_outputs(self) -> list[str]:
         """The text of every error (traceback) output in the notebook."""
         return [
-            str(text) for text in self.page.locator(
+            str(text)
+            for text in self.page.locator(
                 ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
             ).all_inner_texts()
         ]
@@ -175,9 +185,11 @@ class NotebookPage:
         self.wait_for(f"cell {index} to finish", lambda: self.is_done(index), timeout, index)
         return self.output_text(index)
 
-    def wait_output(self, index: int, predicate: Callable[[str], bool], what: str,
-                    timeout: float) -> str:
+    def wait_output(
+        self, index: int, predicate: Callable[[str], bool], what: str, timeout: float
+    ) -> str:
         """Wait until the output text of cell ``index`` satisfies ``predicate``; return it."""
+
         def check() -> str | None:
             text = self.output_text(index)
             return text if predicate(text) else None

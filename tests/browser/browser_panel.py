@@ -18,8 +18,9 @@ TEMPERATURE_FLAG = re.compile(r"(-t|--temperature) [0-9.]+")
 
 def slider_value(notebook: NotebookPage, index: int, label: str) -> str:
     """The readout of the slider labelled ``label`` in cell ``index`` ('' if absent)."""
-    return str(notebook.cell(index).evaluate(
-        """(cell, label) => {
+    return str(
+        notebook.cell(index).evaluate(
+            """(cell, label) => {
             for (const s of cell.querySelectorAll('.widget-slider')) {
                 const l = s.querySelector('.widget-label');
                 if (l && l.textContent.trim() === label) {
@@ -30,8 +31,9 @@ def slider_value(notebook: NotebookPage, index: int, label: str) -> str:
             }
             return '';
         }""",
-        label,
-    ))
+            label,
+        )
+    )
 
 
 def textarea_values(notebook: NotebookPage, index: int) -> list[str]:
@@ -56,24 +58,30 @@ def assert_panel_reran(
     after_value = notebook.wait_for(
         f"the temperature readout to change after {how}",
         lambda: (v := slider_value(notebook, index, "temperature")) != before_value and v,
-        30, index,
+        30,
+        index,
     )
 
     def rerun_finished() -> bool:
         states = [t for _, t in notebook.watched("panel")]
         waiting = [i for i, t in enumerate(states) if "waiting…" in t]
-        return bool(waiting) and any(is_final(t) for t in states[waiting[0]:])
+        return bool(waiting) and any(is_final(t) for t in states[waiting[0] :])
 
-    notebook.wait_for("the panel to re-run after the slider moved", rerun_finished,
-                      RERUN_TIMEOUT, index)
+    notebook.wait_for(
+        "the panel to re-run after the slider moved", rerun_finished, RERUN_TIMEOUT, index
+    )
     notebook.wait_output(index, is_final, "the re-run's status line", RERUN_TIMEOUT)
     notebook.cell_screenshot(index, "panel-after")
     # The kernel saw the new value: the copy-as-cell line changed its temperature.
     copy = notebook.wait_for(
         "the copy-as-cell text to carry the new temperature",
-        lambda: [v for v in copy_lines(notebook, index)
-                 if TEMPERATURE_FLAG.search(v) and v not in before_copy],
-        30, index,
+        lambda: [
+            v
+            for v in copy_lines(notebook, index)
+            if TEMPERATURE_FLAG.search(v) and v not in before_copy
+        ],
+        30,
+        index,
     )
     assert copy, (before_copy, after_value)
     return str(after_value)

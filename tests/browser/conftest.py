@@ -59,8 +59,9 @@ def _install_chromium() -> str:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=APT_TIMEOUT, check=False)
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"{' '.join(command)}: {error}"
         if done.returncode != 0:
@@ -77,8 +78,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     here = Path(__file__).parent
     others = [item for item in items if item not in binder]
-    last_browser = max((n for n, item in enumerate(others) if here in item.path.parents),
-                       default=len(others) - 1)
+    last_browser = max(
+        (n for n, item in enumerate(others) if here in item.path.parents), default=len(others) - 1
+    )
     items[:] = others[: last_browser + 1] + binder + others[last_browser + 1 :]
 
 
@@ -158,11 +160,11 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     """
     servers: list[LabServer] = []
 
-    def start(python: str, root_dir: Path, path_prefix: str | None = None,
-              app: str = "lab") -> LabServer:
+    def start(
+        python: str, root_dir: Path, path_prefix: str | None = None, app: str = "lab"
+    ) -> LabServer:
         home = tmp_path_factory.mktemp(f"{app}-home")
-        server = LabServer(python, root_dir, home, home / f"jupyter-{app}.log", path_prefix,
-                           app)
+        server = LabServer(python, root_dir, home, home / f"jupyter-{app}.log", path_prefix, app)
         servers.append(server)
         server.start()
         return server
@@ -211,4 +213,3 @@ def open_notebook(browser: object, shots: Path) -> Iterator[Callable[..., Notebo
             notebook.page.close()
         finally:
             server.shutdown_sessions(name)
-

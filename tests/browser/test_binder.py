@@ -61,8 +61,9 @@ def test_binder_environment_runs_quickstart_in_jupyterlab(
     processes = lab.remember_processes()
     commands = [p.cmdline() for p in processes if p.pid != lab.process.pid]  # type: ignore[union-attr]
     kernels = [c for c in commands if any("ipykernel" in part for part in c)]
-    servers = [c for c in commands if any("llama_cpp.server" in part or "_launch.py" in part
-                                          for part in c)]
+    servers = [
+        c for c in commands if any("llama_cpp.server" in part or "_launch.py" in part for part in c)
+    ]
     assert kernels, f"no kernel process under JupyterLab: {commands}"
     assert servers, f"no local model server under the kernel: {commands}"
     for command in kernels + servers:

@@ -53,9 +53,11 @@ def experiments(
     notebook.open(lab.notebook_url(name, "experiments-module"))
     notebook.run_all()
     last_code = max(i for i in range(notebook.cell_count()) if notebook.prompt(i))
-    notebook.wait_for("Run All to reach the last cell",
-                      lambda: notebook.is_done(last_code) or notebook.error_outputs(),
-                      RUN_ALL_TIMEOUT)
+    notebook.wait_for(
+        "Run All to reach the last cell",
+        lambda: notebook.is_done(last_code) or notebook.error_outputs(),
+        RUN_ALL_TIMEOUT,
+    )
     lab.remember_processes()
     notebook.screenshot("done")
     yield notebook
@@ -64,26 +66,28 @@ def experiments(
     lab.shutdown_sessions(name)
 
 
-def test_every_groq_cell_finishes_without_errors(
-    experiments: NotebookPage, lab_root: Path
-) -> None:
+def test_every_groq_cell_finishes_without_errors(experiments: NotebookPage, lab_root: Path) -> None:
     """Run All reached the end: no tracebacks, a status line in every %%groq cell."""
     notebook = experiments
     errors = notebook.error_outputs()
     assert not errors, f"cells raised errors in JupyterLab: {[e[-800:] for e in errors]}"
-    unfinished = {i: notebook.output_text(i)[-300:]
-                  for i in groq_cells(lab_root / "experiments.ipynb")
-                  if not is_final(notebook.output_text(i))}
+    unfinished = {
+        i: notebook.output_text(i)[-300:]
+        for i in groq_cells(lab_root / "experiments.ipynb")
+        if not is_final(notebook.output_text(i))
+    }
     assert not unfinished, f"%%groq cells without a status line: {unfinished}"
 
 
 def test_compare_cell_shows_panes_and_table(experiments: NotebookPage, lab_root: Path) -> None:
     """Two panes with answers and status lines, then the summary table, in the compare cell."""
-    index = _first_cell(lab_root / "experiments.ipynb", lambda line: bool(_COMPARE.search(line)),
-                        "compare")
+    index = _first_cell(
+        lab_root / "experiments.ipynb", lambda line: bool(_COMPARE.search(line)), "compare"
+    )
     notebook = experiments
-    text = notebook.wait_output(index, lambda t: len(STATUS.findall(t)) >= 2,
-                                "two finished panes in the compare cell", 60)
+    text = notebook.wait_output(
+        index, lambda t: len(STATUS.findall(t)) >= 2, "two finished panes in the compare cell", 60
+    )
     shot = notebook.cell_screenshot(index, "compare")
     cell = notebook.cell(index)
     panes = cell.locator(".jp-OutputArea-output[data-mime-type='text/markdown']")
@@ -107,16 +111,19 @@ def test_moving_a_slider_reruns_the_answer(experiments: NotebookPage, lab_root: 
     index = _first_cell(lab_root / "experiments.ipynb", lambda line: "--ui" in line, "--ui")
     notebook = experiments
     cell = notebook.cell(index)
-    notebook.wait_for("the panel's sliders",
-                      lambda: cell.locator(".widget-slider").count() >= 3, 60, index)
+    notebook.wait_for(
+        "the panel's sliders", lambda: cell.locator(".widget-slider").count() >= 3, 60, index
+    )
     notebook.wait_output(index, is_final, "the panel's first answer", RERUN_TIMEOUT)
     notebook.cell_screenshot(index, "panel-before")
     before_value = slider_value(notebook, index, "temperature")
     before_copy = copy_lines(notebook, index)
 
     notebook.watch_cell(index, "panel")
-    slider = cell.locator(".widget-slider", has=notebook.page.locator(
-        ".widget-label", has_text=re.compile(r"^temperature$")))
+    slider = cell.locator(
+        ".widget-slider",
+        has=notebook.page.locator(".widget-label", has_text=re.compile(r"^temperature$")),
+    )
     handle = slider.locator(".noUi-handle").first
     handle.scroll_into_view_if_needed()
     handle.focus()

@@ -42,8 +42,10 @@ def test_answer_text_grows_between_two_reads(
 
     # First read: some answer is on screen and the status line is not there yet.
     first = notebook.wait_output(
-        1, lambda text: bool(answer_of(text)) or is_final(text),
-        "the first words of the answer", ANSWER_TIMEOUT,
+        1,
+        lambda text: bool(answer_of(text)) or is_final(text),
+        "the first words of the answer",
+        ANSWER_TIMEOUT,
     )
     shot = notebook.cell_screenshot(1, "partial")
     assert not is_final(first), (
@@ -53,8 +55,10 @@ def test_answer_text_grows_between_two_reads(
     # Second read, a little later: the same answer, longer.
     time.sleep(0.5)
     second = notebook.wait_output(
-        1, lambda text: len(answer_of(text)) > len(answer_of(first)),
-        "the answer to grow after the first read", 60,
+        1,
+        lambda text: len(answer_of(text)) > len(answer_of(first)),
+        "the answer to grow after the first read",
+        60,
     )
     assert answer_of(second).startswith(answer_of(first)[:20])
 

@@ -92,9 +92,11 @@ def experiments7(
         notebook.run_all()
         last_code = max(i for i in range(notebook.cell_count()) if notebook.prompt(i))
         # A traceback stops Run All: stop waiting then; the first test reports it.
-        notebook.wait_for("Run All to reach the last cell",
-                          lambda: notebook.is_done(last_code) or notebook.error_outputs(),
-                          RUN_ALL_TIMEOUT)
+        notebook.wait_for(
+            "Run All to reach the last cell",
+            lambda: notebook.is_done(last_code) or notebook.error_outputs(),
+            RUN_ALL_TIMEOUT,
+        )
         notebook7.remember_processes()
         notebook.screenshot("done")
         yield notebook
@@ -111,8 +113,7 @@ def test_every_groq_cell_answers_in_notebook7(
     no tracebacks."""
     notebook = experiments7
     cells = groq_cells(notebook7_root / NAME)
-    notebook.wait_output(cells[0], is_final, "the first answer's status line",
-                         FIRST_ANSWER_TIMEOUT)
+    notebook.wait_output(cells[0], is_final, "the first answer's status line", FIRST_ANSWER_TIMEOUT)
     notebook.cell_screenshot(cells[0], "first-answer")
     # The first %%groq cell is a compare: its first pane shows "streaming…" under the
     # growing answer until that pane's status line replaces it.
@@ -125,8 +126,9 @@ def test_every_groq_cell_answers_in_notebook7(
     )
     errors = notebook.error_outputs()
     assert not errors, f"cells raised errors in Notebook 7: {[e[-800:] for e in errors]}"
-    unfinished = {i: notebook.output_text(i)[-300:] for i in cells
-                  if not is_final(notebook.output_text(i))}
+    unfinished = {
+        i: notebook.output_text(i)[-300:] for i in cells if not is_final(notebook.output_text(i))
+    }
     assert not unfinished, f"%%groq cells without a status line in Notebook 7: {unfinished}"
 
 
@@ -144,16 +146,19 @@ def test_moving_a_slider_reruns_the_answer_in_notebook7(
     index = _first_cell(notebook7_root / NAME, lambda line: "--ui" in line, "--ui")
     notebook = experiments7
     cell = notebook.cell(index)
-    notebook.wait_for("the panel's sliders",
-                      lambda: cell.locator(".widget-slider").count() >= 3, 60, index)
+    notebook.wait_for(
+        "the panel's sliders", lambda: cell.locator(".widget-slider").count() >= 3, 60, index
+    )
     notebook.wait_output(index, is_final, "the panel's first answer", RERUN_TIMEOUT)
     notebook.cell_screenshot(index, "panel-before")
     before_value = slider_value(notebook, index, "temperature")
     before_copy = copy_lines(notebook, index)
 
     notebook.watch_cell(index, "panel")
-    slider = cell.locator(".widget-slider", has=notebook.page.locator(
-        ".widget-label", has_text=re.compile(r"^temperature$")))
+    slider = cell.locator(
+        ".widget-slider",
+        has=notebook.page.locator(".widget-label", has_text=re.compile(r"^temperature$")),
+    )
     handle = slider.locator(".noUi-handle").first
     # Mid-page: Notebook 7's fixed header covers the top rows that Playwright's
     # scroll-into-view may leave the handle in, and would take the mouse events.

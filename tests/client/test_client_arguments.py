@@ -66,9 +66,7 @@ def test_every_documented_parameter_reaches_the_body(
         assert body[name] == value, name
 
 
-def test_unknown_fields_pass_through_untouched(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_unknown_fields_pass_through_untouched(server: ScriptedServer, make_client: Any) -> None:
     server.enqueue(completion_reply())
     make_client().chat.completions.create(
         messages=USER,

@@ -39,9 +39,7 @@ def test_completion_fields(server: ScriptedServer, make_client: Any) -> None:
     assert (usage.completion_time, usage.total_time) == (0.0125, 0.0167)
 
 
-def test_request_id_and_rate_limits_from_headers(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_request_id_and_rate_limits_from_headers(server: ScriptedServer, make_client: Any) -> None:
     headers = ratelimit_headers(
         request_id="req_from_header",
         limit_requests=1000,
@@ -130,10 +128,20 @@ def test_models_list(server: ScriptedServer, make_client: Any) -> None:
             json={
                 "object": "list",
                 "data": [
-                    {"id": "llama-3.3-70b-versatile", "object": "model", "created": 1,
-                     "owned_by": "Meta", "active": True, "context_window": 131072},
-                    {"id": "openai/gpt-oss-20b", "object": "model", "owned_by": "OpenAI",
-                     "public_apps": None},
+                    {
+                        "id": "llama-3.3-70b-versatile",
+                        "object": "model",
+                        "created": 1,
+                        "owned_by": "Meta",
+                        "active": True,
+                        "context_window": 131072,
+                    },
+                    {
+                        "id": "openai/gpt-oss-20b",
+                        "object": "model",
+                        "owned_by": "OpenAI",
+                        "public_apps": None,
+                    },
                 ],
             },
         ),
@@ -173,9 +181,7 @@ def test_one_connection_for_many_streams(server: ScriptedServer, make_client: An
     assert server.connections_opened == 1
 
 
-def test_connection_reused_after_an_error_status(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_connection_reused_after_an_error_status(server: ScriptedServer, make_client: Any) -> None:
     from scripted_server import error_reply
 
     from groq_magic.client import BadRequestError

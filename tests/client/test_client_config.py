@@ -52,9 +52,7 @@ def test_empty_environment_key_counts_as_missing(monkeypatch: pytest.MonkeyPatch
         Groq()
 
 
-def test_base_url_from_environment(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_base_url_from_environment(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROQ_BASE_URL", server.base_url)
     server.enqueue(completion_reply())
     with Groq(api_key=FAKE_KEY) as client:

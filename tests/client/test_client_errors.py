@@ -37,32 +37,76 @@ USER = [{"role": "user", "content": "hi"}]
 
 # (status, error class, code, type, message) as Groq sends them, one row per protocol-notes row.
 STATUS_ROWS: list[tuple[int, type[APIStatusError], str | None, str, str]] = [
-    (400, BadRequestError, "json_validate_failed", "invalid_request_error",
-     "Failed to generate JSON. Please adjust your prompt."),
-    (400, BadRequestError, "tool_use_failed", "invalid_request_error",
-     "Failed to call a function. Please adjust your prompt."),
-    (400, BadRequestError, "model_decommissioned", "invalid_request_error",
-     "The model `llama3-8b-8192` has been decommissioned."),
-    (400, BadRequestError, None, "invalid_request_error",
-     "'n' : number must be at most 1"),
+    (
+        400,
+        BadRequestError,
+        "json_validate_failed",
+        "invalid_request_error",
+        "Failed to generate JSON. Please adjust your prompt.",
+    ),
+    (
+        400,
+        BadRequestError,
+        "tool_use_failed",
+        "invalid_request_error",
+        "Failed to call a function. Please adjust your prompt.",
+    ),
+    (
+        400,
+        BadRequestError,
+        "model_decommissioned",
+        "invalid_request_error",
+        "The model `llama3-8b-8192` has been decommissioned.",
+    ),
+    (400, BadRequestError, None, "invalid_request_error", "'n' : number must be at most 1"),
     (401, AuthenticationError, "invalid_api_key", "invalid_request_error", "Invalid API Key"),
     (403, PermissionDeniedError, "permission_denied", "permissions_error", "Forbidden"),
-    (404, NotFoundError, "model_not_found", "invalid_request_error",
-     "The model `nope` does not exist or you do not have access to it."),
+    (
+        404,
+        NotFoundError,
+        "model_not_found",
+        "invalid_request_error",
+        "The model `nope` does not exist or you do not have access to it.",
+    ),
     (409, ConflictError, "conflict", "invalid_request_error", "Conflict"),
-    (413, RequestTooLargeError, "request_too_large", "invalid_request_error",
-     "Request Entity Too Large"),
+    (
+        413,
+        RequestTooLargeError,
+        "request_too_large",
+        "invalid_request_error",
+        "Request Entity Too Large",
+    ),
     (422, UnprocessableEntityError, None, "invalid_request_error", "Unprocessable Entity"),
-    (429, RateLimitError, "rate_limit_exceeded", "tokens",
-     "Rate limit reached for model `llama-3.3-70b-versatile` on tokens per minute (TPM): "
-     "Limit 6000, Used 5990, Requested 120. Please try again in 5.289s."),
-    (498, CapacityExceededError, "capacity_exceeded", "capacity_exceeded",
-     "Flex tier capacity exceeded. Please try again later."),
-    (500, InternalServerError, "internal_server_error", "internal_server_error",
-     "Internal Server Error"),
+    (
+        429,
+        RateLimitError,
+        "rate_limit_exceeded",
+        "tokens",
+        "Rate limit reached for model `llama-3.3-70b-versatile` on tokens per minute (TPM): "
+        "Limit 6000, Used 5990, Requested 120. Please try again in 5.289s.",
+    ),
+    (
+        498,
+        CapacityExceededError,
+        "capacity_exceeded",
+        "capacity_exceeded",
+        "Flex tier capacity exceeded. Please try again later.",
+    ),
+    (
+        500,
+        InternalServerError,
+        "internal_server_error",
+        "internal_server_error",
+        "Internal Server Error",
+    ),
     (502, InternalServerError, None, "bad_gateway", "Bad Gateway"),
-    (503, InternalServerError, "service_unavailable", "internal_server_error",
-     "Service Unavailable"),
+    (
+        503,
+        InternalServerError,
+        "service_unavailable",
+        "internal_server_error",
+        "Service Unavailable",
+    ),
 ]
 
 
@@ -292,9 +336,7 @@ def test_connection_refused(make_client: Any) -> None:
     assert info.value.status_code is None
 
 
-def test_reset_before_response_without_retries(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_reset_before_response_without_retries(server: ScriptedServer, make_client: Any) -> None:
     server.enqueue(Reply(reset_before_response=True))
     with pytest.raises(APIConnectionError):
         make_client(max_retries=0).chat.completions.create(messages=USER, model="m")

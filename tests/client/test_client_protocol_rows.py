@@ -100,9 +100,7 @@ def test_go_duration_reset_headers(
     assert limits.reset_tokens == pytest.approx(seconds)
 
 
-def test_malformed_rate_limit_headers_do_not_fail(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_malformed_rate_limit_headers_do_not_fail(server: ScriptedServer, make_client: Any) -> None:
     headers = ratelimit_headers()
     headers["x-ratelimit-remaining-tokens"] = "lots"
     headers["x-ratelimit-reset-requests"] = "soon"
@@ -144,9 +142,7 @@ def test_stream_finish_reasons(server: ScriptedServer, make_client: Any, reason:
     assert stream.completed
 
 
-def test_stream_with_first_delta_without_content(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_stream_with_first_delta_without_content(server: ScriptedServer, make_client: Any) -> None:
     events = chunk_events(["x"])
     events[0]["choices"][0]["delta"] = {"role": "assistant"}
     events[1]["choices"][0]["logprobs"] = {"content": []}  # unexpected detail: tolerated
@@ -163,9 +159,10 @@ def test_stream_text_on_utf8_split_across_network_reads(
 ) -> None:
     text = "naïve café — 東京 🚀"
     events = chunk_events([text])
-    frames = b"".join(
-        f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events
-    ) + b"data: [DONE]\n\n"
+    frames = (
+        b"".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events)
+        + b"data: [DONE]\n\n"
+    )
     one_byte_reads = [frames[i : i + 1] for i in range(len(frames))]
     server.enqueue(Reply(headers={"content-type": "text/event-stream"}, chunks=one_byte_reads))
     stream = make_client().chat.completions.create(messages=USER, model="m", stream=True)

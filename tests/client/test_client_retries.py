@@ -194,8 +194,13 @@ def test_rate_limit_error_after_retries_keeps_headers(
 ) -> None:
     server.enqueue(
         *[
-            error_reply(429, "limit", type="requests", code="rate_limit_exceeded",
-                        headers={"retry-after": "1"})
+            error_reply(
+                429,
+                "limit",
+                type="requests",
+                code="rate_limit_exceeded",
+                headers={"retry-after": "1"},
+            )
             for _ in range(3)
         ]
     )
@@ -359,10 +364,17 @@ def test_bad_max_retries_is_an_argument_error(bad: Any) -> None:
 
 def test_status_error_carries_the_servers_wait_hint(server: Any, make_client: Any) -> None:
     # Callers that retry themselves (the compare grid's shared backoff) read it.
-    server.enqueue(error_reply(429, "slow down", code="rate_limit_exceeded",
-                               headers={"retry-after-ms": "1500", "x-should-retry": "false"}))
-    server.enqueue(error_reply(503, "busy", headers={"retry-after": "7",
-                                                     "x-should-retry": "false"}))
+    server.enqueue(
+        error_reply(
+            429,
+            "slow down",
+            code="rate_limit_exceeded",
+            headers={"retry-after-ms": "1500", "x-should-retry": "false"},
+        )
+    )
+    server.enqueue(
+        error_reply(503, "busy", headers={"retry-after": "7", "x-should-retry": "false"})
+    )
     server.enqueue(error_reply(400, "bad"))
     client = make_client(max_retries=0)
     waits = []

@@ -59,8 +59,12 @@ def _status(status: int, **fields: Any) -> Scenario:
 def _echoed_key(server: ScriptedServer, client: Any) -> None:
     # Servers have been known to echo the bad key back in the message.
     server.enqueue(
-        error_reply(401, f"Invalid API Key: {FAKE_KEY}", code="invalid_api_key",
-                    failed_generation=f"api_key={FAKE_KEY}")
+        error_reply(
+            401,
+            f"Invalid API Key: {FAKE_KEY}",
+            code="invalid_api_key",
+            failed_generation=f"api_key={FAKE_KEY}",
+        )
     )
     client.chat.completions.create(messages=USER, model="m")
 
@@ -92,8 +96,9 @@ def _truncated_stream(server: ScriptedServer, client: Any) -> None:
 def _refused(server: ScriptedServer, client: Any) -> None:
     from groq_magic.client import Groq
 
-    with Groq(api_key=FAKE_KEY, base_url=f"http://127.0.0.1:{free_port()}/v1",
-              max_retries=0) as other:
+    with Groq(
+        api_key=FAKE_KEY, base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0
+    ) as other:
         other.chat.completions.create(messages=USER, model="m")
 
 
@@ -172,9 +177,7 @@ def test_no_async_error_shows_the_key(server: ScriptedServer, make_async_client:
             except GroqError as exc:
                 errors.append(exc)
             try:
-                stream = await client.chat.completions.create(
-                    messages=USER, model="m", stream=True
-                )
+                stream = await client.chat.completions.create(messages=USER, model="m", stream=True)
                 async for _ in stream:
                     pass
             except GroqError as exc:

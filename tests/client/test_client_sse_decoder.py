@@ -51,7 +51,7 @@ def test_sample_fed_one_byte_at_a_time() -> None:
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
 def test_every_split_pair_with_each_line_ending(newline: bytes) -> None:
     text = (
-        b": comment\nevent: delta\ndata: {\"a\":\ndata: 1}\nid: 7\nretry: 250\n\n"
+        b': comment\nevent: delta\ndata: {"a":\ndata: 1}\nid: 7\nretry: 250\n\n'
         b"data: \xc3\xa9t\xc3\xa9\n\n"
     )
     stream = text.replace(b"\n", newline)

@@ -58,9 +58,7 @@ def test_stream_yields_chunks_and_text(server: ScriptedServer, make_client: Any)
     assert server.requests[0].headers["accept"] == "text/event-stream"
 
 
-def test_stream_exposes_everything_after_it_ends(
-    server: ScriptedServer, make_client: Any
-) -> None:
+def test_stream_exposes_everything_after_it_ends(server: ScriptedServer, make_client: Any) -> None:
     headers = ratelimit_headers(request_id="req_stream_42", remaining_tokens=4000)
     server.enqueue(sse_reply(chunk_events(PIECES, request_id="req_stream_42"), headers=headers))
     with open_stream(make_client) as stream:

@@ -266,8 +266,9 @@ def drip(*, stream: bool = True, delay: float = 0.0) -> Reply:
     """The whole answer written one byte at a time (each byte its own write and TCP segment)."""
     if not stream:
         body = json.dumps(completion_body(ANSWER)).encode()
-        return _json_reply(b"", chunks=[body[i : i + 1] for i in range(len(body))], delay=delay,
-                           framing="length")
+        return _json_reply(
+            b"", chunks=[body[i : i + 1] for i in range(len(body))], delay=delay, framing="length"
+        )
     return answer(stream=True, split=1, delay=delay)
 
 

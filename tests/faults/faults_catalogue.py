@@ -85,19 +85,24 @@ def _status(status: int, should_retry: bool | None) -> Fault:
         expect = Expect("error", attempts=1, error=InternalServerError)
     return Fault(
         f"{status}{'-retry-' + str(should_retry).lower() if should_retry is not None else ''}",
-        lambda stream: [faults.server_error(status, should_retry=should_retry),
-                        faults.answer(stream=stream)],
+        lambda stream: [
+            faults.server_error(status, should_retry=should_retry),
+            faults.answer(stream=stream),
+        ],
         *_same(expect),
         user_sees=(
-            "the answer, after a short wait" if retried
+            "the answer, after a short wait"
+            if retried
             else f"`{status} internal_server_error: ... (the server failed (already retried); "
             "re-run the cell later)`"
         ),
         history="the turn is recorded" if retried else "unchanged",
         retried=(
             "yes, twice at most (0.5 s then 1 s backoff, with jitter)"
-            if retried else "no: the server said not to"
-        ) + label[should_retry],
+            if retried
+            else "no: the server said not to"
+        )
+        + label[should_retry],
     )
 
 
@@ -190,11 +195,11 @@ def _catalogue() -> list[Fault]:
         ),
         Fault(
             "stall-after-headers",
-            lambda stream: [faults.stall_mid_stream(0, STALL, stream=stream),
-                            faults.answer(stream=stream)],
-            Expect(
-                "partial", attempts=1, error=APIStreamError, code="stream_timeout", partial=""
-            ),
+            lambda stream: [
+                faults.stall_mid_stream(0, STALL, stream=stream),
+                faults.answer(stream=stream),
+            ],
+            Expect("partial", attempts=1, error=APIStreamError, code="stream_timeout", partial=""),
             Expect("ok", attempts=2, sleeps=(BACKOFF,)),
             max_retries=1,
             user_sees="`⚠ incomplete: stream_timeout: the stream stalled: no data before the"
@@ -205,8 +210,10 @@ def _catalogue() -> list[Fault]:
         ),
         Fault(
             "stall-mid-stream",
-            lambda stream: [faults.stall_mid_stream(cut, STALL, stream=stream),
-                            faults.answer(stream=stream)],
+            lambda stream: [
+                faults.stall_mid_stream(cut, STALL, stream=stream),
+                faults.answer(stream=stream),
+            ],
             Expect(
                 "partial",
                 attempts=1,
@@ -225,8 +232,10 @@ def _catalogue() -> list[Fault]:
         ),
         Fault(
             "close-mid-stream",
-            lambda stream: [faults.cut_mid_stream(cut, stream=stream),
-                            faults.answer(stream=stream)],
+            lambda stream: [
+                faults.cut_mid_stream(cut, stream=stream),
+                faults.answer(stream=stream),
+            ],
             Expect(
                 "partial",
                 attempts=1,
@@ -244,8 +253,7 @@ def _catalogue() -> list[Fault]:
             "malformed-sse-line",
             lambda stream: [faults.malformed_line(stream=stream), faults.answer(stream=stream)],
             Expect("ok", attempts=1),
-            Expect("error", attempts=1, error=APIResponseValidationError,
-                   in_message="is not JSON"),
+            Expect("error", attempts=1, error=APIResponseValidationError, in_message="is not JSON"),
             user_sees="the whole answer: junk lines are ignored, as the event-stream rules say"
             " (a non-streamed body that is not JSON: `the server's answer to a chat completion"
             " is not JSON: <html>...`)",
@@ -254,8 +262,10 @@ def _catalogue() -> list[Fault]:
         ),
         Fault(
             "chunk-not-json",
-            lambda stream: [faults.not_json_chunk(cut, stream=stream),
-                            faults.answer(stream=stream)],
+            lambda stream: [
+                faults.not_json_chunk(cut, stream=stream),
+                faults.answer(stream=stream),
+            ],
             Expect(
                 "partial",
                 attempts=1,
@@ -264,8 +274,7 @@ def _catalogue() -> list[Fault]:
                 partial=partial,
                 in_message="not JSON",
             ),
-            Expect("error", attempts=1, error=APIResponseValidationError,
-                   in_message="is not JSON"),
+            Expect("error", attempts=1, error=APIResponseValidationError, in_message="is not JSON"),
             user_sees="the partial answer stays, then `⚠ incomplete: invalid_chunk: a stream"
             " chunk is not JSON: data...`",
             history="the partial answer, marked `incomplete`",
@@ -273,8 +282,10 @@ def _catalogue() -> list[Fault]:
         ),
         Fault(
             "chunk-wrong-shape",
-            lambda stream: [faults.wrong_shape_chunk(cut, stream=stream),
-                            faults.answer(stream=stream)],
+            lambda stream: [
+                faults.wrong_shape_chunk(cut, stream=stream),
+                faults.answer(stream=stream),
+            ],
             Expect(
                 "partial",
                 attempts=1,
@@ -283,8 +294,9 @@ def _catalogue() -> list[Fault]:
                 partial=partial,
                 in_message="unexpected shape",
             ),
-            Expect("error", attempts=1, error=APIResponseValidationError,
-                   in_message="unexpected shape"),
+            Expect(
+                "error", attempts=1, error=APIResponseValidationError, in_message="unexpected shape"
+            ),
             user_sees="the partial answer stays, then `⚠ incomplete: invalid_chunk: a stream"
             " chunk has an unexpected shape (choices: ...)`",
             history="the partial answer, marked `incomplete`",
@@ -301,8 +313,7 @@ def _catalogue() -> list[Fault]:
                 partial=partial,
                 in_message=faults.ERROR_MESSAGE,
             ),
-            Expect("error", attempts=1, error=InternalServerError,
-                   in_message=faults.ERROR_MESSAGE),
+            Expect("error", attempts=1, error=InternalServerError, in_message=faults.ERROR_MESSAGE),
             user_sees="the partial answer stays, then `⚠ incomplete: 503 service_unavailable:"
             " <the server's message> (...)`",
             history="the partial answer, marked `incomplete`",

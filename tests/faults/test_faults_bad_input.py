@@ -109,8 +109,16 @@ def test_stop_with_newlines_and_quotes(
         "%%groq\nAsk about {undefined_name_xyz}.",
         "%%groq\n   \n",
     ],
-    ids=["unbalanced-quote", "five-stops", "empty-stop", "temperature", "max-tokens", "flag",
-         "missing-name", "empty-cell"],
+    ids=[
+        "unbalanced-quote",
+        "five-stops",
+        "empty-stop",
+        "temperature",
+        "max-tokens",
+        "flag",
+        "missing-name",
+        "empty-cell",
+    ],
 )
 def test_bad_options_are_one_line_and_send_nothing(
     shell: Any, server: ScriptedServer, capsys: Any, primed: str, line: str
@@ -152,9 +160,7 @@ def test_a_hand_edited_history_file_is_one_line_and_loses_nothing(
     assert _history(shell) == primed
 
 
-def test_a_saved_history_round_trips(
-    shell: Any, capsys: Any, primed: str, tmp_path: Path
-) -> None:
+def test_a_saved_history_round_trips(shell: Any, capsys: Any, primed: str, tmp_path: Path) -> None:
     path = tmp_path / "saved.json"
     result, _, err = _run(shell, capsys, f"%groq save {path}")
     assert result.error_in_exec is None, err

@@ -70,9 +70,7 @@ async def _async_call(client: Any, stream: bool) -> tuple[str, str | None]:
     if not stream:
         completion = await client.chat.completions.create(messages=USER, model="m")
         return completion.text, None
-    async with await client.chat.completions.create(
-        messages=USER, model="m", stream=True
-    ) as s:
+    async with await client.chat.completions.create(messages=USER, model="m", stream=True) as s:
         seen = []
         try:
             async for chunk in s:

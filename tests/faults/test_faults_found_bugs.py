@@ -105,8 +105,9 @@ def test_a_value_json_cannot_carry_is_an_argument_error(
     from groq_magic.client import ArgumentError
 
     with pytest.raises(ArgumentError):
-        make_client().chat.completions.create(messages=USER, model="m", temperature=0.5,
-                                              extra_body={"x": value})
+        make_client().chat.completions.create(
+            messages=USER, model="m", temperature=0.5, extra_body={"x": value}
+        )
     assert server.requests == []
 
 

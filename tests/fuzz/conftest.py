@@ -14,9 +14,7 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
     if PROFILE != "large":
         return
     for item in items:
-        if "tests/fuzz/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith(
-            "test_fuzz_"
-        ):
+        if "tests/fuzz/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("test_fuzz_"):
             item.add_marker(pytest.mark.timeout(0))
 
 

@@ -172,8 +172,10 @@ class Recorder:
         self.requests.append((request.url.path, body))
         if request.url.path == "/extras/tokenize/count":
             return httpx.Response(200, json={"count": 42})
-        if request.url.path == "/v1/chat/completions" and isinstance(body, dict) and body.get(
-            "stream"
+        if (
+            request.url.path == "/v1/chat/completions"
+            and isinstance(body, dict)
+            and body.get("stream")
         ):
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=LLAMA_STREAM
@@ -187,8 +189,11 @@ def test_sync_transport_translates_and_adds_stream_usage() -> None:
     with httpx.Client(base_url="http://127.0.0.1:1/v1", transport=transport) as client:
         plain = client.post(
             "/chat/completions",
-            json={"model": "m", "messages": [{"role": "user", "content": "x"}],
-                  "max_completion_tokens": 4},
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": "x"}],
+                "max_completion_tokens": 4,
+            },
         )
         assert plain.json()["ok"] is True
         assert recorder.requests[-1] == (
@@ -202,10 +207,13 @@ def test_sync_transport_translates_and_adds_stream_usage() -> None:
         ) as response:
             frames = _frames(response.read())
         assert recorder.requests[-2][0] == "/extras/tokenize/count"
-        assert recorder.requests[-2][1] == {"input": chatml_prompt([{"role": "user",
-                                                                     "content": "x"}])}
+        assert recorder.requests[-2][1] == {
+            "input": chatml_prompt([{"role": "user", "content": "x"}])
+        }
         assert frames[-2]["x_groq"]["usage"] == {
-            "prompt_tokens": 42, "completion_tokens": 3, "total_tokens": 45
+            "prompt_tokens": 42,
+            "completion_tokens": 3,
+            "total_tokens": 45,
         }
         models = client.get("/models")
         assert models.json()["path"] == "/v1/models"
@@ -223,8 +231,9 @@ def test_failed_prompt_count_still_streams_with_zero_prompt_tokens() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/count"):
             raise httpx.ConnectError("nope")
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              content=LLAMA_STREAM)
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=LLAMA_STREAM
+        )
 
     transport = LocalCompatTransport(httpx.MockTransport(handler))
     with httpx.Client(base_url="http://127.0.0.1:1/v1", transport=transport) as client:
@@ -241,14 +250,12 @@ def test_async_transport_translates_and_adds_stream_usage() -> None:
             base_url="http://127.0.0.1:1/v1", transport=transport
         ) as client:
             fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": SCHEMA}}
-            await client.post("/chat/completions", json={"messages": [],
-                                                         "response_format": fmt})
+            await client.post("/chat/completions", json={"messages": [], "response_format": fmt})
             async with client.stream(
                 "POST", "/chat/completions", json={"messages": [], "stream": True}
             ) as response:
                 return _frames(await response.aread())
 
     frames = asyncio.run(run())
-    assert recorder.requests[0][1]["response_format"] == {"type": "json_object",
-                                                          "schema": SCHEMA}
+    assert recorder.requests[0][1]["response_format"] == {"type": "json_object", "schema": SCHEMA}
     assert frames[-2]["usage"]["total_tokens"] == 45

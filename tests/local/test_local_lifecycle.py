@@ -44,8 +44,7 @@ FakeCommand = Callable[[str], Callable[[Path, str, int], list[str]]]
 def test_never_ready_server_is_a_clear_error_with_log_lines(
     make_local_server: MakeServer, fake_command: FakeCommand, gguf_file: Path
 ) -> None:
-    srv = make_local_server(gguf_file, command_factory=fake_command(NEVER_READY),
-                            ready_timeout=1.0)
+    srv = make_local_server(gguf_file, command_factory=fake_command(NEVER_READY), ready_timeout=1.0)
     with pytest.raises(LocalModelError) as caught:
         srv.start()
     message = str(caught.value)
@@ -87,14 +86,14 @@ def test_port_that_can_never_be_bound_gives_up_after_three_tries(
         picked.append(next(ports))
         return picked[-1]
 
-    srv = make_local_server(gguf_file, command_factory=fake_command(PORT_TAKEN),
-                            port_picker=picker)
+    srv = make_local_server(gguf_file, command_factory=fake_command(PORT_TAKEN), port_picker=picker)
     with pytest.raises(LocalModelError) as caught:
         srv.start()
     assert picked == [40001, 40002, 40003]
     first = str(caught.value).splitlines()[0]
-    assert first == ("local model server could not bind a port on 127.0.0.1 after 3 tries;"
-                     " last log lines:")
+    assert first == (
+        "local model server could not bind a port on 127.0.0.1 after 3 tries; last log lines:"
+    )
     assert "address already in use" in str(caught.value)
 
 
@@ -117,8 +116,11 @@ def test_stop_when_never_started_is_a_no_op(make_local_server: MakeServer) -> No
 
 
 def test_log_file_is_removed_after_a_failed_start(
-    make_local_server: MakeServer, fake_command: FakeCommand, gguf_file: Path,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_local_server: MakeServer,
+    fake_command: FakeCommand,
+    gguf_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import tempfile
 
@@ -127,21 +129,31 @@ def test_log_file_is_removed_after_a_failed_start(
     with pytest.raises(LocalModelError):
         srv.start()
     assert not list(tmp_path.glob("groq_magic_local_*.log"))
-    assert not [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE
-                and "groq_magic_fake_server" in " ".join(p.cmdline())]
+    assert not [
+        p
+        for p in psutil.Process().children()
+        if p.status() != psutil.STATUS_ZOMBIE and "groq_magic_fake_server" in " ".join(p.cmdline())
+    ]
 
 
 def test_logs_left_by_dead_processes_are_swept_at_the_next_start(
-    make_local_server: MakeServer, fake_command: FakeCommand, gguf_file: Path,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_local_server: MakeServer,
+    fake_command: FakeCommand,
+    gguf_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import subprocess
     import sys
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(gone.stdout)
     stale = tmp_path / f"groq_magic_local_{dead_pid}_abc.log"
     live = tmp_path / f"groq_magic_local_{os.getpid()}_abc.log"

@@ -63,9 +63,7 @@ def test_default_model_path_is_the_bundled_gguf() -> None:
     assert path.read_bytes()[:4] == b"GGUF"
 
 
-def test_env_variable_serves_another_gguf(
-    monkeypatch: pytest.MonkeyPatch, gguf_file: Path
-) -> None:
+def test_env_variable_serves_another_gguf(monkeypatch: pytest.MonkeyPatch, gguf_file: Path) -> None:
     monkeypatch.setenv(MODEL_ENV, str(gguf_file))
     assert model_path() == gguf_file.resolve()
 

@@ -130,7 +130,8 @@ def test_stop_leaves_no_process(make_local_server: MakeServer) -> None:
     assert srv.stop() is True
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     mine = [
-        child for child in psutil.Process().children(recursive=True)
+        child
+        for child in psutil.Process().children(recursive=True)
         if "llama_cpp.server" in " ".join(child.cmdline())
     ]
     assert mine == []
@@ -170,9 +171,7 @@ CHILD = textwrap.dedent(
 
 
 def _child(mode: str) -> tuple[subprocess.Popen[str], int]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     line = child.stdout.readline()
     return child, int(line)
@@ -246,8 +245,10 @@ def test_json_schema_gives_json_that_follows_it(local_client: httpx.Client) -> N
     fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}
     response = local_client.post(
         "/chat/completions",
-        json={**_ask(response_format=fmt, max_completion_tokens=80),
-              "messages": [{"role": "user", "content": "A person as JSON."}]},
+        json={
+            **_ask(response_format=fmt, max_completion_tokens=80),
+            "messages": [{"role": "user", "content": "A person as JSON."}],
+        },
     )
     assert response.status_code == 200
     data = json.loads(response.json()["choices"][0]["message"]["content"])
@@ -288,12 +289,16 @@ def test_groq_client_reaches_the_local_server_through_the_adapter(
         assert done.usage.completion_tokens == 5
         assert done.choices[0].finish_reason == "length"
         stream = client.chat.completions.create(
-            messages=messages, model=LOCAL_MODEL_NAME, max_completion_tokens=5,
-            temperature=0, stream=True,
+            messages=messages,
+            model=LOCAL_MODEL_NAME,
+            max_completion_tokens=5,
+            temperature=0,
+            stream=True,
         )
         with stream:
-            text = "".join(chunk.choices[0].delta.content or "" for chunk in stream
-                           if chunk.choices)
+            text = "".join(
+                chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
+            )
         assert stream.text == text == done.choices[0].message.content
         assert stream.usage is not None
         assert stream.usage.completion_tokens == 5

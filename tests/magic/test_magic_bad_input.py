@@ -134,8 +134,14 @@ def test_missing_template_name(with_history: Any) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [None, b"not json at all", b'{"format": "something else"}', b"\xff\xfe\x00", b'[1, 2]',
-     b'{"format": "groq_magic.conversation", "version": 999, "turns": []}'],
+    [
+        None,
+        b"not json at all",
+        b'{"format": "something else"}',
+        b"\xff\xfe\x00",
+        b"[1, 2]",
+        b'{"format": "groq_magic.conversation", "version": 999, "turns": []}',
+    ],
     ids=["missing", "garbage", "wrong-format", "binary", "list", "bad-version"],
 )
 def test_unreadable_history_file(with_history: Any, tmp_path: Path, content: bytes | None) -> None:

@@ -90,7 +90,9 @@ FAILURES = [
     ),
     pytest.param(
         error_reply(
-            500, "Internal server error", type="internal_server_error",
+            500,
+            "Internal server error",
+            type="internal_server_error",
             headers={"x-should-retry": "false"},
         ),
         ("500", "Internal server error", "later"),
@@ -236,9 +238,11 @@ def test_interrupt_before_any_answer_changes_nothing(
     groq.server.enqueue(Reply(stall_before=3, json={}))
     connected = threading.Event()
     threading.Thread(
-        target=lambda: connected.set()
-        if groq.server.wait_until(lambda: len(groq.server.requests) == 2, timeout=5)
-        else None,
+        target=lambda: (
+            connected.set()
+            if groq.server.wait_until(lambda: len(groq.server.requests) == 2, timeout=5)
+            else None
+        ),
         daemon=True,
     ).start()
     thread = interrupt_when(connected, [])
@@ -257,8 +261,9 @@ def test_interrupt_of_a_no_stream_request_changes_nothing(notebook: Any) -> None
     server.enqueue(Reply(stall_before=3, json={}))
     waiting = threading.Event()
     threading.Thread(
-        target=lambda: server.wait_until(lambda: len(server.requests) == 2, timeout=5)
-        and waiting.set(),
+        target=lambda: (
+            server.wait_until(lambda: len(server.requests) == 2, timeout=5) and waiting.set()
+        ),
         daemon=True,
     ).start()
     thread = interrupt_when(waiting, [])

@@ -97,7 +97,7 @@ def test_invalid_json_under_json_mode_is_one_line_with_the_generation(groq: Any)
     groq.server.enqueue(stream(["keep"]))
     assert groq.run("%%groq\nearlier", cell_id="j0").error is None
     before = groq.history_json()
-    groq.server.enqueue(stream(["{\"name\": ", "\"Ada\", oops"]))
+    groq.server.enqueue(stream(['{"name": ', '"Ada", oops']))
     run = groq.run("%%groq --json\nGive JSON.", cell_id="j1")
     line = run.usage_error
     assert "JSON" in line

@@ -152,7 +152,7 @@ def test_failure_empties_the_display_and_is_one_line(notebook: Any) -> None:
 
 
 def test_invalid_json_prints_the_failed_generation_once(notebook: Any) -> None:
-    notebook.server.enqueue(stream(["{\"a\": ", "oops"]))
+    notebook.server.enqueue(stream(['{"a": ', "oops"]))
     run = notebook.run("%%groq --json\nJSON please", cell_id="nbj")
     assert "JSON" in run.usage_error
     assert "failed generation:" in run.out

@@ -72,7 +72,7 @@ def test_fifth_stop_is_one_line_and_nothing_is_sent(groq: Any) -> None:
 
 
 def test_system_flag_is_the_first_message(groq: Any) -> None:
-    ask(groq, "-s \"You're terse.\"")
+    ask(groq, '-s "You\'re terse."')
     messages = sent(groq.server)["messages"]
     assert messages[0] == {"role": "system", "content": "You're terse."}
     assert messages[-1]["role"] == "user"
@@ -168,7 +168,7 @@ def test_flags_override_config_defaults(groq: Any) -> None:
 
 
 def test_config_system_and_stream_defaults(groq: Any) -> None:
-    groq.run("%config GroqMagics.system = \"Be kind, don't shout.\"")
+    groq.run('%config GroqMagics.system = "Be kind, don\'t shout."')
     groq.run("%config GroqMagics.stream = False")
     ask(groq, "", reply=completion_reply("calm"))
     body = sent(groq.server)
@@ -234,7 +234,7 @@ def test_line_prompt_with_options_and_quotes(groq: Any) -> None:
     body = sent(groq.server)
     assert body["temperature"] == 0
     assert body["stop"] == ", 6"
-    assert body["messages"][-1]["content"] == "Say \"1, 2\" then stop, it's fine"
+    assert body["messages"][-1]["content"] == 'Say "1, 2" then stop, it\'s fine'
 
 
 def test_double_dash_makes_a_subcommand_word_a_prompt(groq: Any) -> None:

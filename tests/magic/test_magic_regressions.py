@@ -13,8 +13,9 @@ def test_config_max_retries_reaches_the_client(groq: Any) -> None:
     assert groq.run("%config GroqMagics.max_retries = 0").error is None
     for _ in range(3):
         groq.server.enqueue(
-            error_reply(429, "rate limited", code="rate_limit_exceeded",
-                        headers={"retry-after-ms": "1"})
+            error_reply(
+                429, "rate limited", code="rate_limit_exceeded", headers={"retry-after-ms": "1"}
+            )
         )
     run = groq.run("%%groq\nhi", cell_id="mr")
     assert "429" in run.usage_error

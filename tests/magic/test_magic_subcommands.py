@@ -251,10 +251,22 @@ def test_models_lists_the_servers_models(groq: Any) -> None:
             json={
                 "object": "list",
                 "data": [
-                    {"id": "qwen/qwen3-32b", "object": "model", "owned_by": "Alibaba Cloud",
-                     "context_window": 131072, "created": 1, "active": True},
-                    {"id": "llama-3.1-8b-instant", "object": "model", "owned_by": "Meta",
-                     "context_window": 131072, "created": 1, "active": True},
+                    {
+                        "id": "qwen/qwen3-32b",
+                        "object": "model",
+                        "owned_by": "Alibaba Cloud",
+                        "context_window": 131072,
+                        "created": 1,
+                        "active": True,
+                    },
+                    {
+                        "id": "llama-3.1-8b-instant",
+                        "object": "model",
+                        "owned_by": "Meta",
+                        "context_window": 131072,
+                        "created": 1,
+                        "active": True,
+                    },
                 ],
             }
         ),
@@ -338,9 +350,16 @@ def test_models_failure_is_one_line_with_a_hint(groq: Any) -> None:
     groq.server.route(
         "GET",
         "/v1/models",
-        Reply(status=401, json={"error": {"message": "Invalid API Key",
-                                          "type": "invalid_request_error",
-                                          "code": "invalid_api_key"}}),
+        Reply(
+            status=401,
+            json={
+                "error": {
+                    "message": "Invalid API Key",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+        ),
     )
     run = groq.run("%groq models")
     line = run.usage_error

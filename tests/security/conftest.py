@@ -14,9 +14,7 @@ from groq_magic.session import GroqSession
 
 
 @pytest.fixture
-def shell(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
-) -> Iterator[Any]:
+def shell(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
     """``InteractiveShell.instance()`` with groq_magic loaded and a fresh session.
 
     The environment holds only ``GROQ_BASE_URL`` (the test sets the key its own way) and

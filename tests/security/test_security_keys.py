@@ -52,8 +52,15 @@ def _authorizations(server: ScriptedServer) -> list[str | None]:
         f"%%groq --stop {REALISTIC_KEY}\nhello",
     ],
     ids=[
-        "bare", "in-a-prompt", "login-arg", "system-flag", "quoted", "fake-key", "openai-shape",
-        "cell-model", "cell-stop",
+        "bare",
+        "in-a-prompt",
+        "login-arg",
+        "system-flag",
+        "quoted",
+        "fake-key",
+        "openai-shape",
+        "cell-model",
+        "cell-stop",
     ],
 )
 def test_a_line_holding_a_key_is_refused(
@@ -149,8 +156,14 @@ def test_key_appears_in_no_output_repr_history_or_log(
         shown.append(_run(shell, capsys, source)[1])
     assert "invalid_api_key" in shown[1]
     assert "[redacted]" in shown[1]
-    for source in ["%groq history", "%groq config", "%groq chats", "%groq save hist.json", "_groq",
-                   "print(repr(res), str(res), res.request)"]:
+    for source in [
+        "%groq history",
+        "%groq config",
+        "%groq chats",
+        "%groq save hist.json",
+        "_groq",
+        "print(repr(res), str(res), res.request)",
+    ]:
         shown.append(_run(shell, capsys, source)[1])
     session = shell._groq_magics.session
     shown += [

@@ -95,8 +95,11 @@ def test_notebook_run_leaks_no_key(
     outputs = _outputs_text(nb)
     assert "groq_magic configuration" in outputs
 
-    scanned = {"cell outputs": outputs, "kernel stdout": kernel_out.read_text("utf-8", "replace"),
-               "kernel stderr": kernel_err.read_text("utf-8", "replace")}
+    scanned = {
+        "cell outputs": outputs,
+        "kernel stdout": kernel_out.read_text("utf-8", "replace"),
+        "kernel stderr": kernel_err.read_text("utf-8", "replace"),
+    }
     for file in sorted(work.rglob("*")):
         if file.is_file():
             scanned[str(file.relative_to(work))] = file.read_text("utf-8", "replace")

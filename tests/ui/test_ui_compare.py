@@ -30,9 +30,7 @@ def test_every_combination_is_requested_once_with_its_parameters(
 ) -> None:
     table = ip.run_cell_magic("groq", "--compare alpha,beta -t 0,0.7,1.2 --seed 3", "Say hi.")
     sent = sorted(_params(b) for b in routed.chat_bodies())
-    assert sent == sorted(
-        (m, t, 3) for m in ("alpha", "beta") for t in (0.0, 0.7, 1.2)
-    )
+    assert sent == sorted((m, t, 3) for m in ("alpha", "beta") for t in (0.0, 0.7, 1.2))
     for body in routed.chat_bodies():
         assert body["stream"] is True
         assert body["messages"][-1] == {"role": "user", "content": "Say hi."}
@@ -43,7 +41,11 @@ def test_every_combination_is_requested_once_with_its_parameters(
     row = table.iloc[4]
     assert row.text == "answer: model=beta temperature=0.7 seed=3"
     assert (row.status, row.finish_reason, row.prompt_tokens, row.completion_tokens) == (
-        "complete", "stop", 18, 3)
+        "complete",
+        "stop",
+        18,
+        3,
+    )
     assert row.time_to_first_token is not None
     assert row.tokens_per_second > 0
     assert ip.user_ns["_groq"] is table
@@ -85,7 +87,10 @@ def test_repeat_sends_distinct_seeds(ip: Any, routed: RoutedServer) -> None:
     routed.requests.clear()
     ip.run_cell_magic("groq", "-m alpha --seed 7 --repeat 2 -t 0,1", "Hi")
     assert sorted((b["temperature"], b["seed"]) for b in routed.chat_bodies()) == [
-        (0.0, 7), (0.0, 8), (1.0, 7), (1.0, 8)
+        (0.0, 7),
+        (0.0, 8),
+        (1.0, 7),
+        (1.0, 8),
     ]
 
 

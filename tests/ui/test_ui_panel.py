@@ -126,9 +126,7 @@ def test_moving_a_slider_reruns_once_after_the_debounce(
     assert len(bodies) == 2
     assert bodies[-1]["temperature"] == 0.4
     assert bodies[-1]["max_completion_tokens"] == 20
-    assert _answer(panel).startswith(
-        "answer: model=alpha temperature=0.4 max_completion_tokens=20"
-    )
+    assert _answer(panel).startswith("answer: model=alpha temperature=0.4 max_completion_tokens=20")
     assert _answer(panel).endswith("stop*")  # the status line under the answer
 
 
@@ -189,7 +187,7 @@ def test_copy_as_cell_run_by_the_magic_sends_the_same_request(
     panel.sliders["top_p"].value = 0.9
     panel.sliders["max_tokens"].value = 300
     panel.seed.value = 12
-    panel.system.value = "You're a \"careful\" assistant."
+    panel.system.value = 'You\'re a "careful" assistant.'
     panel.json_mode.value = True
     panel.stop.value = [", 6", "\n", "it's", "a\\b"]
     routed.responder = lambda request: answer_reply('{"ok": true}')
@@ -346,8 +344,6 @@ def test_groq_ui_without_a_widget_frontend_reruns_the_last_prompt_in_plain_text(
     before = ip._groq_magics.session.store.current.to_json()
     result = ip.run_line_magic("groq", "ui")
     assert result.text == "answer: model=alpha temperature=0.6"
-    assert routed.chat_bodies()[-1]["messages"] == [
-        {"role": "user", "content": "First question."}
-    ]
+    assert routed.chat_bodies()[-1]["messages"] == [{"role": "user", "content": "First question."}]
     assert "%%groq -m alpha --temperature 0.6\nFirst question." in capsys.readouterr().out
     assert ip._groq_magics.session.store.current.to_json() == before

@@ -50,7 +50,10 @@ def test_one_prompt_has_no_prompt_column_and_repeat_varies_the_seed(env: RoutedS
     table = groq_magic.sweep("Hi", model=["alpha", "beta"], repeat=2, system="Be brief.")
     assert list(table.columns) == list(TABLE_COLUMNS)
     assert [(r.model, r.seed) for r in table.itertuples()] == [
-        ("alpha", 0), ("alpha", 1), ("beta", 0), ("beta", 1)
+        ("alpha", 0),
+        ("alpha", 1),
+        ("beta", 0),
+        ("beta", 1),
     ]
     assert all(
         b["messages"][0] == {"role": "system", "content": "Be brief."} for b in env.chat_bodies()
