@@ -1,7 +1,8 @@
 """The protocol client: Groq, or any OpenAI-compatible server, over httpx.
 
 ``Groq`` and ``AsyncGroq`` have the official SDK's call shape
-(``client.chat.completions.create(...)``, ``client.models.list()``). Streams are
+(``client.chat.completions.create(...)``, ``client.models.list()``, and the Batch
+API's ``client.files`` and ``client.batches``). Streams are
 iterators of chunk models that remember the text, usage, finish reason, request
 id, rate limits and timings. Nothing here imports IPython or ipywidgets.
 
@@ -22,6 +23,19 @@ The errors, as a tree (see ``_exceptions`` for what each means)::
             ├── ConflictError (409)          └── InternalServerError (5xx)
 """
 
+from ._batches import (
+    BATCH_STATUSES,
+    TERMINAL_BATCH_STATUSES,
+    Batch,
+    BatchError,
+    BatchErrors,
+    BatchLineError,
+    BatchLineResponse,
+    BatchList,
+    BatchOutputLine,
+    BatchRequestCounts,
+    parse_batch_output,
+)
 from ._client import AsyncGroq, Groq
 from ._config import DEFAULT_BASE_URL, MISSING_KEY_MESSAGE
 from ._exceptions import (
@@ -44,6 +58,7 @@ from ._exceptions import (
     RequestTooLargeError,
     UnprocessableEntityError,
 )
+from ._files import FileContent, FileDeleted, FileList, FileObject
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -63,8 +78,10 @@ from ._models import (
 from ._stream import AsyncStream, Stream
 
 __all__ = [
+    "BATCH_STATUSES",
     "DEFAULT_BASE_URL",
     "MISSING_KEY_MESSAGE",
+    "TERMINAL_BATCH_STATUSES",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -76,6 +93,14 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchError",
+    "BatchErrors",
+    "BatchLineError",
+    "BatchLineResponse",
+    "BatchList",
+    "BatchOutputLine",
+    "BatchRequestCounts",
     "CapacityExceededError",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -88,6 +113,10 @@ __all__ = [
     "CompletionUsage",
     "ConflictError",
     "ErrorDetail",
+    "FileContent",
+    "FileDeleted",
+    "FileList",
+    "FileObject",
     "Groq",
     "GroqError",
     "InternalServerError",
@@ -101,4 +130,5 @@ __all__ = [
     "Stream",
     "UnprocessableEntityError",
     "XGroq",
+    "parse_batch_output",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Literal, overload
 
 import httpx
 
+from ._batches import AsyncBatches, Batches
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_LIMITS,
@@ -33,6 +34,7 @@ from ._exceptions import (
     APITimeoutError,
     ArgumentError,
 )
+from ._files import AsyncFiles, Files, Multipart
 from ._models import ChatCompletion, Model, ModelList
 from ._request import build_chat_body, encode_body
 from ._response import error_from_response, parse_completion, parse_model, parse_model_list
@@ -87,8 +89,13 @@ class _ClientCore:
         headers["Accept"] = "text/event-stream" if stream else "application/json"
         if retries_done:
             headers["x-stainless-retry-count"] = str(retries_done)
-        content = None
-        if body is not None:
+        content: bytes | None = None
+        files: Mapping[str, Any] | None = None
+        data: Mapping[str, str] | None = None
+        if isinstance(body, Multipart):
+            # A file upload: httpx writes the parts and the boundary header itself.
+            files, data = body.files, body.fields
+        elif body is not None:
             content = encode_body(body)
             headers["Content-Type"] = "application/json"
         if extra_headers:
@@ -97,6 +104,8 @@ class _ClientCore:
             method,
             self.base_url + path,
             content=content,
+            data=data,
+            files=files,
             headers=headers,
             timeout=self.timeout if timeout is None else timeout,
         )
@@ -166,6 +175,8 @@ class Groq(_ClientCore):
         self._sleep = _sleep
         self.chat = Chat(self)
         self.models = Models(self)
+        self.files = Files(self)
+        self.batches = Batches(self)
 
     def _send(
         self,
@@ -260,6 +271,8 @@ class AsyncGroq(_ClientCore):
         self._sleep = _sleep
         self.chat = AsyncChat(self)
         self.models = AsyncModels(self)
+        self.files = AsyncFiles(self)
+        self.batches = AsyncBatches(self)
 
     async def _asend(
         self,

@@ -16,6 +16,10 @@ PUBLIC = {
     "AuthenticationError", "PermissionDeniedError", "NotFoundError", "ConflictError",
     "RequestTooLargeError", "UnprocessableEntityError", "RateLimitError",
     "CapacityExceededError", "InternalServerError", "DEFAULT_BASE_URL",
+    "FileObject", "FileList", "FileDeleted", "FileContent",
+    "Batch", "BatchList", "BatchRequestCounts", "BatchErrors", "BatchError",
+    "BatchOutputLine", "BatchLineResponse", "BatchLineError", "parse_batch_output",
+    "BATCH_STATUSES", "TERMINAL_BATCH_STATUSES",
 }  # fmt: skip
 
 
