@@ -28,6 +28,7 @@ __all__ = [
     "CompletionUsage",
     "ErrorBody",
     "ErrorDetail",
+    "ExecutedTool",
     "FunctionCall",
     "Model",
     "ModelList",
@@ -102,6 +103,23 @@ class ToolCall(_Lenient):
     function: FunctionCall | None = None
 
 
+class ExecutedTool(_Lenient):
+    """A server-side tool Groq's compound systems ran (web search, page visit, code).
+
+    In a stream the same ``index`` can come twice: first with the arguments, then
+    with the output. Beyond ``index`` and ``type`` the fields are loosely typed: they
+    are young, and a stricter type that did not match would fail the whole chunk.
+    """
+
+    index: int | None = None
+    type: str | None = None
+    arguments: Any = None
+    output: Any = None
+    search_results: Any = None
+    code_results: Any = None
+    browser_results: Any = None
+
+
 class ChatCompletionMessage(_Lenient):
     """The assistant's message in a non-streamed completion."""
 
@@ -109,6 +127,7 @@ class ChatCompletionMessage(_Lenient):
     content: str | None = None
     reasoning: str | None = None
     tool_calls: NullableList[ToolCall] = Field(default_factory=list)
+    executed_tools: NullableList[ExecutedTool] = Field(default_factory=list)
 
 
 class Choice(_Lenient):
@@ -182,6 +201,7 @@ class ChoiceDelta(_Lenient):
     content: str | None = None
     reasoning: str | None = None
     tool_calls: NullableList[ChoiceDeltaToolCall] = Field(default_factory=list)
+    executed_tools: NullableList[ExecutedTool] = Field(default_factory=list)
 
 
 class ChunkChoice(_Lenient):
