@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from groq_magic._text import one_line
+
 __all__ = [
     "CURRENT_ENV_KERNEL",
     "TerminalEcho",
@@ -73,11 +75,6 @@ def _common_prefix(a: str, b: str) -> str:
             break
         n += 1
     return a[:n]
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class TerminalEcho:
@@ -149,7 +146,7 @@ class TerminalEcho:
                 text = _bundle_text(data)
                 self.write(text + ("\n" if text and not text.endswith("\n") else ""))
         elif kind == "error":
-            line = f"{content.get('ename', 'Error')}: {_one_line(content.get('evalue', ''))}"
+            line = f"{content.get('ename', 'Error')}: {one_line(content.get('evalue', ''), 300)}"
             self.errors.append(line)
             self.newline()
             self.write(self._style(line, "31") + "\n")
@@ -287,7 +284,7 @@ def run_notebook(
             echo.write("interrupted\n")
             code = 130
         else:  # a kernel that died or a cell that timed out: one line, not a traceback
-            echo.write(f"{type(exc).__name__}: {_one_line(str(exc))}\n")
+            echo.write(f"{type(exc).__name__}: {one_line(exc, 300)}\n")
             code = 1
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, output)

@@ -16,6 +16,8 @@ the option, expression or file at fault and never spans lines::
 
 from __future__ import annotations
 
+from groq_magic._text import one_line
+
 __all__ = [
     "ChatError",
     "ConversationFileError",
@@ -26,12 +28,8 @@ __all__ = [
     "SchemaValidationError",
     "TemplateError",
     "UnknownChatError",
+    "one_line",
 ]
-
-
-def one_line(text: str) -> str:
-    """Collapse whitespace runs (newlines included) so a message stays on one line."""
-    return " ".join(text.split())
 
 
 class ChatError(Exception):

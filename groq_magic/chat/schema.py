@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from groq_magic.chat.errors import SchemaError, SchemaValidationError, one_line
+from groq_magic._text import one_line
+from groq_magic.chat.errors import SchemaError, SchemaValidationError
 
 __all__ = [
     "STRICT_SCHEMA_MODELS",
@@ -150,7 +151,7 @@ def _dict_validator(schema: dict[str, Any]) -> SchemaValidator:
         except jsonschema.ValidationError as exc:
             where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
             raise SchemaValidationError(
-                f"answer does not match the schema: {where}: {one_line(exc.message)[:200]}"
+                f"answer does not match the schema: {where}: {one_line(exc.message, 200)}"
             ) from None
         return value
 

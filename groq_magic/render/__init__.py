@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from groq_magic.render.base import (
-    CollectingSink,
     NullSink,
     StreamSink,
     TurnMeta,
@@ -24,7 +23,6 @@ from groq_magic.render.plain import PlainTextSink
 from groq_magic.render.throttle import UpdateThrottle
 
 __all__ = [
-    "CollectingSink",
     "NotebookSink",
     "NullSink",
     "PlainTextSink",

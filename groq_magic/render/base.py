@@ -18,13 +18,10 @@ Sinks also carry ``shows_answer``: True when, after ``finish``, the sink's own o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
+from groq_magic._text import one_line
 from groq_magic.chat.sink import NullSink, StreamSink, TurnMeta, TurnStatus, TurnSummary
 
 __all__ = [
-    "CollectingSink",
     "NullSink",
     "StreamSink",
     "TurnMeta",
@@ -36,12 +33,6 @@ __all__ = [
 
 # The separator between the parts of the status line.
 _SEP = " · "
-
-
-def one_line(message: str, limit: int = 300) -> str:
-    """``message`` with its whitespace collapsed to single spaces, cut to ``limit`` chars."""
-    flat = " ".join(message.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _seconds(value: float) -> str:
@@ -82,70 +73,8 @@ def status_line(summary: TurnSummary) -> str:
         parts.append(summary.finish_reason)
     if summary.status != "complete":
         parts.append(
-            f"{summary.status}: {one_line(summary.error)}" if summary.error else summary.status
+            f"{summary.status}: {one_line(summary.error, 300)}" if summary.error else summary.status
         )
     elif summary.error:
-        parts.append(f"error: {one_line(summary.error)}")
+        parts.append(f"error: {one_line(summary.error, 300)}")
     return _SEP.join(parts)
-
-
-@dataclass
-class CollectingSink:
-    """A sink that records every call, for tests and for layers that replay a turn.
-
-    ``calls`` holds ``(method name, argument)`` pairs in order; the properties read
-    the common answers from it.
-    """
-
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-    shows_answer = False
-
-    def start(self, meta: TurnMeta) -> None:
-        """Record the start."""
-        self.calls.append(("start", meta))
-
-    def delta(self, text: str) -> None:
-        """Record the fragment."""
-        self.calls.append(("delta", text))
-
-    def finish(self, summary: TurnSummary) -> None:
-        """Record the end."""
-        self.calls.append(("finish", summary))
-
-    def fail(self, message: str) -> None:
-        """Record the failure."""
-        self.calls.append(("fail", message))
-
-    @property
-    def names(self) -> list[str]:
-        """The method names called, in order."""
-        return [name for name, _ in self.calls]
-
-    @property
-    def text(self) -> str:
-        """The fragments joined."""
-        return "".join(arg for name, arg in self.calls if name == "delta")
-
-    @property
-    def meta(self) -> TurnMeta | None:
-        """The last ``start`` argument, if any."""
-        meta = self._last("start")
-        return meta if isinstance(meta, TurnMeta) else None
-
-    @property
-    def summary(self) -> TurnSummary | None:
-        """The last ``finish`` argument, if any."""
-        summary = self._last("finish")
-        return summary if isinstance(summary, TurnSummary) else None
-
-    @property
-    def failure(self) -> str | None:
-        """The last ``fail`` message, if any."""
-        message = self._last("fail")
-        return message if isinstance(message, str) else None
-
-    def _last(self, method: str) -> object:
-        for name, arg in reversed(self.calls):
-            if name == method:
-                return arg
-        return None
