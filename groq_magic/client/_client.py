@@ -10,6 +10,7 @@ policy) is shared.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -44,6 +45,14 @@ from ._stream import AsyncStream, Stream
 __all__ = ["AsyncGroq", "Groq"]
 
 _USER_AGENT = "groq-magic/0.1"
+
+
+logger = logging.getLogger("groq_magic")
+
+
+def _log_retry(method: str, path: str, why: object, retries_done: int, delay: float) -> None:
+    # Method, path and status only: the key and the body never reach a log.
+    logger.info("%s %s failed (%s); retry %d in %.2f s", method, path, why, retries_done + 1, delay)
 
 
 class _ClientCore:
@@ -211,7 +220,9 @@ class Groq(_ClientCore):
                     response.close()
             except httpx.TransportError as exc:
                 if retries_done < self.max_retries:
-                    self._sleep(retry_delay(retries_done))
+                    delay = retry_delay(retries_done)
+                    _log_retry(method, path, type(exc).__name__, retries_done, delay)
+                    self._sleep(delay)
                     retries_done += 1
                     continue
                 raise self._transport_error(exc) from None
@@ -220,7 +231,9 @@ class Groq(_ClientCore):
                     raise self._check_event_stream(response, raw)
                 return response, raw
             if retries_done < self.max_retries and should_retry(response):
-                self._sleep(retry_delay(retries_done, response.headers))
+                delay = retry_delay(retries_done, response.headers)
+                _log_retry(method, path, response.status_code, retries_done, delay)
+                self._sleep(delay)
                 retries_done += 1
                 continue
             raise error_from_response(response, raw, self._secret)
@@ -307,7 +320,9 @@ class AsyncGroq(_ClientCore):
                     await response.aclose()
             except httpx.TransportError as exc:
                 if retries_done < self.max_retries:
-                    await self._sleep(retry_delay(retries_done))
+                    delay = retry_delay(retries_done)
+                    _log_retry(method, path, type(exc).__name__, retries_done, delay)
+                    await self._sleep(delay)
                     retries_done += 1
                     continue
                 raise self._transport_error(exc) from None
@@ -316,7 +331,9 @@ class AsyncGroq(_ClientCore):
                     raise self._check_event_stream(response, raw)
                 return response, raw
             if retries_done < self.max_retries and should_retry(response):
-                await self._sleep(retry_delay(retries_done, response.headers))
+                delay = retry_delay(retries_done, response.headers)
+                _log_retry(method, path, response.status_code, retries_done, delay)
+                await self._sleep(delay)
                 retries_done += 1
                 continue
             raise error_from_response(response, raw, self._secret)

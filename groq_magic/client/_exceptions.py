@@ -82,6 +82,7 @@ class APIError(GroqError):
     request_id: str | None
     body: Any
     retry_after: float | None
+    retryable: bool
 
     def __init__(
         self,
@@ -106,6 +107,9 @@ class APIError(GroqError):
         self.body = body
         # Seconds the server asked to wait (retry-after headers), when it said.
         self.retry_after: float | None = None
+        # Whether the retry policy allows another try (status and x-should-retry);
+        # set from the response, so callers that retry themselves follow it too.
+        self.retryable: bool = False
 
     def __str__(self) -> str:
         parts = []

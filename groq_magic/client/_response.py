@@ -17,7 +17,7 @@ from ._exceptions import (
     status_error_class,
 )
 from ._models import ChatCompletion, ErrorDetail, Model, ModelList, RateLimits
-from ._retry import retry_after_header
+from ._retry import retry_after_header, should_retry
 
 __all__ = [
     "error_from_body",
@@ -136,6 +136,7 @@ def error_from_response(
         secret=secret,
     )
     error.retry_after = retry_after_header(response.headers)
+    error.retryable = should_retry(response)
     return error
 
 

@@ -36,6 +36,7 @@ import atexit
 import contextlib
 import http.client
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -49,6 +50,8 @@ from pathlib import Path
 
 from groq_magic.local._errors import LocalModelError
 from groq_magic.local._model import INSTALL_HINT, MODEL_ENV, check_gguf, model_path
+
+logger = logging.getLogger("groq_magic")
 
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 """The model name the local server answers to (its ``--model_alias``)."""
@@ -208,6 +211,7 @@ class LocalServer:
             url = self.start()
             if crashed:
                 self._restarts += 1
+                logger.info("local model server had exited (code %s); restarted", code)
                 if on_notice is not None:
                     on_notice(
                         f"The local model server had stopped (exit code {code});"
@@ -232,7 +236,11 @@ class LocalServer:
                 port = self.port_picker()
                 outcome, tail = self._launch(path, port)
                 if outcome == "ready":
+                    logger.info("local model server started: %s on port %d", path.name, port)
                     return f"http://{self.host}:{port}/v1"
+                logger.debug(
+                    "local model server: port %d unusable (%s); trying another", port, outcome
+                )
                 last_tail = tail
             raise LocalModelError(
                 f"local model server could not bind a port on {self.host}"
@@ -247,16 +255,11 @@ class LocalServer:
             was_running = proc is not None and proc.poll() is None
             if proc is not None:
                 _terminate(proc)
+                logger.info("local model server stopped (pid %d)", proc.pid)
             self._reap()
             # Our own SIGTERM's exit code would read like a crash in status().
             self._last_exit_code = None
             return was_running
-
-    def restart(self) -> str:
-        """Stop and start again; return the new base URL."""
-        with self._lock:
-            self.stop()
-            return self.start()
 
     def status(self) -> LocalServerStatus:
         """A snapshot: running, pid, port, base URL, model, uptime, restarts."""
