@@ -100,6 +100,7 @@ def main() -> int:
     from groq_magic.backend import Backend
     from groq_magic.chat import ChatOptions, Conversation
     from groq_magic.chat.engine import run_turn
+    from groq_magic.chat.prepare import prepare_turn
     from groq_magic.chat.sink import NullSink
     from groq_magic.client import Groq
     from groq_magic.session import GroqSession
@@ -111,15 +112,17 @@ def main() -> int:
     prompt = "Count to five."
 
     # Warm both paths (imports, pools, the background loop) outside the timings.
+    def prepared(temperature: float | None = None) -> Any:
+        options = ChatOptions(model=MODEL, temperature=temperature)
+        return prepare_turn(options, prompt, None, Conversation())
+
     with Groq(api_key=API_KEY, base_url=url) as client:
-        run_turn(ChatOptions(model=MODEL), prompt, Conversation(), client, NullSink())
+        run_turn(prepared(), client, NullSink())
         singles = []
         sequential_start = time.perf_counter()
         for t in temperatures:
             start = time.perf_counter()
-            result = run_turn(
-                ChatOptions(model=MODEL, temperature=t), prompt, Conversation(), client, NullSink()
-            )
+            result = run_turn(prepared(t), client, NullSink())
             singles.append(time.perf_counter() - start)
             assert result.text == "".join(WORDS), result.text
         sequential = time.perf_counter() - sequential_start
@@ -136,12 +139,9 @@ def main() -> int:
             {},
             repeat=1,
             shell=None,
-            configured_model=None,
         )
         compare_start = time.perf_counter()
-        table = run_compare(
-            session, options, grid, prompt, {}, repeat=1, shell=None, configured_model=None
-        )
+        table = run_compare(session, options, grid, prompt, {}, repeat=1, shell=None)
         compare = time.perf_counter() - compare_start
     server.shutdown()
 

@@ -15,6 +15,7 @@ it never shows in a repr, and the cache compares only a digest of it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, Groq
 
 __all__ = ["Backend", "BackendChoice", "read_dotenv_key"]
+
+logger = logging.getLogger("groq_magic")
 
 KEY_VARIABLE = "GROQ_API_KEY"
 
@@ -114,11 +117,6 @@ class Backend:
             return value
         return os.environ.get(KEY_VARIABLE) or read_dotenv_key()
 
-    @property
-    def has_key(self) -> bool:
-        """True when a key is configured (login, environment or ``.env``)."""
-        return bool(self._key())
-
     def key_source(self) -> str:
         """Where the key comes from, for ``%groq config`` (never the key itself)."""
         if self._login_key:
@@ -162,7 +160,7 @@ class Backend:
             return LOCAL_MODEL_NAME
         if configured:
             return configured
-        from groq_magic.chat.engine import DEFAULT_MODEL
+        from groq_magic.chat.prepare import DEFAULT_MODEL
 
         return DEFAULT_MODEL
 
@@ -239,7 +237,9 @@ class Backend:
             transport, key = AsyncLocalCompatTransport(), LOCAL_API_KEY
         if self._async_client is None or choice != self._async_choice:
             # An AsyncGroq's pool belongs to the event loop that used it, so a new
-            # choice gets a new client rather than reusing the old pool.
+            # choice gets a new client rather than reusing the old pool; the old one
+            # is closed on that loop so its connections do not linger.
+            self._close_async()
             self._async_client = AsyncGroq(
                 api_key=key,
                 base_url=choice.base_url,
@@ -261,10 +261,21 @@ class Backend:
 
     def _close_sync(self) -> None:
         if self._client is not None:
+            logger.debug("closing the previous client (the backend changed)")
             self._client.close()
             self._client = None
 
+    def _close_async(self) -> None:
+        old, self._async_client = self._async_client, None
+        if old is None:
+            return
+        # Compares and sweeps use the async client only on the background loop.
+        from groq_magic.ui.loop import background_loop
+
+        logger.debug("closing the previous async client (the backend changed)")
+        background_loop().submit(old.close())
+
     def close(self) -> None:
-        """Close the sync client's pool (the async one closes with its loop)."""
+        """Close both clients' pools."""
         self._close_sync()
-        self._async_client = None
+        self._close_async()

@@ -14,39 +14,28 @@ from __future__ import annotations
 
 import io
 import shlex
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Any as AnyTrait
+from traitlets import Float, Int, TraitError, TraitType, Unicode, validate
+from traitlets.config import Configurable
 
 from groq_magic._keys import looks_like_key
+from groq_magic._text import one_line
 from groq_magic.backend import Backend
+from groq_magic.knobs import CONFIG_KNOBS, KNOBS, Knob
 
 if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult
     from groq_magic.chat.engine import TurnError
     from groq_magic.session import GroqSession
 
-__all__ = ["GroqMagics", "load", "unload"]
-
-SUBCOMMANDS = (
-    "history",
-    "reset",
-    "undo",
-    "retry",
-    "save",
-    "load",
-    "chats",
-    "use",
-    "system",
-    "models",
-    "config",
-    "local",
-    "login",
-    "ui",
-)
+__all__ = ["SUBCOMMANDS", "GroqMagics", "Subcommand", "load", "unload"]
 
 _ESCAPES = {"\\n": "\n", "\\t": "\t", "\\\\": "\\"}
 
@@ -63,15 +52,6 @@ def unescape(text: str) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
-
-
-# Flags that take one value or, for a compare, a comma-separated list.
-_LIST_FLAGS: tuple[tuple[str, str, type], ...] = (
-    ("temperature", "--temperature", float),
-    ("top_p", "--top-p", float),
-    ("max_tokens", "--max-tokens", int),
-    ("seed", "--seed", int),
-)
 
 
 def split_list(flag: str, raw: str, kind: type) -> list[Any]:
@@ -132,11 +112,7 @@ def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str, bool]:
 
 def usage_error(exc: BaseException) -> UsageError:
     """The one red line IPython shows for a user's mistake: the message, whitespace collapsed."""
-    return UsageError(" ".join(str(exc).split()))
-
-
-def _first(value: Any, default: Any) -> Any:
-    return value if value is not None else default
+    return UsageError(one_line(exc))
 
 
 def _options_with_values(parser: Any) -> set[str]:
@@ -149,17 +125,174 @@ def _options_with_values(parser: Any) -> set[str]:
     }
 
 
+# -- the parser, derived from the options table --------------------------------------------
+
+# Flags that are not turn options: how the turn is run (declared here, once).
+_RUN_MODE_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--repeat",), {"type": int, "help": "Compare: run each combination N times (other seeds)."}),
+    (
+        ("--ui",),
+        {"action": "store_true", "help": "Show sliders and controls to re-run the prompt."},
+    ),
+)
+
+
+def _knob_argument(knob: Knob) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """argparse's view of one knob. Unset flags stay None, so configured defaults apply."""
+    # argparse expands %-formats in help text: "%groq models" must be written "%%groq".
+    spec: dict[str, Any] = {"dest": knob.name, "help": knob.help.replace("%", "%%")}
+    spec["default"] = None
+    if knob.style == "switch":
+        spec.update(action="store_const", const=True)
+    elif knob.style == "negated":
+        spec.update(action="store_const", const=False)
+    elif knob.style == "append":
+        spec.update(action="append")
+    elif knob.metavar:
+        spec.update(metavar=knob.metavar)
+    return knob.flags, spec
+
+
+def _list_argument(knob: Knob) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """The separate list flag of a knob (``--compare`` for models), if it has one."""
+    if knob.list_flag is None or knob.list_flag == knob.flag:
+        return None
+    return (knob.list_flag,), {
+        "dest": f"{knob.name}_list",
+        "metavar": "LIST",
+        "default": None,
+        "help": (knob.list_help or "").replace("%", "%%"),
+    }
+
+
+def with_knob_arguments(func: Any) -> Any:
+    """``func`` with a parser holding every knob's flag and the run-mode flags.
+
+    ``{subcommands}`` in its docstring becomes the line commands' list, so
+    ``%%groq?`` documents the table (magic_arguments turns the docstring into help).
+    """
+    func.__doc__ = (func.__doc__ or "").format(subcommands=_subcommand_help())
+    specs = [_knob_argument(k) for k in KNOBS.values()]
+    specs += [spec for k in KNOBS.values() if (spec := _list_argument(k)) is not None]
+    specs += list(_RUN_MODE_ARGUMENTS)
+    # magic_arguments applies the decorators bottom-up: reversed keeps the table's order.
+    for flags, spec in reversed(specs):
+        func = argument(*flags, **spec)(func)
+    return magic_arguments()(func)
+
+
+def _config_trait(knob: Knob) -> TraitType[Any, Any]:
+    # An untyped trait: the options model checks and coerces the value (see
+    # GroqMagics._check_knob_default), so every refusal is one line in one voice.
+    help_text = f"Default for {knob.flag} ({knob.kind.__name__}): {knob.help}"
+    trait: TraitType[Any, Any] = AnyTrait(knob.default, help=help_text).tag(config=True)
+    return trait
+
+
+class KnobDefaults(Configurable):
+    """The ``%config GroqMagics.<name>`` defaults: one trait per knob marked ``config``."""
+
+    # Traits must be in the class body for traitlets to set them up; they come from the
+    # knob table, so the table stays the one declaration.
+    locals().update({knob.name: _config_trait(knob) for knob in CONFIG_KNOBS})
+
+
+# -- line subcommands, from one table --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``%groq NAME ...`` line command: its words, its help and its handler.
+
+    ``words`` is the usage of what follows the name (``"PATH"``, ``"[TEXT]"``);
+    ``arity`` how many shell-quoted words it takes (min, max); ``raw`` hands the
+    handler the rest of the line exactly as typed (a system prompt's apostrophes).
+    The handler gets the magics, the parsed flags and the words (or raw text).
+    """
+
+    help: str
+    handler: Callable[[GroqMagics, Any, Any], Any]
+    words: str = ""
+    arity: tuple[int, int] = (0, 0)
+    raw: bool = False
+
+    def usage(self, name: str) -> str:
+        """``%groq save PATH``."""
+        return f"%groq {name} {self.words}".rstrip()
+
+
+def _retry(magics: GroqMagics, args: Any, _: Any) -> Any:
+    from groq_magic.chat.engine import TurnError
+    from groq_magic.render import choose_sink
+
+    sink = choose_sink(magics.shell)
+    try:
+        result = magics.session.retry(sink, magics.user_ns, name=args.chat)
+    except TurnError as exc:
+        magics.show_failed_generation(exc, sink)
+        raise UsageError(str(exc)) from None
+    return magics.deliver(result, args.out, sink)
+
+
+def _login(magics: GroqMagics, _: Any, __: Any) -> Any:
+    import getpass
+
+    return magics.session.login(getpass.getpass("Groq API key (input hidden): "))
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "history": Subcommand(
+        "the turns of the chat as a table", lambda m, a, w: m.session.history(a.chat)
+    ),
+    "reset": Subcommand("forget the chat's turns", lambda m, a, w: m.session.reset(a.chat)),
+    "undo": Subcommand("remove the chat's last turn", lambda m, a, w: m.session.undo(a.chat)),
+    "retry": Subcommand("run the last turn again, replacing it", _retry),
+    "save": Subcommand(
+        "write the chat to a JSON file",
+        lambda m, a, w: m.session.save(w[0], a.chat),
+        "PATH",
+        (1, 1),
+    ),
+    "load": Subcommand(
+        "read a chat from a JSON file", lambda m, a, w: m.session.load(w[0]), "PATH", (1, 1)
+    ),
+    "chats": Subcommand("list the chats", lambda m, a, w: m.session.chats()),
+    "use": Subcommand(
+        "switch the current chat", lambda m, a, w: m.session.use(w[0]), "NAME", (1, 1)
+    ),
+    "system": Subcommand(
+        "set (or show) the chat's system prompt",
+        lambda m, a, w: m.session.system(w or None, a.chat),
+        "[TEXT]",
+        raw=True,
+    ),
+    "models": Subcommand("the server's model list", lambda m, a, w: m.session.models()),
+    "config": Subcommand("the settings in force", lambda m, a, w: m.session.config(m.settings())),
+    "local": Subcommand(
+        "the embedded model's server",
+        lambda m, a, w: m.session.local(w[0] if w else "status"),
+        "[status|start|stop]",
+        (0, 1),
+    ),
+    "login": Subcommand("enter a key with a hidden prompt", _login),
+    "ui": Subcommand(
+        "the sliders panel for the chat's last prompt", lambda m, a, w: m.panel(a, None)
+    ),
+}
+"""Every ``%groq`` line command; the dispatcher and ``%%groq?`` both read this table."""
+
+
+def _subcommand_help() -> str:
+    width = max(len(c.usage(n)) for n, c in SUBCOMMANDS.items())
+    # Indented to sit in the magic's docstring, under "Subcommands::".
+    lines = (f"{c.usage(n):<{width}}  {c.help}" for n, c in SUBCOMMANDS.items())
+    return "\n            ".join(lines)
+
+
 @magics_class
-class GroqMagics(Magics):
+class GroqMagics(Magics, KnobDefaults):
     """``%%groq`` cells: each one a turn of a conversation held by this kernel."""
 
-    model = Unicode("", help="Default model ('' = the backend's default).").tag(config=True)
-    temperature = Float(None, allow_none=True, help="Default temperature (0..2).").tag(config=True)
-    top_p = Float(None, allow_none=True, help="Default top_p (0..1).").tag(config=True)
-    max_tokens = Int(None, allow_none=True, help="Default --max-tokens.").tag(config=True)
-    seed = Int(None, allow_none=True, help="Default --seed.").tag(config=True)
-    system = Unicode(None, allow_none=True, help="Default system prompt per cell.").tag(config=True)
-    stream = Bool(True, help="Stream answers (False = wait for the whole answer).").tag(config=True)
     base_url = Unicode(
         None, allow_none=True, help="OpenAI-compatible API root (else $GROQ_BASE_URL, else Groq)."
     ).tag(config=True)
@@ -171,25 +304,63 @@ class GroqMagics(Magics):
         self._session: GroqSession | None = None
         self._cell_id: str | None = None
 
+    # -- %config values, checked when set ------------------------------------------------
+
+    @validate(*(k.name for k in CONFIG_KNOBS))
+    def _check_knob_default(self, proposal: Any) -> Any:
+        from groq_magic.chat import ChatOptions
+        from groq_magic.chat.errors import OptionsError
+
+        name, value = proposal["trait"].name, proposal["value"]
+        if value is None:
+            return None
+        try:
+            return ChatOptions.check_default(name, value, called=f"GroqMagics.{name}")
+        except OptionsError as exc:
+            raise TraitError(f"{exc}; the setting was not changed") from None
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value > 0:
+            raise TraitError(f"GroqMagics.timeout must be more than 0 seconds (got {value:g})")
+        return value
+
+    @validate("max_retries")
+    def _check_max_retries(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise TraitError(f"GroqMagics.max_retries must be 0 or more (got {value})")
+        return value
+
+    # -- the session -----------------------------------------------------------------------
+
     @property
     def session(self) -> GroqSession:
         """The kernel's chats and backend, created with the first cell that needs them."""
         if self._session is None:
-            from groq_magic.session import GroqSession
-
-            self._session = GroqSession(
-                Backend(
-                    base_url=lambda: self.base_url,
-                    timeout=lambda: self.timeout,
-                    max_retries=lambda: self.max_retries,
-                    notice=print,
-                )
-            )
+            self._session = self.make_session()
         return self._session
 
     @session.setter
     def session(self, value: GroqSession) -> None:
         self._session = value
+
+    def make_session(self, backend: Backend | None = None) -> GroqSession:
+        """A session whose backend and defaults follow this object's ``%config`` values."""
+        from groq_magic.session import GroqSession
+
+        backend = backend or Backend(
+            base_url=lambda: self.base_url,
+            timeout=lambda: self.timeout,
+            max_retries=lambda: self.max_retries,
+            notice=print,
+        )
+        return GroqSession(backend, configured=self.configured)
+
+    def configured(self) -> dict[str, Any]:
+        """The configured turn defaults by option name (None = not configured)."""
+        return {knob.name: getattr(self, knob.name) for knob in CONFIG_KNOBS}
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -217,126 +388,61 @@ class GroqMagics(Magics):
         cell_id = metadata.get("cellId")
         return cell_id if isinstance(cell_id, str) else None
 
-    # -- defaults ----------------------------------------------------------------------
+    # -- flags -> options -----------------------------------------------------------------
 
     def settings(self) -> dict[str, Any]:
         """The configured defaults, as ``%groq config`` shows them."""
         return {
-            "model": self.model or None,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-            "seed": self.seed,
-            "system": self.system,
-            "stream": self.stream,
+            **self.configured(),
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
         }
 
-    def grid_from(self, args: Any) -> dict[str, list[Any]]:
-        """The list-valued flags of a compare (``--compare a,b``, ``-t 0,0.7``): name -> values.
+    def options_from(self, args: Any) -> tuple[ChatOptions, dict[str, list[Any]]]:
+        """This cell's flags as options (only what was given) and a compare grid.
 
-        Only flags given with more than one value (or ``--compare``) appear.
+        A list-taking flag given a comma list (``-t 0,0.7``, ``--compare a,b``) goes
+        to the grid; everything else into the options. Configured defaults are not
+        merged here: the one road (``prepare_turn``) applies them to every turn.
         """
-        grid: dict[str, list[Any]] = {}
-        if args.compare is not None:
-            grid["model"] = split_list("--compare", args.compare, str)
-        for name, flag, kind in _LIST_FLAGS:
-            raw = getattr(args, name)
-            if raw is not None and "," in raw:
-                grid[name] = split_list(flag, raw, kind)
-        return grid
-
-    def options_from(self, args: Any, grid: dict[str, list[Any]] | None = None) -> ChatOptions:
-        """Configured defaults overridden by this cell's flags; bounds checked here.
-
-        Flags that ``grid`` holds as lists keep their configured default here; the
-        compare runs substitute each value in turn.
-        """
-        grid = grid or {}
-        single = {
-            name: None
-            if name in grid or getattr(args, name) is None
-            else split_list(flag, getattr(args, name), kind)[0]
-            for name, flag, kind in _LIST_FLAGS
-        }
-        given: dict[str, Any] = {
-            # Only an explicit -m goes here: the configured default is resolved by the
-            # backend, which ignores a Groq model name when the local model answers.
-            "model": args.model or None,
-            "temperature": _first(single["temperature"], self.temperature),
-            "top_p": _first(single["top_p"], self.top_p),
-            "max_tokens": _first(single["max_tokens"], self.max_tokens),
-            "seed": _first(single["seed"], self.seed),
-            "system": args.system if args.system is not None else self.system,
-            "stop": [unescape(s) for s in args.stop or []],
-            "chat": args.chat,
-            "json_mode": bool(args.json),
-            "schema_name": args.schema,
-            "stream": self.stream and not args.no_stream,
-            "history": not args.no_history,
-            "out": args.out,
-        }
         from groq_magic.chat import ChatOptions
 
-        return ChatOptions.parse(**given)
+        given: dict[str, Any] = {}
+        grid: dict[str, list[Any]] = {}
+        for name, knob in KNOBS.items():
+            listed = getattr(args, f"{name}_list", None)
+            if listed is not None:
+                grid[name] = split_list(knob.list_flag or knob.flag, listed, knob.kind)
+            raw = getattr(args, name)
+            if raw is None:
+                continue
+            if knob.escapes:
+                raw = [unescape(s) for s in raw] if isinstance(raw, list) else unescape(raw)
+            if knob.list_flag == knob.flag and isinstance(raw, str) and "," in raw:
+                grid[name] = split_list(knob.flag, raw, knob.kind)
+            else:
+                given[name] = raw
+        return ChatOptions.parse(**given), grid
 
     # -- the magic ---------------------------------------------------------------------
 
-    @magic_arguments()
-    @argument("-m", "--model", help="Model id (see %%groq models).")
-    @argument(
-        "-t", "--temperature", help="Sampling temperature, 0 to 2 (a list 0,0.7,1.2 compares)."
-    )
-    @argument("--top-p", dest="top_p", help="Nucleus sampling mass, 0 to 1 (or a list).")
-    @argument("--max-tokens", dest="max_tokens", help="Most tokens to generate (or a list).")
-    @argument(
-        "--stop",
-        action="append",
-        help='A stop sequence (repeat for up to 4); quote it: --stop ", 6". \\n is a newline.',
-    )
-    @argument("--seed", help="Sampling seed, for repeatable answers (or a list).")
-    @argument("-s", "--system", help="System prompt for this cell.")
-    @argument("-c", "--chat", metavar="NAME", help="Talk in the named chat (created if new).")
-    @argument("--json", action="store_true", help="JSON mode: the answer is parsed into .json.")
-    @argument(
-        "--schema",
-        metavar="NAME",
-        help="Structured output: a pydantic model class or JSON-schema dict in the notebook.",
-    )
-    @argument(
-        "--no-stream", dest="no_stream", action="store_true", help="Wait for the whole answer."
-    )
-    @argument(
-        "--no-history",
-        dest="no_history",
-        action="store_true",
-        help="Send no earlier turns and record none.",
-    )
-    @argument("-o", "--out", metavar="VAR", help="Also store the ChatResult (or table) in VAR.")
-    @argument(
-        "--compare",
-        metavar="MODELS",
-        help="Run the prompt on each model (comma-separated) side by side, with a summary table.",
-    )
-    @argument("--repeat", type=int, help="Compare: run each combination N times (other seeds).")
-    @argument("--ui", action="store_true", help="Show sliders and controls to re-run the prompt.")
     @line_cell_magic
+    @with_knob_arguments
     def groq(self, line: str, cell: str | None = None) -> Any:
         """Chat with Groq (or the embedded local model) from a notebook.
 
         Each ``%%groq`` cell is the next turn of a conversation kept by the kernel;
-        re-running a cell replaces the turn it made. ``{name}``, ``{name.attr}`` and
-        ``{name[0]}`` in the prompt are filled from the notebook; other braces stay.
+        re-running a cell replaces the turn it made. ``{{name}}``, ``{{name.attr}}`` and
+        ``{{name[0]}}`` in the prompt are filled from the notebook; other braces stay.
         The answer streams in as Markdown; the cell's value is a ChatResult (also in
         ``_groq``) with .text, .json, .parsed, .records, .df, .usage and .timings.
 
         The line form ``%groq [options] TEXT`` sends TEXT as a one-line prompt, or,
-        when TEXT starts with a subcommand, runs it: history, reset, undo, retry,
-        save PATH, load PATH, chats, use NAME, system [TEXT], models, config,
-        local [status|start|stop], login, ui. Options go before the text; ``--``
-        ends them (``%groq -- history of Rome`` asks about history).
+        when TEXT starts with a subcommand, runs it. Options go before the text; ``--``
+        ends them (``%groq -- history of Rome`` asks about history). Subcommands::
+
+            {subcommands}
 
         Examples::
 
@@ -350,7 +456,7 @@ class GroqMagics(Magics):
                 "that line looks like it holds an API key, so it was not used: keys never go on"
                 " a magic line; set GROQ_API_KEY or run %groq login"
             )
-        parser = self.groq.parser
+        parser = cast(Any, self.groq).parser  # set by magic_arguments
         argv, rest, forced_prompt = split_line(line, _options_with_values(parser))
         try:
             args = parser.parse_args(argv)
@@ -377,31 +483,26 @@ class GroqMagics(Magics):
         from groq_magic.client import GroqError
         from groq_magic.render import choose_sink
 
-        grid = self.grid_from(args)
+        try:
+            options, grid = self.options_from(args)
+        except ChatError as exc:
+            raise usage_error(exc) from None
         if grid or args.repeat is not None:
-            return self._compare(args, prompt, grid)
+            return self._compare(args, options, prompt, grid)
         if args.ui:
-            return self._panel(args, prompt)
+            return self.panel(args, prompt, options)
         sink = choose_sink(self.shell)
         try:
-            options = self.options_from(args)
-            result = self.session.ask(
-                options,
-                prompt,
-                self.user_ns,
-                sink,
-                configured_model=self.model or None,
-                cell_id=self._cell_id,
-            )
+            result = self.session.ask(options, prompt, self.user_ns, sink, cell_id=self._cell_id)
         except TurnError as exc:
-            self._show_failed_generation(exc, sink)
+            self.show_failed_generation(exc, sink)
             raise UsageError(str(exc)) from None
         except (ChatError, GroqError) as exc:
             raise usage_error(exc) from None
-        return self._deliver(result, options.out, sink)
+        return self.deliver(result, options.out, sink)
 
     @staticmethod
-    def _show_failed_generation(exc: TurnError, sink: Any) -> None:
+    def show_failed_generation(exc: TurnError, sink: Any) -> None:
         """Print the output that failed JSON checks, unless it is already on screen.
 
         A plain-text sink has streamed the answer and cannot take it back; the
@@ -417,7 +518,9 @@ class GroqMagics(Magics):
             return
         print("failed generation:\n" + exc.failed_generation)
 
-    def _compare(self, args: Any, prompt: str, grid: dict[str, list[Any]]) -> Any:
+    def _compare(
+        self, args: Any, options: ChatOptions, prompt: str, grid: dict[str, list[Any]]
+    ) -> Any:
         from groq_magic.chat import ChatError
         from groq_magic.client import GroqError
         from groq_magic.ui import run_compare
@@ -425,7 +528,6 @@ class GroqMagics(Magics):
         if args.ui:
             raise UsageError("--ui and a compare (--compare or list values) cannot be combined")
         try:
-            options = self.options_from(args, grid)
             table = run_compare(
                 self.session,
                 options,
@@ -434,7 +536,6 @@ class GroqMagics(Magics):
                 self.user_ns,
                 repeat=args.repeat if args.repeat is not None else 1,
                 shell=self.shell,
-                configured_model=self.model or None,
             )
         except (ChatError, GroqError) as exc:
             raise usage_error(exc) from None
@@ -443,21 +544,16 @@ class GroqMagics(Magics):
             self.user_ns[options.out] = table
         return table
 
-    def _panel(self, args: Any, prompt: str | None) -> Any:
+    def panel(self, args: Any, prompt: str | None, options: ChatOptions | None = None) -> Any:
+        """``%%groq --ui`` (a prompt) or ``%groq ui`` (``prompt=None``: the last turn)."""
         from groq_magic.chat import ChatError
         from groq_magic.client import GroqError
         from groq_magic.ui import show_panel
 
         try:
-            options = self.options_from(args)
-            panel = show_panel(
-                self.session,
-                options,
-                prompt,
-                self.user_ns,
-                shell=self.shell,
-                configured_model=self.model or None,
-            )
+            if options is None:
+                options, _ = self.options_from(args)
+            panel = show_panel(self.session, options, prompt, self.user_ns, shell=self.shell)
         except (ChatError, GroqError) as exc:
             raise usage_error(exc) from None
         self.user_ns["_groq"] = panel
@@ -465,7 +561,8 @@ class GroqMagics(Magics):
             self.user_ns[options.out] = panel
         return panel
 
-    def _deliver(self, result: ChatResult, out: str | None, sink: Any) -> ChatResult:
+    def deliver(self, result: ChatResult, out: str | None, sink: Any) -> ChatResult:
+        """Store the result in ``_groq`` (and ``-o VAR``) and return it for display (once)."""
         from groq_magic.render.notebook import already_shown
 
         self.user_ns["_groq"] = result
@@ -483,97 +580,31 @@ class GroqMagics(Magics):
 
     def _subcommand(self, name: str, tail: str, args: Any) -> Any:
         from groq_magic.chat import ChatError
-        from groq_magic.chat.engine import TurnError
         from groq_magic.chat.explain import explain_error
         from groq_magic.client import APIError, GroqError
 
-        session = self.session
-        try:
-            rest = shlex.split(tail) if name != "system" else []
-        except ValueError:
-            raise UsageError(f"unbalanced quotes after %groq {name}") from None
-        try:
-            if name == "history":
-                return session.history(args.chat)
-            if name == "reset":
-                return session.reset(args.chat)
-            if name == "undo":
-                return session.undo(args.chat)
-            if name == "retry":
-                from groq_magic.render import choose_sink
-
-                sink = choose_sink(self.shell)
-                try:
-                    result = session.retry(
-                        sink, configured_model=self.model or None, name=args.chat
+        command = SUBCOMMANDS[name]
+        words: Any = tail
+        if not command.raw:
+            try:
+                words = shlex.split(tail)
+            except ValueError:
+                raise UsageError(f"unbalanced quotes after %groq {name}") from None
+            low, high = command.arity
+            if not low <= len(words) <= high:
+                if high == 0:
+                    raise UsageError(f"%groq {name} takes no arguments (got {tail!r})")
+                if low == high == 1:
+                    raise UsageError(
+                        f"%groq {name} takes one {command.words} (quote it if it has spaces)"
                     )
-                except TurnError as exc:
-                    self._show_failed_generation(exc, sink)
-                    raise UsageError(str(exc)) from None
-                return self._deliver(result, args.out, sink)
-            if name in ("save", "load", "use"):
-                if len(rest) != 1:
-                    what = "NAME" if name == "use" else "PATH"
-                    raise UsageError(f"%groq {name} takes one {what} (quote it if it has spaces)")
-                if name == "save":
-                    return session.save(rest[0], args.chat)
-                return getattr(session, name)(rest[0])
-            if name == "chats":
-                return session.chats()
-            if name == "system":
-                # The system prompt is taken as typed, apostrophes and all.
-                return session.system(tail or None, args.chat)
-            if name == "models":
-                return session.models()
-            if name == "config":
-                return session.config(self.settings())
-            if name == "local":
-                return self._local(rest)
-            if name == "login":
-                return self._login()
-            if name == "ui":
-                return self._panel(args, None)
+                raise UsageError(f"usage: {command.usage(name)}")
+        try:
+            return command.handler(self, args, words)
         except APIError as exc:
             raise UsageError(explain_error(exc)) from None
         except (ChatError, GroqError) as exc:
             raise usage_error(exc) from None
-        raise UsageError(f"unknown subcommand {name!r}")
-
-    def _local(self, rest: list[str]) -> Any:
-        from groq_magic.local import get_local_server, local_available, stop_local_server
-        from groq_magic.session import Report
-
-        action = rest[0] if rest else "status"
-        if action not in ("status", "stop", "start"):
-            raise UsageError("%groq local takes status, start or stop")
-        if not local_available():
-            from groq_magic.local import missing_backend_message
-
-            return Report([missing_backend_message()])
-        if action == "stop":
-            stopped = stop_local_server()
-            return Report(["local model server stopped" if stopped else "no local server running"])
-        from groq_magic.local import LocalModelError
-
-        server = get_local_server()
-        if action == "start":
-            try:
-                server.ensure_running(on_notice=print)
-            except LocalModelError as exc:
-                # The first line is the error; the server's log tail follows it.
-                raise UsageError(str(exc).splitlines()[0]) from None
-        return Report([str(server.status())])
-
-    def _login(self) -> Any:
-        import getpass
-
-        from groq_magic.session import Report
-
-        key = getpass.getpass("Groq API key (input hidden): ").strip()
-        if not key:
-            raise UsageError("no key entered; nothing changed")
-        self.session.backend.login(key)
-        return Report(["key stored for this kernel only (not saved anywhere)"])
 
 
 def keep_question_marks(lines: list[str]) -> list[str]:

@@ -10,11 +10,11 @@ up in the user's namespace and maps errors to one line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from groq_magic._keys import looks_like_key
+from groq_magic._text import one_line
 from groq_magic.backend import Backend
 from groq_magic.chat import (
     ChatError,
@@ -22,19 +22,18 @@ from groq_magic.chat import (
     ChatResult,
     ChatStore,
     Conversation,
-    SchemaError,
+    Turn,
     UnknownChatError,
-    render_prompt,
 )
 from groq_magic.chat.engine import run_turn
+from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, prepare_turn
 from groq_magic.chat.sink import StreamSink
 
 __all__ = ["GroqSession", "Report", "Table"]
 
 
 def _md_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line("" if value is None else value).replace("|", "\\|")
 
 
 @dataclass
@@ -82,17 +81,84 @@ class Report:
 
 
 class GroqSession:
-    """One kernel's chats, backend and defaults; the logic behind ``%%groq`` and ``%groq``."""
+    """One kernel's chats, backend and defaults; the logic behind ``%%groq`` and ``%groq``.
 
-    def __init__(self, backend: Backend | None = None) -> None:
+    ``configured`` returns the configured defaults (``%config GroqMagics.*``) by
+    option name; it is read at every turn, so a change reaches the next cell.
+    """
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        configured: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         self.backend = backend or Backend()
         self.store = ChatStore()
+        self._configured = configured or dict
 
-    # -- turns ------------------------------------------------------------------------
+    # -- the one road into a turn ---------------------------------------------------------
 
     def conversation(self, name: str | None) -> Conversation:
         """The chat a cell talks to: ``-c NAME`` (created on first use) or the current one."""
         return self.store.get(name, create=True) if name else self.store.current
+
+    def defaults(self) -> TurnDefaults:
+        """The configured option defaults and the default model, as every turn applies them."""
+        configured = dict(self._configured())
+        # The model is the backend's to choose: a Groq name means nothing to the local model.
+        model = self.backend.default_model(configured.pop("model", None) or None)
+        return TurnDefaults(options=configured, model=model)
+
+    def prepare(
+        self,
+        options: ChatOptions,
+        template: str,
+        namespace: Mapping[str, Any] | None,
+        *,
+        conversation: Conversation | None = None,
+        rendered: bool = False,
+        cell_id: str | None = None,
+        replaces: str | None = None,
+        schema: object | None = None,
+    ) -> PreparedTurn:
+        """Every road's preparation (cell, retry, panel, compare, sweep): see ``prepare_turn``."""
+        return prepare_turn(
+            options,
+            template,
+            namespace,
+            conversation if conversation is not None else self.conversation(options.chat),
+            defaults=self.defaults(),
+            rendered=rendered,
+            cell_id=cell_id,
+            replaces=replaces,
+            schema=schema,
+        )
+
+    def prepare_again(
+        self,
+        turn: Turn,
+        conversation: Conversation,
+        namespace: Mapping[str, Any] | None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> PreparedTurn:
+        """A recorded turn prepared again (retry, ``%groq ui``), replacing it when it succeeds.
+
+        The turn's own options and schema are reused; ``changes`` (a ``%groq ui``
+        line's flags) go on top. The recorded prompt is already rendered.
+        """
+        options = ChatOptions.from_snapshot(turn.options).merged(
+            chat=conversation.name, **(changes or {})
+        )
+        return self.prepare(
+            options,
+            turn.prompt,
+            namespace,
+            conversation=conversation,
+            rendered=True,
+            cell_id=turn.cell_id,
+            replaces=turn.id,
+            schema=turn.schema_object,
+        )
 
     def ask(
         self,
@@ -101,67 +167,23 @@ class GroqSession:
         namespace: Mapping[str, Any],
         sink: StreamSink,
         *,
-        configured_model: str | None = None,
         cell_id: str | None = None,
     ) -> ChatResult:
         """Fill the prompt from ``namespace`` and run it as the next turn."""
-        prompt = render_prompt(template, namespace)
-        if looks_like_key(prompt):
-            # A key in a prompt would be sent, kept in history and saved with it.
-            raise ChatError(
-                "the prompt contains something shaped like an API key, so nothing was sent;"
-                " keys belong in GROQ_API_KEY or %groq login, never in a prompt"
-            )
-        schema = self.resolve_schema(options.schema_name, namespace)
-        conversation = self.conversation(options.chat)
-        client = self.backend.client()
-        return run_turn(
-            options,
-            prompt,
-            conversation,
-            client,
-            sink,
-            default_model=self.backend.default_model(configured_model),
-            cell_id=cell_id,
-            schema=schema,
-        )
+        prep = self.prepare(options, template, namespace, cell_id=cell_id)
+        return run_turn(prep, self.backend.client(), sink)
 
     def retry(
-        self, sink: StreamSink, *, configured_model: str | None = None, name: str | None = None
+        self,
+        sink: StreamSink,
+        namespace: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
     ) -> ChatResult:
         """Run a chat's last turn again, replacing it when the new answer arrives."""
         conversation = self.chat(name)
-        turn = conversation.retry()
-        options = ChatOptions.from_snapshot(turn.options)
-        return run_turn(
-            options.merged(chat=conversation.name),
-            turn.prompt,
-            conversation,
-            self.backend.client(),
-            sink,
-            default_model=self.backend.default_model(configured_model),
-            cell_id=turn.cell_id,
-            replaces=turn.id,
-        )
-
-    @staticmethod
-    def resolve_schema(name: str | None, namespace: Mapping[str, Any]) -> object | None:
-        """The object ``--schema NAME`` names, checked to be a model class or a schema dict."""
-        if name is None:
-            return None
-        if name not in namespace:
-            raise SchemaError(f"--schema {name}: no variable named {name!r} in the notebook")
-        value = namespace[name]
-        from pydantic import BaseModel
-
-        if isinstance(value, type) and issubclass(value, BaseModel):
-            return value
-        if isinstance(value, Mapping):
-            return value
-        raise SchemaError(
-            f"--schema {name}: expected a pydantic model class or a JSON-schema dict,"
-            f" got {type(value).__name__}"
-        )
+        prep = self.prepare_again(conversation.retry(), conversation, namespace)
+        return run_turn(prep, self.backend.client(), sink)
 
     # -- subcommands -----------------------------------------------------------------
 
@@ -190,8 +212,7 @@ class GroqSession:
         """Remove a chat's last turn (the current chat unless named)."""
         conversation = self.chat(name)
         turn = conversation.undo()
-        prompt = " ".join(turn.prompt.split())
-        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        prompt = one_line(turn.prompt, 60)
         return Report([f"removed the last turn of {conversation.name!r}: {prompt!r}"])
 
     def save(self, path: str, name: str | None = None) -> Report:
@@ -255,3 +276,37 @@ class GroqSession:
         rows.append({"setting": "api key", "value": self.backend.key_source()})
         rows.append({"setting": "current chat", "value": self.store.current.name})
         return Table(rows, title="groq_magic configuration")
+
+    def local(self, action: str = "status") -> Report:
+        """``%groq local status|start|stop``: the embedded model's server."""
+        from groq_magic.local import (
+            LocalModelError,
+            get_local_server,
+            local_available,
+            missing_backend_message,
+            stop_local_server,
+        )
+
+        if action not in ("status", "start", "stop"):
+            raise ChatError("%groq local takes status, start or stop")
+        if not local_available():
+            return Report([missing_backend_message()])
+        if action == "stop":
+            stopped = stop_local_server()
+            return Report(["local model server stopped" if stopped else "no local server running"])
+        server = get_local_server()
+        if action == "start":
+            try:
+                server.ensure_running(on_notice=self.backend.notice)
+            except LocalModelError as exc:
+                # The first line is the error; the server's log tail follows it.
+                raise ChatError(str(exc).splitlines()[0]) from None
+        return Report([str(server.status())])
+
+    def login(self, key: str) -> Report:
+        """Use ``key`` for this kernel only (``%groq login`` asks for it with a hidden prompt)."""
+        key = key.strip()
+        if not key:
+            raise ChatError("no key entered; nothing changed")
+        self.backend.login(key)
+        return Report(["key stored for this kernel only (not saved anywhere)"])

@@ -18,7 +18,7 @@ from groq_magic.chat.errors import (
     TemplateError,
     UnknownChatError,
 )
-from groq_magic.chat.options import ChatOptions, strip_secrets, validate_options
+from groq_magic.chat.options import ChatOptions, strip_secrets
 from groq_magic.chat.records import flatten, to_records
 from groq_magic.chat.result import ChatResult, Timings
 from groq_magic.chat.schema import STRICT_SCHEMA_MODELS, make_strict, schema_response_format
@@ -49,5 +49,4 @@ __all__ = [
     "schema_response_format",
     "strip_secrets",
     "to_records",
-    "validate_options",
 ]

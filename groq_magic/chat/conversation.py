@@ -28,16 +28,18 @@ import uuid
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from groq_magic._text import one_line
 from groq_magic.chat.errors import (
     ConversationFileError,
     EmptyConversationError,
     UnknownChatError,
 )
 from groq_magic.chat.options import strip_secrets
+from groq_magic.chat.sink import TurnStatus
 
 __all__ = [
     "DEFAULT_CHAT",
@@ -54,8 +56,6 @@ DEFAULT_CHAT = "default"
 FILE_FORMAT = "groq_magic.conversation"
 FILE_VERSION = 1
 
-TurnStatus = Literal["complete", "interrupted", "incomplete"]
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -63,11 +63,6 @@ def _now() -> datetime:
 
 def _new_id() -> str:
     return uuid.uuid4().hex
-
-
-def _clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
 class Turn(BaseModel):
@@ -87,6 +82,19 @@ class Turn(BaseModel):
     finish_reason: str | None = None
     status: TurnStatus = "complete"
     created_at: datetime = Field(default_factory=_now)
+    # The --schema object this turn was asked with, so %groq retry and the panel
+    # reuse it; in memory only (a class is not JSON), never saved.
+    _schema: object | None = PrivateAttr(default=None)
+
+    @property
+    def schema_object(self) -> object | None:
+        """The pydantic model or schema dict the turn used, while the kernel lives."""
+        return self._schema
+
+    def remember_schema(self, schema: object | None) -> Turn:
+        """Keep ``schema`` with the turn (see :attr:`schema_object`); returns the turn."""
+        self._schema = schema
+        return self
 
     @field_validator("options", "usage", "user_message")
     @classmethod
@@ -224,8 +232,8 @@ class Conversation(BaseModel):
             {
                 "#": i,
                 "cell": turn.cell_id or "",
-                "prompt": _clip(turn.prompt, width),
-                "answer": _clip(turn.answer, width),
+                "prompt": one_line(turn.prompt, width),
+                "answer": one_line(turn.answer, width),
                 "model": turn.model or "",
                 "tokens": turn.total_tokens,
                 "status": turn.status,

@@ -2,12 +2,13 @@
 
 The data flow, each step with one owner::
 
-    options + rendered prompt + conversation  -> prepare_turn   (request window, params)
+    options + template + namespace + chat     -> prepare_turn   (groq_magic.chat.prepare)
     request -> client -> chunks               -> _consume / _aconsume (sink gets deltas)
     what arrived                              -> _conclude      (result, JSON check, history)
 
-The magic, the widgets and ``sweep`` all call these, so a turn behaves the same
-everywhere. History changes only in ``_conclude``, after the answer is in hand:
+The magic, retry, the panel, compares and ``sweep`` all prepare with
+:func:`~groq_magic.chat.prepare.prepare_turn` and run with these, so a turn
+behaves the same everywhere. History changes only in ``_conclude``, after the answer is in hand:
 a failed request, or JSON that does not parse or validate, leaves the
 conversation exactly as it was; an interrupted or broken stream keeps what was
 shown, marked ``interrupted`` or ``incomplete``. A stream that breaks before any
@@ -20,13 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from groq_magic.chat.conversation import Conversation, Turn
+from groq_magic.chat.conversation import Turn
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
 from groq_magic.chat.explain import explain_error
-from groq_magic.chat.options import ChatOptions
-from groq_magic.chat.result import ChatResult
-from groq_magic.chat.schema import SchemaValidator, schema_response_format
-from groq_magic.chat.sink import StreamSink, TurnMeta, TurnStatus, TurnSummary
+from groq_magic.chat.prepare import PreparedTurn
+from groq_magic.chat.result import ChatResult, tokens_per_second
+from groq_magic.chat.sink import StreamSink, TurnStatus, TurnSummary
 from groq_magic.client import (
     APIConnectionError,
     APIError,
@@ -39,21 +39,7 @@ from groq_magic.client._exceptions import status_error_class
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, AsyncStream, Groq, Stream
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "EmptyPromptError",
-    "PreparedTurn",
-    "TurnError",
-    "arun_turn",
-    "prepare_turn",
-    "run_turn",
-]
-
-DEFAULT_MODEL = "llama-3.3-70b-versatile"
-
-
-class EmptyPromptError(ChatError, ValueError):
-    """The cell has no prompt text."""
+__all__ = ["TurnError", "arun_turn", "run_turn"]
 
 
 class TurnError(ChatError):
@@ -76,73 +62,6 @@ class TurnError(ChatError):
         self.cause = cause
         self.failed_generation = failed_generation
         self.interrupted = interrupted
-
-
-@dataclass
-class PreparedTurn:
-    """Everything decided before the request: model, window, parameters, JSON checks."""
-
-    model: str
-    chat: str
-    prompt: str
-    messages: list[dict[str, Any]]
-    params: dict[str, Any]
-    stream: bool
-    validator: SchemaValidator | None = None
-    wants_json: bool = False
-
-    @property
-    def request(self) -> dict[str, Any]:
-        """The request body as sent (the key is never part of it)."""
-        return {"model": self.model, "messages": self.messages, **self.params}
-
-    @property
-    def meta(self) -> TurnMeta:
-        """What the sink is told at the start."""
-        return TurnMeta(model=self.model, chat=self.chat, stream=self.stream)
-
-
-def prepare_turn(
-    options: ChatOptions,
-    prompt: str,
-    conversation: Conversation,
-    *,
-    default_model: str = DEFAULT_MODEL,
-    cell_id: str | None = None,
-    replaces: str | None = None,
-    schema: object | None = None,
-) -> PreparedTurn:
-    """Decide the request for ``prompt``; raises a one-line ChatError before anything is sent.
-
-    ``schema`` is the object ``--schema`` named (a pydantic model class or a
-    JSON-schema dict), already looked up by the caller.
-    """
-    if not prompt.strip():
-        raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
-    model = options.model or default_model
-    response_format: dict[str, Any] | None = None
-    validator: SchemaValidator | None = None
-    if schema is not None:
-        response_format, validator = schema_response_format(
-            schema, name=options.schema_name, model=model
-        )
-    messages = conversation.messages_for(
-        prompt,
-        options.system,
-        cell_id=cell_id,
-        replaces=replaces,
-        history=options.history,
-    )
-    return PreparedTurn(
-        model=model,
-        chat=conversation.name,
-        prompt=prompt,
-        messages=messages,
-        params=options.to_request_params(response_format),
-        stream=options.stream,
-        validator=validator,
-        wants_json=options.wants_json or schema is not None,
-    )
 
 
 @dataclass
@@ -300,29 +219,11 @@ async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> 
     return outcome
 
 
-def _tokens_per_second(usage: dict[str, Any], outcome: _Outcome) -> float | None:
-    # Groq's own clock first: it measures generation only, without network time.
-    tokens, seconds = usage.get("completion_tokens"), usage.get("completion_time")
-    if isinstance(tokens, int) and tokens > 0 and isinstance(seconds, int | float) and seconds > 0:
-        return tokens / seconds
-    ttft, total = outcome.time_to_first_token, outcome.total_time
-    if isinstance(tokens, int) and tokens > 0 and ttft is not None and total and total > ttft:
-        return tokens / (total - ttft)
-    return None
-
-
 def _conclude(
-    prep: PreparedTurn,
-    options: ChatOptions,
-    conversation: Conversation,
-    outcome: _Outcome,
-    sink: StreamSink,
-    *,
-    cell_id: str | None,
-    replaces: str | None,
+    prep: PreparedTurn, outcome: _Outcome, sink: StreamSink, *, record: bool
 ) -> ChatResult:
     model = outcome.model or prep.model
-    tps = _tokens_per_second(outcome.usage, outcome)
+    tps = tokens_per_second(outcome.usage, outcome.time_to_first_token, outcome.total_time)
     timings = {
         "ttft": outcome.time_to_first_token,
         "total": outcome.total_time,
@@ -348,21 +249,21 @@ def _conclude(
         except (JSONResultError, SchemaValidationError) as exc:
             sink.fail(str(exc))
             raise TurnError(str(exc), cause=exc, failed_generation=outcome.text) from None
-    if options.history and (outcome.status == "complete" or outcome.text):
-        conversation.record(
-            Turn(
-                cell_id=cell_id,
-                prompt=prep.prompt,
-                answer=outcome.text,
-                model=model,
-                options=options.snapshot(),
-                usage=outcome.usage,
-                timings=timings,
-                finish_reason=outcome.finish_reason,
-                status=outcome.status,
-            ),
-            replaces=replaces,
-        )
+    turn = Turn(
+        cell_id=prep.cell_id,
+        prompt=prep.prompt,
+        answer=outcome.text,
+        model=model,
+        options=prep.options.snapshot(),
+        usage=outcome.usage,
+        timings=timings,
+        finish_reason=outcome.finish_reason,
+        status=outcome.status,
+    ).remember_schema(prep.schema)
+    result.turn = turn
+    keep = prep.options.history and (outcome.status == "complete" or bool(outcome.text))
+    if record and keep and prep.conversation is not None:
+        prep.conversation.record(turn, replaces=prep.replaces)
     sink.finish(
         TurnSummary(
             text=outcome.text,
@@ -381,67 +282,33 @@ def _conclude(
 
 
 def run_turn(
-    options: ChatOptions,
-    prompt: str,
-    conversation: Conversation,
-    client: Groq,
-    sink: StreamSink,
-    *,
-    default_model: str = DEFAULT_MODEL,
-    cell_id: str | None = None,
-    replaces: str | None = None,
-    schema: object | None = None,
+    prep: PreparedTurn, client: Groq, sink: StreamSink, *, record: bool = True
 ) -> ChatResult:
-    """Send ``prompt`` as the next turn of ``conversation``, streaming into ``sink``.
+    """Send a prepared turn, streaming into ``sink``; record it in its chat unless told not to.
 
     Returns the :class:`ChatResult` (also for an interrupted or broken stream,
     whose partial answer is kept and marked). Raises :class:`TurnError` when the
     request fails or JSON does not parse or validate; history is then unchanged.
+    ``record=False`` (compares, the panel's trial runs) leaves history alone; the
+    turn that would have been recorded is ``result.turn``.
     """
-    prep = prepare_turn(
-        options,
-        prompt,
-        conversation,
-        default_model=default_model,
-        cell_id=cell_id,
-        replaces=replaces,
-        schema=schema,
-    )
     sink.start(prep.meta)
     try:
         outcome = _consume(client, prep, sink)
     except TurnError as exc:
         sink.fail(str(exc))
         raise
-    return _conclude(prep, options, conversation, outcome, sink, cell_id=cell_id, replaces=replaces)
+    return _conclude(prep, outcome, sink, record=record)
 
 
 async def arun_turn(
-    options: ChatOptions,
-    prompt: str,
-    conversation: Conversation,
-    client: AsyncGroq,
-    sink: StreamSink,
-    *,
-    default_model: str = DEFAULT_MODEL,
-    cell_id: str | None = None,
-    replaces: str | None = None,
-    schema: object | None = None,
+    prep: PreparedTurn, client: AsyncGroq, sink: StreamSink, *, record: bool = True
 ) -> ChatResult:
     """The asyncio twin of :func:`run_turn`, for compare grids and sweeps."""
-    prep = prepare_turn(
-        options,
-        prompt,
-        conversation,
-        default_model=default_model,
-        cell_id=cell_id,
-        replaces=replaces,
-        schema=schema,
-    )
     sink.start(prep.meta)
     try:
         outcome = await _aconsume(client, prep, sink)
     except TurnError as exc:
         sink.fail(str(exc))
         raise
-    return _conclude(prep, options, conversation, outcome, sink, cell_id=cell_id, replaces=replaces)
+    return _conclude(prep, outcome, sink, record=record)

@@ -1,7 +1,9 @@
-"""Every ``%%groq`` knob in one pydantic model, with its bounds stated once.
+"""Every ``%%groq`` knob in one pydantic model, its bounds from the knob table.
 
-The magic's parser, the widgets' sliders and the request builder all read the
-bounds from :class:`ChatOptions`; nothing repeats a literal. Validation errors
+The knobs (flags, help, bounds, list and slider specs) are declared once in
+:mod:`groq_magic.knobs`; this model types them and validates. The magic's parser,
+the widgets' sliders and the request builder all derive from the table; nothing
+repeats a literal. Validation errors
 become one :class:`OptionsError` line naming the command-line flag, e.g.
 ``--temperature must be between 0 and 2 (got 3.5)``, before any request is made.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import annotated_types
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from groq_magic._keys import KEY_SHAPE
 from groq_magic.chat.errors import OptionsError
+from groq_magic.knobs import FLAGS, KNOBS
 
 __all__ = [
     "FLAGS",
@@ -34,29 +37,10 @@ __all__ = [
     "is_secret_key",
     "is_secret_value",
     "strip_secrets",
-    "validate_options",
 ]
 
 MAX_STOP = 4
 """Groq accepts at most four stop sequences."""
-
-# Field name -> the flag a user typed; error messages speak in flags.
-FLAGS: dict[str, str] = {
-    "model": "--model",
-    "temperature": "--temperature",
-    "top_p": "--top-p",
-    "max_tokens": "--max-tokens",
-    "stop": "--stop",
-    "seed": "--seed",
-    "system": "--system",
-    "chat": "--chat",
-    "json_mode": "--json",
-    "schema_name": "--schema",
-    "stream": "--no-stream",
-    "history": "--no-history",
-    "out": "--out",
-    "extra": "extra",
-}
 
 _SECRET_NAME = re.compile(r"(api[_-]?key|authorization|secret|password|token$|bearer)", re.I)
 # Usage counters legitimately end in "token(s)"; they are not secrets.
@@ -116,23 +100,20 @@ class ChatOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
-    model: str | None = Field(default=None, min_length=1, description="model id")
-    temperature: float | None = Field(
-        default=None, ge=0.0, le=2.0, description="sampling temperature"
-    )
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="nucleus sampling mass")
-    max_tokens: int | None = Field(
-        default=None, ge=1, le=131072, description="most tokens to generate"
-    )
-    stop: list[str] = Field(default_factory=list, description="stop sequences (at most 4)")
-    seed: int | None = Field(default=None, description="sampling seed")
-    system: str | None = Field(default=None, description="system prompt for this cell")
-    chat: str | None = Field(default=None, min_length=1, description="conversation name")
-    json_mode: bool = Field(default=False, description="ask for a JSON object")
-    schema_name: str | None = Field(default=None, min_length=1, description="schema variable")
-    stream: bool = Field(default=True, description="stream the answer")
-    history: bool = Field(default=True, description="send and record conversation history")
-    out: str | None = Field(default=None, description="variable to store the ChatResult in")
+    # Defaults are here (typed); bounds, flags and help come from the knob table.
+    model: str | None = Field(None, **KNOBS["model"].constraints())
+    temperature: float | None = Field(None, **KNOBS["temperature"].constraints())
+    top_p: float | None = Field(None, **KNOBS["top_p"].constraints())
+    max_tokens: int | None = Field(None, **KNOBS["max_tokens"].constraints())
+    stop: list[str] = Field(default_factory=list, **KNOBS["stop"].constraints())
+    seed: int | None = Field(None, **KNOBS["seed"].constraints())
+    system: str | None = Field(None, **KNOBS["system"].constraints())
+    chat: str | None = Field(None, **KNOBS["chat"].constraints())
+    json_mode: bool = Field(False, **KNOBS["json_mode"].constraints())
+    schema_name: str | None = Field(None, **KNOBS["schema_name"].constraints())
+    stream: bool = Field(True, **KNOBS["stream"].constraints())
+    history: bool = Field(True, **KNOBS["history"].constraints())
+    out: str | None = Field(None, **KNOBS["out"].constraints())
     extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
 
     @field_validator("stop", mode="before")
@@ -182,6 +163,35 @@ class ChatOptions(BaseModel):
             raise _options_error(exc, kwargs) from None
 
     @classmethod
+    def check_default(cls, name: str, value: Any, *, called: str) -> Any:
+        """``value`` validated as a default for knob ``name``; errors name it ``called``.
+
+        ``%config GroqMagics.temperature = 7`` is refused when set, with a line that
+        speaks of ``GroqMagics.temperature`` rather than a flag nobody typed.
+        """
+        try:
+            checked = cls(**{name: value})
+        except ValidationError as exc:
+            raise _options_error(exc, {name: value}, label=lambda _: called) from None
+        return getattr(checked, name)
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> ChatOptions:
+        """A copy where every option the cell did not set takes the configured default.
+
+        "Set" means given explicitly (pydantic's ``model_fields_set``), so a cell's
+        ``--no-stream`` beats ``%config GroqMagics.stream = True`` and an unset
+        temperature takes the configured one. ``None`` defaults change nothing.
+        """
+        unset = {
+            name: value
+            for name, value in defaults.items()
+            if value is not None and name not in self.model_fields_set
+        }
+        if not unset:
+            return self
+        return type(self).parse(**self.model_dump(exclude_unset=True), **unset)
+
+    @classmethod
     def from_snapshot(cls, snapshot: Mapping[str, Any]) -> ChatOptions:
         """Rebuild options from :meth:`snapshot` output (unknown keys are ignored)."""
         known = {k: v for k, v in snapshot.items() if k in cls.model_fields}
@@ -193,8 +203,11 @@ class ChatOptions(BaseModel):
         return data
 
     def merged(self, **changes: Any) -> ChatOptions:
-        """A validated copy with ``changes`` applied (``None`` values are ignored)."""
-        data = self.model_dump()
+        """A validated copy with ``changes`` applied (``None`` values are ignored).
+
+        What was unset stays unset, so configured defaults still apply to the copy.
+        """
+        data = self.model_dump(exclude_unset=True)
         data.update({k: v for k, v in changes.items() if v is not None})
         return type(self).parse(**data)
 
@@ -236,16 +249,13 @@ class ChatOptions(BaseModel):
         ``model``, ``messages`` and ``stream`` are the engine's to add.
         """
         params: dict[str, Any] = dict(self.extra)
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
-        if self.top_p is not None:
-            params["top_p"] = self.top_p
-        if self.max_tokens is not None:
-            params["max_completion_tokens"] = self.max_tokens
-        if self.stop:
-            params["stop"] = self.stop[0] if len(self.stop) == 1 else list(self.stop)
-        if self.seed is not None:
-            params["seed"] = self.seed
+        for name, knob in KNOBS.items():
+            value = getattr(self, name)
+            if knob.param is None or value is None or value == []:
+                continue
+            if name == "stop" and len(value) == 1:
+                value = value[0]  # one stop goes as a string, as the SDK sends it
+            params[knob.param] = list(value) if isinstance(value, list) else value
         if response_format is not None:
             params["response_format"] = dict(response_format)
         elif self.json_mode:
@@ -253,20 +263,20 @@ class ChatOptions(BaseModel):
         return params
 
 
-def validate_options(**kwargs: Any) -> ChatOptions:
-    """Same as :meth:`ChatOptions.parse`: validated options or one :class:`OptionsError`."""
-    return ChatOptions.parse(**kwargs)
-
-
-def _options_error(exc: ValidationError, given: Mapping[str, Any]) -> OptionsError:
-    """Turn the first pydantic error into one line that names the flag."""
+def _options_error(
+    exc: ValidationError,
+    given: Mapping[str, Any],
+    *,
+    label: Callable[[str], str] = lambda field: FLAGS.get(field, field),
+) -> OptionsError:
+    """Turn the first pydantic error into one line that names the flag (or ``label``'s name)."""
     err = exc.errors()[0]
     loc = err.get("loc") or ("?",)
     field = str(loc[0])
     kind = str(err.get("type", ""))
     if kind == "extra_forbidden":
         return OptionsError(f"unknown option {field!r}", option=field)
-    flag = FLAGS.get(field, field)
+    flag = label(field)
     got = given.get(field, err.get("input"))
     ctx = err.get("ctx") or {}
     if kind in {"greater_than_equal", "less_than_equal", "finite_number"} or (

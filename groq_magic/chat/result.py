@@ -10,19 +10,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.errors import JSONResultError
 from groq_magic.chat.options import strip_secrets
 from groq_magic.chat.records import to_records
 from groq_magic.chat.schema import SchemaValidator
+from groq_magic.chat.sink import TurnStatus
 
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["ChatResult", "ResultStatus", "Timings"]
+    from groq_magic.chat.conversation import Turn
 
-ResultStatus = Literal["complete", "interrupted", "incomplete", "error"]
+__all__ = ["ChatResult", "Timings", "tokens_per_second"]
 
 _FENCED = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n(.*?)\r?\n?```", re.S)
 _UNSET: Any = object()
@@ -59,12 +60,8 @@ class Timings:
         ttft = data.get("ttft", data.get("time_to_first_token"))
         total = data.get("total")
         tps = data.get("tokens_per_second")
-        if tps is None and total is not None:
-            completion = as_dict(usage).get("completion_tokens")
-            # Generation time excludes the wait for the first token, when known.
-            span = total - ttft if ttft is not None and total > ttft else total
-            if isinstance(completion, int) and completion > 0 and span > 0:
-                tps = completion / span
+        if tps is None:
+            tps = tokens_per_second(as_dict(usage), ttft, total)
         return cls(
             ttft=None if ttft is None else float(ttft),
             total=None if total is None else float(total),
@@ -74,6 +71,26 @@ class Timings:
     def as_dict(self) -> dict[str, float | None]:
         """``{"ttft", "total", "tokens_per_second"}``."""
         return asdict(self)
+
+
+def tokens_per_second(
+    usage: Mapping[str, Any], ttft: float | None, total: float | None
+) -> float | None:
+    """Generation speed, by the one rule every display and result uses.
+
+    Groq's own clock first (``completion_tokens / completion_time``: generation
+    only). Otherwise the client's, for a stream only: tokens over the time from the
+    first token to the last. A non-streamed answer without the server's timing has
+    no honest figure (its total includes the network and the queue), so None.
+    """
+    tokens, seconds = usage.get("completion_tokens"), usage.get("completion_time")
+    if not isinstance(tokens, int) or tokens <= 0:
+        return None
+    if isinstance(seconds, int | float) and seconds > 0:
+        return tokens / seconds
+    if ttft is not None and total is not None and total > ttft:
+        return tokens / (total - ttft)
+    return None
 
 
 def _json_candidates(text: str) -> list[str]:
@@ -99,7 +116,7 @@ class ChatResult:
         timings: Any = None,
         finish_reason: str | None = None,
         request: Mapping[str, Any] | None = None,
-        status: ResultStatus = "complete",
+        status: TurnStatus = "complete",
         error: str | None = None,
         validator: SchemaValidator | None = None,
         json_mode: bool = False,
@@ -120,12 +137,15 @@ class ChatResult:
             # earlier turn, so copies made memory grow with the square of the turns.
             # Prompts that look like keys are refused before they are sent.
             self.request["messages"] = messages
-        self.status: ResultStatus = status
+        self.status: TurnStatus = status
         self.error = error
         self.validator = validator
         self.json_mode = json_mode
         self.reasoning = reasoning
         self.request_id = request_id
+        # The history turn this answer made (or, for a run not recorded, would make):
+        # the panel's Keep records it; set by the engine.
+        self.turn: Turn | None = None
         self._json: Any = _UNSET
         self._parsed: Any = _UNSET
 

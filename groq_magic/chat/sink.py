@@ -12,9 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["NullSink", "StreamSink", "TurnMeta", "TurnStatus", "TurnSummary"]
+__all__ = ["NullSink", "RunStatus", "StreamSink", "TurnMeta", "TurnStatus", "TurnSummary"]
 
 TurnStatus = Literal["complete", "interrupted", "incomplete"]
+"""How an answer ended, the one vocabulary of results, history, sinks and tables:
+``complete``; ``interrupted`` (the user stopped it; the partial answer is kept);
+``incomplete`` (the stream broke; the partial answer is kept)."""
+
+RunStatus = Literal["pending", "complete", "interrupted", "incomplete", "error"]
+"""A compare or sweep run: a :data:`TurnStatus`, or ``pending`` (not finished yet)
+or ``error`` (the request failed and there is no answer)."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ def run_compare(
     *,
     repeat: int,
     shell: Any,
-    configured_model: str | None,
 ) -> Any:
     """Run every combination of ``grid`` concurrently, each in its pane; return the summary table.
 
@@ -53,7 +52,6 @@ def run_compare(
         namespace,
         repeat=repeat,
         shell=shell,
-        configured_model=configured_model,
     )
 
 
@@ -64,7 +62,6 @@ def show_panel(
     namespace: Mapping[str, Any],
     *,
     shell: Any,
-    configured_model: str | None,
 ) -> Any:
     """Show the sliders panel for ``prompt`` (None: the current chat's last prompt).
 
@@ -78,5 +75,4 @@ def show_panel(
         prompt,
         namespace,
         shell=shell,
-        configured_model=configured_model,
     )

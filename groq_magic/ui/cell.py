@@ -1,49 +1,56 @@
 """The ``%%groq`` line for a set of options: the panel's "copy as cell" text.
 
+Derived from the knob table (:mod:`groq_magic.knobs`): every knob with a value
+is written with its own flag, in the table's order.
 Quoting follows what the magic reads: POSIX shell quoting for every value, and
-``\\n``, ``\\t``, ``\\\\`` escapes inside ``--stop`` (the magic unescapes those).
-A test runs the line through the magic and compares the request it sends.
+``\\n``, ``\\t``, ``\\\\`` escapes for knobs that take them (``--stop``). A test runs
+the line through the magic and compares the request it sends.
 """
 
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
-from groq_magic.chat.options import FLAGS, ChatOptions
+from groq_magic.chat.options import ChatOptions
+from groq_magic.knobs import KNOBS, Knob
 
 __all__ = ["cell_line"]
 
 
-def _quote(value: str) -> str:
-    # The magic reads \n, \t and \\ in --stop as escapes, so they are written that way.
-    return shlex.quote(value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t"))
+def _escaped(value: str) -> str:
+    # The magic reads \n, \t and \\ in such values as escapes, so they are written that way.
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
 
 
-def _number(value: float | int) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+def _text(knob: Knob, value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    # A multi-line value cannot stand on the magic line: escaped where the magic
+    # unescapes, else its lines joined (a system prompt).
+    text = _escaped(text) if knob.escapes else " ".join(text.split("\n"))
+    return shlex.quote(text)
+
+
+def _words(knob: Knob, value: Any) -> list[str]:
+    # Short flags for words (-m, -s, -c), long ones for numbers (--temperature 0.5 reads
+    # better than -t 0.5 next to --top-p).
+    flag = (knob.short or knob.flag) if knob.kind is str else knob.flag
+    if knob.style == "switch":
+        return [flag] if value else []
+    if knob.style == "negated":
+        return [] if value else [flag]
+    if knob.style == "append":
+        return [w for item in value for w in (flag, _text(knob, item))]
+    return [] if value is None else [flag, _text(knob, value)]
 
 
 def cell_line(options: ChatOptions) -> str:
-    """The ``%%groq`` line whose flags give ``options`` (those a panel can change, plus chat)."""
+    """The ``%%groq`` line whose flags give ``options``."""
     parts = ["%%groq"]
-    if options.model:
-        parts += ["-m", shlex.quote(options.model)]
-    for name in ("temperature", "top_p", "max_tokens", "seed"):
-        value = getattr(options, name)
-        if value is not None:
-            parts += [FLAGS[name], _number(value)]
-    if options.system:
-        parts += ["-s", shlex.quote(" ".join(options.system.split("\n")))]
-    for stop in options.stop:
-        parts += ["--stop", _quote(stop)]
-    if options.json_mode:
-        parts.append("--json")
-    if options.schema_name:
-        parts += ["--schema", options.schema_name]
-    if options.chat:
-        parts += ["-c", shlex.quote(options.chat)]
-    if not options.history:
-        parts.append("--no-history")
-    if not options.stream:
-        parts.append("--no-stream")
+    for name, knob in KNOBS.items():
+        parts += _words(knob, getattr(options, name))
     return " ".join(parts)

@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from groq_magic.chat.engine import prepare_turn
 from groq_magic.chat.options import ChatOptions
-from groq_magic.chat.template import render_prompt
+from groq_magic.knobs import GRID_FIELDS
 from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
 from groq_magic.ui.drive import drive
-from groq_magic.ui.grid import GRID_FIELDS, expand_grid
+from groq_magic.ui.grid import expand_grid
 from groq_magic.ui.panes import PaneBoard, pane_title
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
@@ -63,12 +62,11 @@ def run_compare(
     session: GroqSession,
     options: ChatOptions,
     grid: dict[str, list[Any]],
-    prompt: str,
+    template: str,
     namespace: Mapping[str, Any],
     *,
     repeat: int,
     shell: Any,
-    configured_model: str | None,
     concurrency: int = DEFAULT_CONCURRENCY,
     backoff: SharedBackoff | None = None,
     display: DisplayFunction | None = None,
@@ -77,31 +75,28 @@ def run_compare(
     """Run every combination of ``grid`` (x ``repeat``) concurrently; return the summary table.
 
     ``grid`` holds the list-valued flags (``{"model": [...], "temperature": [...]}``);
-    ``options`` the single-valued ones. The table is a pandas DataFrame (a list
-    of dicts without pandas) with one row per run. ``concurrency``, ``backoff``,
-    ``display`` and ``client`` are for tests and tuning.
+    ``options`` the single-valued ones. Every run is prepared on the one road
+    (:meth:`GroqSession.prepare`: defaults, template, key check, schema), all before
+    anything is sent. The table is a pandas DataFrame (a list of dicts without
+    pandas) with one row per run. ``concurrency``, ``backoff``, ``display`` and
+    ``client`` are for tests and tuning.
     """
-    runs = expand_grid(options, grid, repeat)
-    rendered = render_prompt(prompt, namespace)
-    schema = session.resolve_schema(options.schema_name, namespace)
     conversation = session.conversation(options.chat)
-    default_model = session.backend.default_model(configured_model)
-    # Empty prompt, schema/model mismatch...: one line now, not N failed panes later.
-    prepare_turn(runs[0], rendered, conversation, default_model=default_model, schema=schema)
+    preps = [
+        session.prepare(run, template, namespace, conversation=conversation)
+        for run in expand_grid(options, grid, repeat)
+    ]
     if client is None:
         client = session.backend.async_client()
     varying = varying_fields(grid, repeat)
     board = PaneBoard(
-        [pane_title(o, default_model, varying or ["-"]) for o in runs],
+        [pane_title(p.options, p.model, varying or ["-"]) for p in preps],
         live=is_live_kernel(shell),
         display=display,
     )
     runner = GridRunner(
-        [RunSpec(i, rendered, o) for i, o in enumerate(runs)],
-        conversation,
+        [RunSpec(i, prep) for i, prep in enumerate(preps)],
         client,
-        default_model=default_model,
-        schema=schema,
         concurrency=concurrency_for(session.backend, concurrency),
         backoff=backoff or SharedBackoff(),
     )

@@ -19,19 +19,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from groq_magic.chat.errors import OptionsError
-from groq_magic.chat.options import FLAGS, ChatOptions
+from groq_magic.chat.options import ChatOptions
+from groq_magic.knobs import GRID_FIELDS, KNOBS
 
 __all__ = ["GRID_FIELDS", "MAX_RUNS", "expand_grid", "grid_size"]
 
 MAX_RUNS = 64
 """The most runs one compare or sweep may start (each run is one request)."""
 
-GRID_FIELDS = ("model", "temperature", "top_p", "max_tokens", "seed")
-"""The options that may take a list of values, in the order the grid nests them."""
-
 
 def _flag(name: str) -> str:
-    return "--compare" if name == "model" else FLAGS.get(name, name)
+    knob = KNOBS.get(name)
+    if knob is None:
+        return name
+    return knob.list_flag or knob.flag
 
 
 def grid_size(grid: Mapping[str, Sequence[Any]], repeat: int = 1, prompts: int = 1) -> int:
@@ -105,7 +106,8 @@ def expand_grid(
     """
     _check_shape(grid, repeat, prompts, max_runs)
     names = [name for name in GRID_FIELDS if name in grid]
-    base = options.model_dump()
+    # Only what was set: what the cell left unset still takes the configured default.
+    base = options.model_dump(exclude_unset=True)
     runs: list[ChatOptions] = []
     for values in itertools.product(*(grid[name] for name in names)):
         changes = dict(zip(names, values, strict=True))

@@ -38,13 +38,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from groq_magic._text import one_line
 from groq_magic.chat.conversation import Conversation, Turn
 from groq_magic.chat.engine import TurnError, run_turn
 from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
 from groq_magic.chat.options import FLAGS, ChatOptions
+from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
-from groq_magic.chat.template import render_prompt
 from groq_magic.client import GroqError
+from groq_magic.knobs import SLIDER_KNOBS
 from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
 from groq_magic.session import GroqSession
@@ -63,11 +65,10 @@ __all__ = [
     "show_panel",
 ]
 
-RESTING: dict[str, float] = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 1024}
+RESTING: dict[str, float] = {k.name: k.slider.rest for k in SLIDER_KNOBS if k.slider}
 """Where an unset slider rests: the server's own defaults (not bounds; not sent until moved)."""
 
-SLIDERS = ("temperature", "top_p", "max_tokens")
-STEPS = {"temperature": 0.05, "top_p": 0.05}
+SLIDERS = tuple(k.name for k in SLIDER_KNOBS)
 
 
 def _guarded(cls: type, on_reject: Callable[[Any], None]) -> Any:
@@ -100,7 +101,6 @@ class ParameterPanel:
         template: str,
         namespace: Mapping[str, Any],
         *,
-        configured_model: str | None = None,
         replaces: Turn | None = None,
         scheduler: Scheduler | None = None,
         models: list[str] | None = None,
@@ -112,11 +112,17 @@ class ParameterPanel:
 
         self.session = session
         self.template = template
-        self.prompt = render_prompt(template, namespace)
-        self.schema = session.resolve_schema(options.schema_name, namespace)
-        self.base = options.merged().model_copy(update={"out": None})
-        self.default_model = session.backend.default_model(configured_model)
+        self.namespace = namespace
+        # A recorded turn's prompt (``%groq ui``) is already rendered; its schema is reused.
+        self.rendered = replaces is not None
+        self.schema = replaces.schema_object if replaces is not None else None
+        self.base = options.model_copy(update={"out": None})
         self.replaces = replaces
+        # The first preparation checks everything (template, key, schema) before any widget;
+        # the controls start from its options, configured defaults included.
+        first = self.prepare(options)
+        options = first.options
+        self.default_model = first.model
         self.scheduler: Scheduler = scheduler or kernel_scheduler
         self.debounce = debounce
         self.echo = echo
@@ -131,23 +137,22 @@ class ParameterPanel:
         self.runs = 0
         self._shown_turn: Turn | None = None
 
-        model = options.model or self.default_model
+        model = first.model
         names, note = self._model_names(models, model)
         # "initial" sizes each label to its text (the default width cut "temperature").
         wide = {"description_width": "initial"}
         self.model = widgets.Dropdown(options=names, value=model, description="model", style=wide)
         self.sliders: dict[str, Any] = {}
-        for name in SLIDERS:
+        for knob in SLIDER_KNOBS:
+            name, spec = knob.name, knob.slider
+            assert spec is not None  # SLIDER_KNOBS have one
             lo, hi = ChatOptions.bounds(name)
-            value = getattr(options, name)
-            if name == "max_tokens":
-                cls: type = widgets.IntSlider
-                start: float = value if value is not None else RESTING[name]
-                extra: dict[str, Any] = {}
-            else:
-                cls = widgets.FloatSlider
-                start = value if value is not None else RESTING[name]
-                extra = {"step": STEPS[name], "readout_format": ".2f"}
+            value = getattr(first.options, name)
+            start: float = value if value is not None else spec.rest
+            cls: type = widgets.IntSlider if spec.step is None else widgets.FloatSlider
+            extra: dict[str, Any] = (
+                {} if spec.step is None else {"step": spec.step, "readout_format": ".2f"}
+            )
             guarded = _guarded(cls, self._rejecter(name))
             self.sliders[name] = guarded(
                 min=lo,
@@ -247,12 +252,14 @@ class ParameterPanel:
 
     def options(self) -> ChatOptions:
         """The options the controls describe now (one OptionsError line if they are invalid)."""
-        data = self.base.model_dump()
+        # Only what is set: an untouched slider stays unset, sent as the server's default.
+        data = self.base.model_dump(exclude_unset=True)
         data["model"] = self.model.value
         for name, slider in self.sliders.items():
             data[name] = slider.value if name in self._explicit else None
         data["seed"] = self.seed.value if "seed" in self._explicit else None
         data["system"] = self.system.value or None
+        data = {k: v for k, v in data.items() if v is not None}
         data["json_mode"] = bool(self.json_mode.value)
         data["stop"] = list(self.stop.value)
         return ChatOptions.parse(**data)
@@ -347,39 +354,36 @@ class ParameterPanel:
         """The real chat this panel belongs to."""
         return self.session.conversation(self.base.chat)
 
+    def prepare(self, options: ChatOptions) -> PreparedTurn:
+        """The one road for this panel's prompt with ``options`` (checked the same way)."""
+        return self.session.prepare(
+            options,
+            self.template,
+            self.namespace,
+            conversation=self.conversation(),
+            rendered=self.rendered,
+            replaces=self.replaces.id if self.replaces else None,
+            schema=self.schema,
+        )
+
     def run(self) -> ChatResult | None:
         """Run the prompt with the current settings into the answer area (not recorded)."""
-        try:
-            options = self.options()
-        except OptionsError as exc:
-            self.say(str(exc))
-            return None
-        scratch = self.conversation().model_copy(deep=True)
         self.keep_button.disabled = True
         self._shown_turn = None
         self.say("")
-        self.runs += 1
         try:
-            result = run_turn(
-                options,
-                self.prompt,
-                scratch,
-                self._sync_client(),
-                AnswerSink(self.answer),
-                default_model=self.default_model,
-                replaces=self.replaces.id if self.replaces else None,
-                schema=self.schema,
-            )
+            prep = self.prepare(self.options())
+            self.runs += 1
+            result = run_turn(prep, self._sync_client(), AnswerSink(self.answer), record=False)
         except TurnError as exc:
             self.say(str(exc))
             return None
         except (ChatError, GroqError) as exc:
-            self.say(" ".join(str(exc).split()))
+            self.say(one_line(exc))
             return None
         self.result = result
-        turn = scratch.last()
-        if options.history and turn is not None and turn.answer == result.text:
-            self._shown_turn = turn
+        if prep.options.history and result.turn is not None:
+            self._shown_turn = result.turn
             self.keep_button.disabled = False
         if result.status != "complete":
             self.say(f"{result.status}: {result.error or 'the partial answer is shown'}")
@@ -414,7 +418,6 @@ def show_panel(
     namespace: Mapping[str, Any],
     *,
     shell: Any,
-    configured_model: str | None,
     scheduler: Scheduler | None = None,
     display: DisplayFunction | None = None,
 ) -> Any:
@@ -434,23 +437,13 @@ def show_panel(
             )
         prompt = replaces.prompt
         # The last turn's settings, with whatever the %groq ui line itself set on top.
-        given = {
-            k: v
-            for k, v in options.model_dump().items()
-            if v not in (None, [], {}) and v != ChatOptions.model_fields[k].default
-        }
-        options = ChatOptions.from_snapshot(replaces.options).merged(**given)
-        namespace = {}  # the recorded prompt is already rendered
+        options = ChatOptions.from_snapshot(replaces.options).merged(
+            **options.model_dump(exclude_unset=True)
+        )
     if not is_live_kernel(shell):
-        return _plain_run(session, options, prompt, namespace, configured_model, replaces)
+        return _plain_run(session, options, prompt, namespace, replaces)
     panel = ParameterPanel(
-        session,
-        options,
-        prompt,
-        namespace,
-        configured_model=configured_model,
-        replaces=replaces,
-        scheduler=scheduler,
+        session, options, prompt, namespace, replaces=replaces, scheduler=scheduler
     )
     if display is None:
         from IPython.display import display as ipython_display
@@ -475,23 +468,21 @@ def _plain_run(
     options: ChatOptions,
     template: str,
     namespace: Mapping[str, Any],
-    configured_model: str | None,
     replaces: Turn | None,
 ) -> ChatResult:
     from groq_magic.render import PlainTextSink
 
-    prompt = render_prompt(template, namespace)
-    scratch = session.conversation(options.chat).model_copy(deep=True)
-    print("(no widget frontend here: ran once with these settings, not recorded in history)")
-    result = run_turn(
+    conversation = session.conversation(options.chat)
+    prep = session.prepare(
         options,
-        prompt,
-        scratch,
-        session.backend.client(),
-        PlainTextSink(),
-        default_model=session.backend.default_model(configured_model),
+        template,
+        namespace,
+        conversation=conversation,
+        rendered=replaces is not None,
         replaces=replaces.id if replaces else None,
-        schema=session.resolve_schema(options.schema_name, namespace),
+        schema=replaces.schema_object if replaces else None,
     )
+    print("(no widget frontend here: ran once with these settings, not recorded in history)")
+    result = run_turn(prep, session.backend.client(), PlainTextSink(), record=False)
     print(f"the cell for these settings:\n{cell_line(options)}\n{template}")
     return result

@@ -28,12 +28,14 @@ from typing import Any, TextIO
 
 from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.sink import TurnMeta, TurnSummary
+from groq_magic.knobs import GRID_FIELDS
 from groq_magic.render import UpdateThrottle, status_line
 from groq_magic.render.notebook import DisplayFunction, DisplayHandle, escape_markdown, with_footer
 
 __all__ = ["Pane", "PaneBoard", "pane_title"]
 
-_SHOWN_FIELDS = ("temperature", "top_p", "max_tokens", "seed")
+# The knobs a grid can vary, but the model, which leads the title anyway.
+_SHOWN_FIELDS = tuple(name for name in GRID_FIELDS if name != "model")
 
 
 def pane_title(options: ChatOptions, default_model: str, varying: Sequence[str] = ()) -> str:

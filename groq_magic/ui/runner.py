@@ -1,45 +1,46 @@
 """The async core of compares and sweeps: many turns at once, bounded, with shared backoff.
 
-``GridRunner(specs, conversation, client, ...).run()`` runs every
-:class:`RunSpec` through :func:`~groq_magic.chat.engine.arun_turn` (the same
-engine as a ``%%groq`` cell), each on its own throwaway copy of the
-conversation, so a compare never changes history. It runs on the background
+``GridRunner(specs, client, ...).run()`` runs every :class:`RunSpec` (a turn
+prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`) through
+:func:`~groq_magic.chat.engine.arun_turn` (the same engine as a ``%%groq``
+cell) with ``record=False``, so a compare never changes history. It runs on the background
 loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
 ``emit(index, kind, payload)`` events (``start``, ``delta``, ``finish``,
 ``fail``, ``retry``, ``cancelled``): whoever displays them does so in its own thread.
 
 Retries are made here, not by the client: the client is a view of the
-backend's with ``max_retries=0`` (:func:`without_retries`). When any run gets
-a 429, every run waits until one shared "resume at" time
-(:class:`SharedBackoff`) before it starts or retries: independent
-per-request retries would each back off on their own and keep hammering a
-limit that is shared by the key. A failure of one request alone (a dropped
-connection, a 5xx, 408/409: what the client would have retried) backs off
-that run only. Each run retries at most :data:`RATE_LIMIT_RETRIES` times.
+backend's with ``max_retries=0`` (:func:`without_retries`), but the policy is
+the client's (``error_is_retryable``, ``error_retry_delay``: statuses,
+``x-should-retry``, the server's wait, jittered backoff). When any run gets a
+429, every run waits until one shared "resume at" time (:class:`SharedBackoff`)
+before it starts or retries: independent per-request retries would each back
+off on their own and keep hammering a limit that is shared by the key. A
+failure of one request alone (a dropped connection, a 5xx) backs off that run
+only. Each run retries at most :data:`RATE_LIMIT_RETRIES` times.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import re
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from groq_magic.chat.conversation import Conversation
-from groq_magic.chat.engine import DEFAULT_MODEL, TurnError, arun_turn
+from groq_magic._text import one_line
+from groq_magic.chat.engine import TurnError, arun_turn
 from groq_magic.chat.errors import ChatError
-from groq_magic.chat.options import ChatOptions
+from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
-from groq_magic.chat.sink import TurnMeta, TurnSummary
-from groq_magic.client import (
-    APIConnectionError,
-    APIStatusError,
-    AsyncGroq,
-    GroqError,
-    RateLimitError,
+from groq_magic.chat.sink import RunStatus, TurnMeta, TurnSummary
+from groq_magic.client import AsyncGroq, GroqError, RateLimitError
+from groq_magic.client._retry import (
+    backoff_delay,
+    error_is_retryable,
+    error_retry_delay,
+    error_wait_hint,
 )
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "RunSpec",
     "SharedBackoff",
     "concurrency_for",
-    "retry_after",
     "summary_table",
     "without_retries",
 ]
@@ -96,25 +96,7 @@ TABLE_COLUMNS = (
 )
 """The summary table's columns (a sweep over several prompts adds ``prompt`` first)."""
 
-# Groq's 429 message says "Please try again in 7.66s" (or "1m2.5s", "850ms").
-_TRY_AGAIN = re.compile(r"try again in\s*(?:(\d+)m(?!s))?\s*(\d+(?:\.\d+)?)(ms|s)\b", re.I)
-
-
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait, if the error says so, else None.
-
-    The client's ``retry_after`` (from the ``retry-after-ms`` / ``retry-after``
-    headers) wins; otherwise the wait Groq states in its 429 message is used.
-    """
-    hinted = getattr(exc, "retry_after", None)
-    if isinstance(hinted, (int, float)) and not isinstance(hinted, bool) and hinted >= 0:
-        return float(hinted)
-    match = _TRY_AGAIN.search(str(getattr(exc, "message", None) or exc))
-    if not match:
-        return None
-    minutes, amount, unit = match.groups()
-    seconds = float(amount) / (1000.0 if unit.lower() == "ms" else 1.0)
-    return seconds + 60.0 * int(minutes or 0)
+logger = logging.getLogger("groq_magic")
 
 
 def without_retries(client: AsyncGroq) -> AsyncGroq:
@@ -135,9 +117,10 @@ def without_retries(client: AsyncGroq) -> AsyncGroq:
 class SharedBackoff:
     """One "resume at" time for every run: a 429 anywhere pauses every start and retry.
 
-    The wait is the server's hint (:func:`retry_after`) when there is one, else
-    ``base * 2**n`` capped at ``cap`` where ``n`` counts the 429s seen so far.
-    ``clock`` and ``sleep`` are injectable so tests record the waits without waiting.
+    The wait is the client's policy: the server's hint when there is one (its
+    headers, or the wait its 429 message states), else the client's jittered
+    backoff, where ``n`` counts the 429s seen so far. ``clock``, ``sleep`` and
+    ``rand`` are injectable so tests record the waits without waiting.
     """
 
     def __init__(
@@ -145,29 +128,30 @@ class SharedBackoff:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        base: float = 0.5,
-        cap: float = 8.0,
+        rand: Callable[[], float] | None = None,
     ) -> None:
+        import random
+
         self.clock = clock
         self.sleep = sleep
-        self.base = base
-        self.cap = cap
+        self.rand = rand or random.random
         self.resume_at = float("-inf")
         self.strikes = 0
         self.waits: list[float] = []
 
     def hit(self, exc: BaseException) -> float:
         """Note a 429; push the shared resume time out and return this delay."""
-        delay = retry_after(exc)
+        delay = error_wait_hint(exc)
         if delay is None:
-            delay = min(self.base * 2.0**self.strikes, self.cap)
+            delay = backoff_delay(self.strikes, rand=self.rand)
         self.strikes += 1
         self.resume_at = max(self.resume_at, self.clock() + delay)
+        logger.info("rate limited (429): every run of the grid waits %.2f s", delay)
         return delay
 
-    def alone(self, attempt: int) -> float:
+    def alone(self, exc: BaseException, attempt: int) -> float:
         """The wait before retrying one run's own failure (a 5xx, a dropped connection)."""
-        return min(self.base * 2.0**attempt, self.cap)
+        return error_retry_delay(exc, attempt, rand=self.rand)
 
     async def wait(self) -> None:
         """Return once the shared resume time has passed."""
@@ -178,11 +162,10 @@ class SharedBackoff:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: its position, the rendered prompt and its options."""
+    """One run: its position and its prepared turn."""
 
     index: int
-    prompt: str
-    options: ChatOptions
+    prep: PreparedTurn
 
 
 @dataclass
@@ -192,7 +175,7 @@ class RunRecord:
     spec: RunSpec
     model: str
     text: str = ""
-    status: str = "pending"
+    status: RunStatus = "pending"
     error: str | None = None
     summary: TurnSummary | None = None
     result: ChatResult | None = None
@@ -200,8 +183,8 @@ class RunRecord:
 
     def row(self, *, with_prompt: bool = False) -> dict[str, Any]:
         """The run as one summary-table row (columns :data:`TABLE_COLUMNS`)."""
-        opts, summary = self.spec.options, self.summary
-        row: dict[str, Any] = {"prompt": self.spec.prompt} if with_prompt else {}
+        opts, summary = self.spec.prep.options, self.summary
+        row: dict[str, Any] = {"prompt": self.spec.prep.prompt} if with_prompt else {}
         row.update(
             model=self.model,
             temperature=opts.temperature,
@@ -275,10 +258,7 @@ class GridRunner:
     """
 
     specs: Sequence[RunSpec]
-    conversation: Conversation
     client: AsyncGroq
-    default_model: str = DEFAULT_MODEL
-    schema: object | None = None
     emit: Emit = _ignore
     concurrency: int = DEFAULT_CONCURRENCY
     retries: int = RATE_LIMIT_RETRIES
@@ -309,7 +289,7 @@ class GridRunner:
             task.cancel()
 
     async def _one(self, spec: RunSpec, client: AsyncGroq, gate: asyncio.Semaphore) -> RunRecord:
-        record = RunRecord(spec, model=spec.options.model or self.default_model)
+        record = RunRecord(spec, model=spec.prep.model)
         sink = _EventSink(spec.index, self.emit)
         pause = 0.0
         try:
@@ -322,28 +302,23 @@ class GridRunner:
                     await self.backoff.wait()
                     record.attempts += 1
                     try:
-                        result = await arun_turn(
-                            spec.options,
-                            spec.prompt,
-                            self.conversation.model_copy(deep=True),
-                            client,
-                            sink,
-                            default_model=self.default_model,
-                            schema=self.schema,
-                        )
+                        result = await arun_turn(spec.prep, client, sink, record=False)
                     except TurnError as exc:
                         reason = _retry_reason(exc.cause)
-                        if reason is None or attempt >= self.retries:
+                        if exc.cause is None or reason is None or attempt >= self.retries:
                             record.status, record.error = "error", str(exc)
                             return record
                         if isinstance(exc.cause, RateLimitError):
                             delay = self.backoff.hit(exc.cause)
                         else:
-                            delay = pause = self.backoff.alone(attempt)
+                            delay = pause = self.backoff.alone(exc.cause, attempt)
+                        logger.info(
+                            "run %d: %s; retry %d in %.2f s", spec.index, reason, attempt + 1, delay
+                        )
                         self.emit(spec.index, "retry", (delay, attempt + 1, reason))
                         continue
                     except (ChatError, GroqError) as exc:
-                        record.status, record.error = "error", " ".join(str(exc).split())
+                        record.status, record.error = "error", one_line(exc)
                         sink.fail(record.error)
                         return record
                 record.result, record.summary = result, sink.summary
@@ -360,12 +335,9 @@ class GridRunner:
 
 def _retry_reason(cause: BaseException | None) -> str | None:
     """Why a failed request is worth another try (the client's own policy), else None."""
+    if cause is None or not error_is_retryable(cause):
+        return None
     if isinstance(cause, RateLimitError):
         return "rate limited (429)"
-    if isinstance(cause, APIConnectionError):
-        return "connection failed"
-    if isinstance(cause, APIStatusError) and cause.status_code is not None:
-        status = cause.status_code
-        if status in (408, 409) or status >= 500:
-            return f"server error {status}"
-    return None
+    status = getattr(cause, "status_code", None)
+    return f"server error {status}" if status is not None else "connection failed"

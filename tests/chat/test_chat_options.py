@@ -11,7 +11,6 @@ from groq_magic.chat.options import (
     ChatOptions,
     is_secret_key,
     strip_secrets,
-    validate_options,
 )
 
 
@@ -80,7 +79,7 @@ def test_errors_are_one_line_naming_the_flag(kwargs: dict[str, object], message:
 
 def test_error_carries_the_option() -> None:
     with pytest.raises(OptionsError) as info:
-        validate_options(top_p=2)
+        ChatOptions.parse(top_p=2)
     assert info.value.option == "--top-p"
 
 

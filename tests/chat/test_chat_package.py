@@ -35,7 +35,6 @@ PUBLIC = {
     "schema_response_format",
     "strip_secrets",
     "to_records",
-    "validate_options",
 }
 
 

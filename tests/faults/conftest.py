@@ -25,7 +25,6 @@ from keys import FAKE_KEY
 from scripted_server import ScriptedServer
 
 from groq_magic.backend import Backend
-from groq_magic.session import GroqSession
 
 
 def _foreign_threads() -> set[threading.Thread]:
@@ -93,7 +92,7 @@ def shell(
     backend = Backend(
         base_url=lambda: magics.base_url, timeout=READ_TIMEOUT, max_retries=2, notice=print
     )
-    magics.session = GroqSession(backend)
+    magics.session = magics.make_session(backend)
     old.backend.close()
     client = backend.client()
     # The client's default sleep is bound at definition time; swap it on the instance.

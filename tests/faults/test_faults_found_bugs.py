@@ -120,12 +120,14 @@ def test_an_error_frame_before_any_text_is_one_line_without_a_false_hint(
 
     from groq_magic.chat import ChatOptions, Conversation
     from groq_magic.chat.engine import TurnError, run_turn
+    from groq_magic.chat.prepare import prepare_turn
     from groq_magic.chat.sink import NullSink
 
     server.enqueue(faults.error_event(0))
     conversation = Conversation(name="default")
+    prep = prepare_turn(ChatOptions.parse(), "hi", None, conversation)
     with pytest.raises(TurnError) as info:
-        run_turn(ChatOptions.parse(), "hi", conversation, make_client(), NullSink())
+        run_turn(prep, make_client(), NullSink())
     line = str(info.value)
     assert faults.ERROR_MESSAGE in line
     assert "partial answer" not in line

@@ -20,6 +20,7 @@ from scripted_server import ScriptedServer
 
 from groq_magic.chat import ChatOptions, Conversation
 from groq_magic.chat.engine import TurnError, arun_turn
+from groq_magic.chat.prepare import prepare_turn
 from groq_magic.chat.sink import NullSink
 from groq_magic.client import AsyncGroq
 
@@ -144,22 +145,25 @@ def test_arun_turn(
     conversation = Conversation(name="default")
     options = ChatOptions.parse(stream=stream)
 
+    def turn(prompt: str) -> Any:
+        return prepare_turn(options, prompt, None, conversation)
+
     async def scenario() -> tuple[Any, BaseException | None, str, str, int, str]:
         async with make_async_client(max_retries=fault.max_retries, timeout=TIMEOUT) as client:
             assert isinstance(client, AsyncGroq)
             server.enqueue(faults.answer(stream=stream, pieces=["Noted."]))
-            await arun_turn(options, EARLIER, conversation, client, NullSink())
+            await arun_turn(turn(EARLIER), client, NullSink())
             before = conversation.to_json()
             server.enqueue(*fault.replies(stream))
             result: Any = None
             error: BaseException | None = None
             try:
-                result = await arun_turn(options, "What?", conversation, client, NullSink())
+                result = await arun_turn(turn("What?"), client, NullSink())
             except TurnError as exc:
                 error = exc
             attempts = _chat_requests(server) - 1
             server.enqueue(faults.answer(stream=stream))
-            after = await arun_turn(options, "Again?", conversation, client, NullSink())
+            after = await arun_turn(turn("Again?"), client, NullSink())
             return result, error, before, after.text, attempts, conversation.to_json()
 
     result, error, before, after, attempts, _ = asyncio.run(scenario())

@@ -83,7 +83,7 @@ class Harness:
                 "notice": print,
             }
             options.update(backend)
-            magics.session = GroqSession(Backend(**options))
+            magics.session = magics.make_session(Backend(**options))
         else:
             # Let the magic build it, exactly as it does for a user's first cell.
             magics._session = None

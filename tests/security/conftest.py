@@ -10,7 +10,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from scripted_server import ScriptedServer
 
 from groq_magic.backend import Backend
-from groq_magic.session import GroqSession
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def shell(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
     magics = shell._groq_magics
     saved_ns = dict(shell.user_ns)
     old = magics.session
-    magics.session = GroqSession(
+    magics.session = magics.make_session(
         Backend(base_url=lambda: magics.base_url, timeout=5.0, max_retries=0, notice=print)
     )
     old.backend.close()

@@ -16,7 +16,6 @@ from keys import FAKE_KEY
 from ui_fakes import RoutedServer
 
 from groq_magic.backend import Backend
-from groq_magic.session import GroqSession
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def ip(routed: RoutedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     saved_config = shell.config.pop("GroqMagics", None)
     saved_ns = dict(shell.user_ns)
     saved_session = magics.session
-    magics.session = GroqSession(
+    magics.session = magics.make_session(
         Backend(
             base_url=lambda: magics.base_url,
             timeout=magics.timeout,

@@ -147,7 +147,6 @@ def test_panes_in_a_live_notebook_stream_into_one_display_each(
         {},
         repeat=1,
         shell=ZMQInteractiveShell(),
-        configured_model=None,
         display=display,
     )
     assert len(display.handles) == 4  # one display per pane, then only updates
@@ -191,7 +190,7 @@ def test_a_429_pauses_every_start_until_the_shared_resume_time(ip: Any) -> None:
     with RoutedServer(responder) as server:
         ip.run_line_magic("config", f"GroqMagics.base_url = {server.base_url!r}")
         try:
-            backoff = SharedBackoff(clock=clock, sleep=clock.sleep)
+            backoff = SharedBackoff(clock=clock, sleep=clock.sleep, rand=lambda: 0.0)
             table = run_compare(
                 ip._groq_magics.session,
                 ChatOptions(),
@@ -200,7 +199,6 @@ def test_a_429_pauses_every_start_until_the_shared_resume_time(ip: Any) -> None:
                 {},
                 repeat=1,
                 shell=None,
-                configured_model=None,
                 concurrency=2,
                 backoff=backoff,
             )
@@ -235,9 +233,8 @@ def test_429_without_a_hint_backs_off_exponentially_and_gives_up_after_three_ret
                 {},
                 repeat=1,
                 shell=None,
-                configured_model=None,
                 concurrency=1,
-                backoff=SharedBackoff(clock=clock, sleep=clock.sleep),
+                backoff=SharedBackoff(clock=clock, sleep=clock.sleep, rand=lambda: 0.0),
             )
         finally:
             ip.run_line_magic("config", "GroqMagics.base_url = None")
@@ -283,7 +280,6 @@ def test_interrupt_keeps_partial_answers_and_says_so_once(
                 {},
                 repeat=1,
                 shell=ZMQInteractiveShell(),
-                configured_model=None,
                 display=InterruptOnText(),
             )
         finally:
@@ -308,7 +304,7 @@ def test_a_server_error_is_retried_for_that_run_only(ip: Any) -> None:
     with RoutedServer(responder) as server:
         ip.run_line_magic("config", f"GroqMagics.base_url = {server.base_url!r}")
         try:
-            backoff = SharedBackoff(clock=clock, sleep=clock.sleep)
+            backoff = SharedBackoff(clock=clock, sleep=clock.sleep, rand=lambda: 0.0)
             table = run_compare(
                 ip._groq_magics.session,
                 ChatOptions(),
@@ -317,7 +313,6 @@ def test_a_server_error_is_retried_for_that_run_only(ip: Any) -> None:
                 {},
                 repeat=1,
                 shell=None,
-                configured_model=None,
                 backoff=backoff,
             )
         finally:

@@ -279,7 +279,6 @@ def test_groq_ui_shows_the_last_prompt_with_its_settings(
         None,
         ip.user_ns,
         shell=ZMQInteractiveShell(),
-        configured_model=None,
         scheduler=scheduler,
         display=shown,
     )

@@ -14,7 +14,8 @@ import groq_magic
 from groq_magic.backend import Backend
 from groq_magic.chat import OptionsError
 from groq_magic.client import AsyncGroq, RateLimitError
-from groq_magic.ui.runner import TABLE_COLUMNS, SharedBackoff, retry_after, without_retries
+from groq_magic.client._retry import error_wait_hint as retry_after
+from groq_magic.ui.runner import TABLE_COLUMNS, SharedBackoff, without_retries
 
 
 @pytest.fixture
@@ -133,14 +134,23 @@ def test_retry_after_reads_groqs_message(message: str, seconds: float | None) ->
 
 def test_shared_backoff_uses_the_hint_else_doubles() -> None:
     now = [0.0]
-    backoff = SharedBackoff(clock=lambda: now[0])
+    backoff = SharedBackoff(clock=lambda: now[0], rand=lambda: 0.0)
     assert backoff.hit(RateLimitError("x", status_code=429)) == 0.5
     assert backoff.hit(RateLimitError("x", status_code=429)) == 1.0
     assert backoff.hit(RateLimitError("try again in 4s", status_code=429)) == 4.0
     assert backoff.resume_at == 4.0
     for _ in range(10):
         backoff.hit(RateLimitError("x", status_code=429))
-    assert backoff.hit(RateLimitError("x", status_code=429)) == backoff.cap
+    assert backoff.hit(RateLimitError("x", status_code=429)) == 8.0  # the client's cap
+
+
+def test_shared_backoff_jitters_like_the_client() -> None:
+    # Bug 5 of issue 9: the grid's backoff had no jitter (every run retried in lockstep).
+    backoff = SharedBackoff(clock=lambda: 0.0, rand=lambda: 1.0)
+    assert backoff.hit(RateLimitError("x", status_code=429)) == pytest.approx(0.375)
+    hinted = RateLimitError("x", status_code=429)
+    hinted.retry_after = 2.0
+    assert backoff.hit(hinted) == 2.0  # a server's wait is never jittered
 
 
 def test_without_retries_shares_the_pool() -> None:

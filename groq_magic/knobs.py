@@ -1,0 +1,128 @@
+"""The table of ``%%groq`` knobs: each one declared once, every view derived from it.
+
+Standard library only, so ``%load_ext`` can build the magic's parser and the
+``%config`` traits without loading pydantic. What reads this table:
+
+- :class:`groq_magic.chat.ChatOptions` takes each field's default and bounds
+  (``Field(default, **knob.constraints())``), and names flags in its one-line errors;
+- the magic's argument parser, the ``%config GroqMagics.<name>`` defaults and
+  their checks (:mod:`groq_magic.magics`);
+- the compare grid's list-taking fields (:mod:`groq_magic.ui.grid`);
+- the panel's sliders and its "copy as cell" line (:mod:`groq_magic.ui`).
+
+Adding a knob is one :class:`Knob` here and one typed field on ``ChatOptions``
+(a test checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["CONFIG_KNOBS", "FLAGS", "GRID_FIELDS", "KNOBS", "SLIDER_KNOBS", "Knob", "Slider"]
+
+
+@dataclass(frozen=True)
+class Slider:
+    """How the sliders panel shows a bounded knob: where it rests while unset, its step."""
+
+    rest: float
+    step: float | None = None  # None: whole numbers (an integer slider)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One knob: its field, flags, help, bounds, and how each view shows it.
+
+    - ``style``: ``value`` (takes one value), ``switch`` (``--json`` sets True),
+      ``negated`` (``--no-stream`` sets False), ``append`` (``--stop`` repeats).
+    - ``list_flag``: the flag that takes a comma list for a compare grid (the knob's
+      own flag, or ``--compare`` for models; ``list_help`` describes a separate one).
+    - ``config``: also a ``%config GroqMagics.<name>`` default.
+    - ``slider``: shown as a slider in the panel (needs ``ge`` and ``le``).
+    - ``param``: the request field it sets (None: not sent as a field of its own).
+    - ``escapes``: ``\\n``, ``\\t`` typed on the line become characters (``--stop``).
+    """
+
+    name: str
+    kind: type
+    flag: str
+    help: str
+    default: Any = None
+    ge: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+    short: str | None = None
+    metavar: str | None = None
+    style: Literal["value", "switch", "negated", "append"] = "value"
+    list_flag: str | None = None
+    list_help: str | None = None
+    config: bool = False
+    slider: Slider | None = None
+    param: str | None = None
+    escapes: bool = False
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The option strings, short first (what argparse is given)."""
+        return (self.short, self.flag) if self.short else (self.flag,)
+
+    def constraints(self) -> dict[str, Any]:
+        """Keyword arguments for this knob's pydantic ``Field``: its bounds and help."""
+        args: dict[str, Any] = {"description": self.help}
+        for name in ("ge", "le", "min_length"):
+            if getattr(self, name) is not None:
+                args[name] = getattr(self, name)
+        return args
+
+
+_TABLE = (
+    Knob("model", str, "--model", "Model id (see %groq models).", min_length=1, short="-m",
+         list_flag="--compare", config=True,
+         list_help="Run the prompt on each model (comma-separated) side by side, with a"
+         " summary table."),
+    Knob("temperature", float, "--temperature",
+         "Sampling temperature, 0 to 2 (a list 0,0.7,1.2 compares).", ge=0.0, le=2.0,
+         short="-t", list_flag="--temperature", config=True,
+         slider=Slider(rest=1.0, step=0.05), param="temperature"),
+    Knob("top_p", float, "--top-p", "Nucleus sampling mass, 0 to 1 (or a list).", ge=0.0,
+         le=1.0, list_flag="--top-p", config=True, slider=Slider(rest=1.0, step=0.05),
+         param="top_p"),
+    Knob("max_tokens", int, "--max-tokens", "Most tokens to generate (or a list).", ge=1,
+         le=131072, list_flag="--max-tokens", config=True, slider=Slider(rest=1024),
+         param="max_completion_tokens"),
+    Knob("seed", int, "--seed", "Sampling seed, for repeatable answers (or a list).",
+         list_flag="--seed", config=True, param="seed"),
+    Knob("system", str, "--system", "System prompt for this cell.", short="-s", config=True),
+    Knob("stop", str, "--stop",
+         'A stop sequence (repeat for up to 4); quote it: --stop ", 6". \\n is a newline.',
+         style="append", escapes=True, param="stop"),
+    Knob("json_mode", bool, "--json", "JSON mode: the answer is parsed into .json.",
+         default=False, style="switch"),
+    Knob("schema_name", str, "--schema",
+         "Structured output: a pydantic model class or JSON-schema dict in the notebook.",
+         min_length=1, metavar="NAME"),
+    Knob("chat", str, "--chat", "Talk in the named chat (created if new).", min_length=1,
+         short="-c", metavar="NAME"),
+    Knob("history", bool, "--no-history", "Send no earlier turns and record none.",
+         default=True, style="negated"),
+    Knob("stream", bool, "--no-stream", "Wait for the whole answer.", default=True,
+         style="negated", config=True),
+    Knob("out", str, "--out", "Also store the ChatResult (or table) in VAR.", short="-o",
+         metavar="VAR"),
+)  # fmt: skip
+
+KNOBS: dict[str, Knob] = {knob.name: knob for knob in _TABLE}
+"""Every knob by field name, in the order ``%%groq?`` lists them."""
+
+CONFIG_KNOBS: tuple[Knob, ...] = tuple(k for k in _TABLE if k.config)
+"""The knobs that are also ``%config GroqMagics.<name>`` defaults."""
+
+SLIDER_KNOBS: tuple[Knob, ...] = tuple(k for k in _TABLE if k.slider is not None)
+"""The knobs the sliders panel shows as sliders."""
+
+GRID_FIELDS: tuple[str, ...] = tuple(k.name for k in _TABLE if k.list_flag is not None)
+"""The options a compare grid may vary, in the order the grid nests them."""
+
+FLAGS: dict[str, str] = {knob.name: knob.flag for knob in _TABLE} | {"extra": "extra"}
+"""Field name -> the flag a user typed; error messages speak in flags."""
