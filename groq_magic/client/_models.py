@@ -26,7 +26,6 @@ __all__ = [
     "ChunkChoice",
     "ClientTimings",
     "CompletionUsage",
-    "ErrorBody",
     "ErrorDetail",
     "ExecutedTool",
     "FunctionCall",
@@ -246,12 +245,6 @@ class ErrorDetail(_Lenient):
     param: str | None = None
     failed_generation: str | None = None
     status_code: int | None = None
-
-
-class ErrorBody(_Lenient):
-    """``{"error": {...}}``."""
-
-    error: ErrorDetail | None = None
 
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
