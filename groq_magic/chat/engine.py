@@ -33,6 +33,7 @@ from groq_magic.client import (
     APIStreamError,
     APITimeoutError,
     ChatCompletion,
+    RateLimits,
 )
 from groq_magic.client._exceptions import status_error_class
 
@@ -78,6 +79,7 @@ class _Outcome:
     total_time: float | None = None
     status: TurnStatus = "complete"
     error: str | None = None
+    rate_limits: RateLimits | None = None
 
     def take_stream(self, stream: Stream | AsyncStream) -> None:
         self.text = stream.text
@@ -85,6 +87,7 @@ class _Outcome:
         self.usage = stream.usage.model_dump(exclude_none=True) if stream.usage else {}
         self.finish_reason = stream.finish_reason
         self.request_id = stream.request_id
+        self.rate_limits = stream.rate_limits
         self.reasoning = stream.reasoning or None
         timings = stream.timings
         self.time_to_first_token = timings.time_to_first_token
@@ -98,6 +101,7 @@ class _Outcome:
         self.finish_reason = choice.finish_reason if choice else None
         self.reasoning = choice.message.reasoning if choice else None
         self.request_id = completion.request_id
+        self.rate_limits = completion.rate_limits
         self.total_time = time.perf_counter() - started
 
 
@@ -242,6 +246,7 @@ def _conclude(
         json_mode=prep.wants_json,
         reasoning=outcome.reasoning,
         request_id=outcome.request_id,
+        rate_limits=outcome.rate_limits,
     )
     if prep.wants_json and outcome.status == "complete":
         try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas
 
     from groq_magic.chat.conversation import Turn
+    from groq_magic.client import RateLimits
 
 __all__ = ["ChatResult", "Timings", "tokens_per_second"]
 
@@ -122,6 +123,7 @@ class ChatResult:
         json_mode: bool = False,
         reasoning: str | None = None,
         request_id: str | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.text = text
         self.model = model
@@ -143,6 +145,8 @@ class ChatResult:
         self.json_mode = json_mode
         self.reasoning = reasoning
         self.request_id = request_id
+        # The response's x-ratelimit-* headers (what pacing of grids reads).
+        self.rate_limits = rate_limits
         # The history turn this answer made (or, for a run not recorded, would make):
         # the panel's Keep records it; set by the engine.
         self.turn: Turn | None = None
