@@ -1,0 +1,262 @@
+"""One exchange as the store keeps it, and the scrubbing every stored text goes through.
+
+An :class:`Exchange` is plain data (no IPython, no network): the request body
+sent, what came back, and where it belongs (chat, cell, notebook). Before
+anything is written, :func:`scrub` removes credentials twice over: the body goes
+through :func:`~groq_magic.chat.options.strip_secrets` (credential-named fields
+dropped, whole-value keys redacted), then every string has key-shaped parts
+(``groq_magic._keys.KEY_SHAPE``) and ``Bearer`` credentials replaced by
+``[redacted]``, wherever they sit in the text. Redacting costs a few characters
+of a prompt that held a key; storing the key would cost the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from groq_magic._keys import KEY_SHAPE
+from groq_magic.chat.options import REDACTED, strip_secrets
+from groq_magic.chat.result import as_dict
+
+if TYPE_CHECKING:
+    from groq_magic.chat.conversation import Turn
+    from groq_magic.chat.result import ChatResult
+
+__all__ = ["Exchange", "dumps", "prompt_of", "safe_json", "scrub", "scrub_text"]
+
+STATUSES = ("complete", "interrupted", "incomplete", "error")
+"""What an exchange's ``status`` can be: the result statuses plus ``error`` (nothing usable)."""
+
+# Applied before KEY_SHAPE, so "Bearer gsk_..." goes whole, the word "Bearer" with it.
+_BEARER = re.compile(r"\bbearer\s+[A-Za-z0-9._~+/=-]{12,}", re.I)
+
+
+def _suspect(text: str) -> bool:
+    # Plain substring tests: a case-insensitive regex alternation costs ~50x more on
+    # a long request. Only text that passes here pays for the redaction regexes. (A
+    # key always holds "gsk_" or "sk-"; only a non-key token after a "bEaReR" in odd
+    # case would slip by.)
+    return "gsk_" in text or "sk-" in text or "earer" in text or "EARER" in text
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with key-shaped substrings and ``Bearer`` credentials replaced by ``[redacted]``."""
+    if not _suspect(text):
+        return text
+    return KEY_SHAPE.sub(REDACTED, _BEARER.sub(REDACTED, text))
+
+
+def _scrubbed(value: Any) -> Any:
+    # New containers, shared leaves: nothing the caller (or a memo) holds is changed.
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+def scrub(value: Any) -> Any:
+    """A copy of ``value`` (dicts, lists, scalars) that is safe to store: no credential in it."""
+    return _scrubbed(strip_secrets(value))
+
+
+def _json(value: Any, *, sort_keys: bool = False) -> str:
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), default=str, sort_keys=sort_keys
+    )
+
+
+def safe_json(value: Any, text: str) -> str:
+    """``text`` (the JSON of ``value``, already through strip_secrets), redacted if it must be."""
+    if not _suspect(text):
+        return text
+    # Rare: only text that mentions a key prefix or "bearer" pays for the walk.
+    redacted = _json(_scrubbed(value))
+    # Last net for objects serialized through str(): the walk cannot see inside them.
+    return KEY_SHAPE.sub(REDACTED, _BEARER.sub(REDACTED, redacted))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON of ``value`` with no credential in it; non-JSON leaves become strings."""
+    clean = strip_secrets(value)
+    return safe_json(clean, _json(clean))
+
+
+def _part_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        pieces = []
+        for part in content:
+            if isinstance(part, Mapping):
+                if part.get("type") == "text":
+                    pieces.append(str(part.get("text", "")))
+                elif part.get("type") == "image_url":
+                    pieces.append("[image]")
+        return " ".join(p for p in pieces if p)
+    return "" if content is None else str(content)
+
+
+def prompt_of(request: Mapping[str, Any]) -> str:
+    """The text of the last user message of a request body (image parts show as ``[image]``)."""
+    messages = request.get("messages")
+    if isinstance(messages, list):
+        for message in reversed(messages):
+            if isinstance(message, Mapping) and message.get("role") == "user":
+                return _part_text(message.get("content"))
+    return ""
+
+
+def _last_user_message(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    messages = request.get("messages")
+    if isinstance(messages, list):
+        for message in reversed(messages):
+            if isinstance(message, Mapping) and message.get("role") == "user":
+                return dict(message)
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Exchange:
+    """One request and its outcome, as written to (and read back from) the store.
+
+    ``base_url`` is the full server URL: it makes the cache key, and only its host
+    is stored. ``status`` is one of :data:`STATUSES`. ``history`` is False for a
+    ``--no-history`` cell (its turn never entered the conversation). ``messages``
+    holds the turn's own messages when it made more than a prompt and an answer
+    (tool calls and tool results); ``user_message`` is the user message as sent
+    (with image parts). ``turn_id`` and ``replaces`` are the conversation's turn
+    ids, so a restored chat keeps retry and re-run semantics.
+    """
+
+    request: dict[str, Any]
+    answer: str = ""
+    status: str = "complete"
+    model: str | None = None
+    base_url: str | None = None
+    chat: str = "default"
+    prompt: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str | None = None
+    error: str | None = None
+    cell_id: str | None = None
+    notebook: str | None = None
+    turn_id: str | None = None
+    replaces: str | None = None
+    system: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    user_message: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] | None = None
+    history: bool = True
+    batch: bool = False
+    request_id: str | None = None
+    created: datetime = field(default_factory=_now)
+    id: int | None = None
+    host: str | None = None
+    cache_key: str | None = None
+
+    @property
+    def prompt_text(self) -> str:
+        """``prompt``, or the last user message of the request when none was given."""
+        return self.prompt if self.prompt is not None else prompt_of(self.request)
+
+    @property
+    def in_history(self) -> bool:
+        """True when this exchange entered its conversation (what the engine records)."""
+        if not self.history or self.status == "error":
+            return False
+        return self.status == "complete" or bool(self.answer)
+
+    @classmethod
+    def from_result(
+        cls,
+        result: ChatResult,
+        *,
+        base_url: str | None,
+        chat: str = "default",
+        cell_id: str | None = None,
+        notebook: str | None = None,
+        turn: Turn | None = None,
+        replaces: str | None = None,
+        system: str | None = None,
+        history: bool = True,
+        batch: bool = False,
+    ) -> Exchange:
+        """Build the exchange for a finished :class:`~groq_magic.chat.ChatResult`.
+
+        ``turn`` is the :class:`~groq_magic.chat.Turn` the engine recorded for it,
+        when there is one: its id, options, prompt and user message are kept so a
+        restored chat behaves like the live one. ``tool_calls`` (or
+        ``executed_tools``) and ``messages`` are read from the result when it has them.
+        """
+        turn = turn if turn is not None else getattr(result, "turn", None)
+        tool_calls = getattr(result, "tool_calls", None) or getattr(result, "executed_tools", None)
+        extra_messages = getattr(result, "messages", None)
+        return cls(
+            request=dict(result.request),
+            answer=result.text,
+            status=result.status,
+            model=result.model,
+            base_url=base_url,
+            chat=chat,
+            prompt=turn.prompt if turn is not None else None,
+            reasoning=result.reasoning,
+            tool_calls=[as_dict(c) for c in tool_calls] if isinstance(tool_calls, list) else [],
+            usage=result.usage_dict,
+            timings=result.timings.as_dict(),
+            finish_reason=result.finish_reason,
+            error=result.error,
+            cell_id=turn.cell_id if turn is not None and turn.cell_id else cell_id,
+            notebook=notebook,
+            turn_id=turn.id if turn is not None else None,
+            replaces=replaces,
+            system=system,
+            options=dict(turn.options) if turn is not None else {},
+            user_message=dict(turn.user_message) if turn is not None else None,
+            messages=list(extra_messages) if isinstance(extra_messages, list) else None,
+            history=history,
+            batch=batch,
+            request_id=result.request_id,
+            created=turn.created_at if turn is not None else _now(),
+        )
+
+    def to_chat_result(self, **kwargs: Any) -> ChatResult:
+        """A :class:`~groq_magic.chat.ChatResult` for a replayed answer.
+
+        ``kwargs`` go to its constructor (``validator``, ``json_mode``...).
+        """
+        from groq_magic.chat.result import ChatResult
+
+        options: dict[str, Any] = {
+            "model": self.model,
+            "usage": self.usage,
+            "timings": self.timings,
+            "finish_reason": self.finish_reason,
+            "request": self.request,
+            "status": self.status,
+            "error": self.error,
+            "reasoning": self.reasoning,
+            "request_id": self.request_id,
+        }
+        options.update(kwargs)
+        return ChatResult(self.answer, **options)
+
+    def stored_user_message(self) -> dict[str, Any]:
+        """The user message to restore: as given, else the request's last user message."""
+        if self.user_message:
+            return self.user_message
+        return _last_user_message(self.request) or {"role": "user", "content": self.prompt_text}

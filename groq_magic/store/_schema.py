@@ -1,0 +1,174 @@
+"""The store's tables, and the version table that future migrations will read.
+
+Layout, and why:
+
+- ``exchanges`` is narrow (who, when, which model, status, token counts, a
+  prompt snippet): ``log`` and ``usage_summary`` scan only it, so listing the
+  newest 20 of 100,000 rows never reads a request body.
+- ``exchange_data`` holds the wide part (prompt, answer, request JSON,
+  reasoning, tool calls...) under the same id, read only for one exchange at a
+  time (cache lookup, restore).
+- ``exchange_fts`` is an FTS5 index over prompt and answer when this SQLite has
+  FTS5 (external content: the text is not stored twice); without FTS5, search
+  falls back to ``LIKE`` over the same columns.
+- ``history_edits`` records undo and reset, so a restored chat ends as the live
+  one did.
+- ``batches`` keeps Batch API jobs (issue 12).
+- Exchanges are listed by id, which is the order they were written; they are
+  written when they end, so that is the order they ended.
+
+A schema change adds a function to ``MIGRATIONS`` (old version -> SQL) and bumps
+``SCHEMA_VERSION``; a database from a newer groq_magic is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["SCHEMA_VERSION", "ensure_schema", "has_fts"]
+
+SCHEMA_VERSION = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL,
+    applied REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    chat TEXT NOT NULL,
+    model TEXT,
+    status TEXT NOT NULL,
+    finish_reason TEXT,
+    host TEXT,
+    cell_id TEXT,
+    notebook TEXT,
+    session TEXT,
+    turn_id TEXT,
+    replaces TEXT,
+    in_history INTEGER NOT NULL DEFAULT 1,
+    batch INTEGER NOT NULL DEFAULT 0,
+    cache_key TEXT,
+    snippet TEXT NOT NULL DEFAULT '',
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cached_tokens INTEGER,
+    total_tokens INTEGER
+);
+CREATE INDEX IF NOT EXISTS exchanges_chat ON exchanges(chat);
+CREATE INDEX IF NOT EXISTS exchanges_created ON exchanges(created);
+CREATE INDEX IF NOT EXISTS exchanges_cache ON exchanges(cache_key) WHERE status = 'complete';
+CREATE TABLE IF NOT EXISTS exchange_data (
+    id INTEGER PRIMARY KEY,
+    prompt TEXT NOT NULL DEFAULT '',
+    answer TEXT NOT NULL DEFAULT '',
+    reasoning TEXT,
+    error TEXT,
+    request TEXT NOT NULL,
+    tool_calls TEXT,
+    usage TEXT,
+    timings TEXT,
+    options TEXT,
+    user_message TEXT,
+    messages TEXT,
+    system TEXT,
+    request_id TEXT
+);
+CREATE TABLE IF NOT EXISTS history_edits (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    chat TEXT NOT NULL,
+    notebook TEXT,
+    kind TEXT NOT NULL,
+    turn_id TEXT
+);
+CREATE INDEX IF NOT EXISTS history_edits_chat ON history_edits(chat);
+CREATE TABLE IF NOT EXISTS batches (
+    job_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    host TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS batches_created ON batches(created);
+"""
+
+_FTS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS exchange_fts USING fts5(
+    prompt, answer, content='exchange_data', content_rowid='id'
+);
+CREATE TRIGGER IF NOT EXISTS exchange_data_ai AFTER INSERT ON exchange_data BEGIN
+    INSERT INTO exchange_fts(rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
+END;
+CREATE TRIGGER IF NOT EXISTS exchange_data_ad AFTER DELETE ON exchange_data BEGIN
+    INSERT INTO exchange_fts(exchange_fts, rowid, prompt, answer)
+        VALUES ('delete', old.id, old.prompt, old.answer);
+END;
+"""
+
+# old version -> SQL that brings it to the next one. Empty until the first change.
+MIGRATIONS: dict[int, str] = {}
+
+
+class NewerSchemaError(Exception):
+    """The database was written by a newer groq_magic (its schema version is higher)."""
+
+
+def has_fts(conn: sqlite3.Connection) -> bool:
+    """True when the database has the FTS5 index (this SQLite had FTS5 when it was made)."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchange_fts'"
+    ).fetchone()
+    return row is not None
+
+
+def _fts_available(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.fts_probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    conn.execute("DROP TABLE temp.fts_probe")
+    return True
+
+
+def ensure_schema(conn: sqlite3.Connection, *, now: float) -> None:
+    """Create or migrate the tables in one write transaction (safe with two processes)."""
+    # Only takes effect on a database with no tables yet; lets cache_clear give space back.
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(_TABLES):
+            conn.execute(statement)
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        version = row[0] if row and row[0] is not None else None
+        if version is None:
+            if _fts_available(conn):
+                for statement in _statements(_FTS):
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
+        elif version > SCHEMA_VERSION:
+            raise NewerSchemaError(version)
+        else:
+            while version < SCHEMA_VERSION:
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                version += 1
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT first; splitting keeps everything in our transaction.
+    # Triggers contain ';' inside BEGIN...END, so split on complete statements only.
+    out: list[str] = []
+    current = ""
+    for line in script.strip().splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
