@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from groq_magic.store._errors import StoreError
-from groq_magic.store._rows import SELECT_FULL, exchange_from_row, turn_step, usage_of, when
+from groq_magic.store._rows import SELECT_FOR_RESTORE, exchange_from_row, turn_step, usage_of, when
 from groq_magic.store.prices import PriceTable, cost
 
 __all__ = ["log_rows", "restore_steps", "usage_rows"]
@@ -116,7 +116,7 @@ def restore_steps(
         params.append(notebook)
     extra = "".join(f" AND e.{f}" for f in filters)
     rows = conn.execute(
-        f"{SELECT_FULL} WHERE e.in_history = 1{extra} ORDER BY e.id", params
+        f"{SELECT_FOR_RESTORE} WHERE e.in_history = 1{extra} ORDER BY e.id", params
     ).fetchall()
     edit_where = f" WHERE {' AND '.join(filters)}" if filters else ""
     edits = conn.execute(

@@ -23,6 +23,7 @@ from groq_magic.store.prices import cached_tokens
 __all__ = [
     "INSERT_DATA",
     "INSERT_EXCHANGE",
+    "SELECT_FOR_RESTORE",
     "SELECT_FULL",
     "CleanMemo",
     "exchange_from_row",
@@ -61,6 +62,15 @@ SELECT_FULL = (
     + " FROM exchanges e JOIN exchange_data d ON d.id = e.id"
 )
 """Every column of both tables; add ``WHERE`` / ``ORDER BY`` after it."""
+
+SELECT_FOR_RESTORE = SELECT_FULL.replace(
+    "d.request,", "CASE WHEN d.user_message IS NULL THEN d.request END AS request,"
+)
+""":data:`SELECT_FULL` that reads the request body only where a restore needs it.
+
+The body holds the whole window, so it is most of each row; a turn needs it
+only to find its user message when none was stored.
+"""
 
 
 def when(created: float | None) -> datetime | None:

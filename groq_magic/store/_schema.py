@@ -4,7 +4,8 @@ Layout, and why:
 
 - ``exchanges`` is narrow (who, when, which model, status, token counts, a
   prompt snippet): ``log`` and ``usage_summary`` scan only it, so listing the
-  newest 20 of 100,000 rows never reads a request body.
+  newest 20 of 100,000 rows never reads a request body. ``exchanges_usage``
+  covers ``usage_summary`` (grouped by model without a sort, no table reads).
 - ``exchange_data`` holds the wide part (prompt, answer, request JSON,
   reasoning, tool calls...) under the same id, read only for one exchange at a
   time (cache lookup, restore).
@@ -59,6 +60,9 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_chat ON exchanges(chat);
 CREATE INDEX IF NOT EXISTS exchanges_created ON exchanges(created);
 CREATE INDEX IF NOT EXISTS exchanges_cache ON exchanges(cache_key) WHERE status = 'complete';
+CREATE INDEX IF NOT EXISTS exchanges_usage ON exchanges(
+    model, batch, created, prompt_tokens, completion_tokens, cached_tokens, total_tokens
+);
 CREATE TABLE IF NOT EXISTS exchange_data (
     id INTEGER PRIMARY KEY,
     prompt TEXT NOT NULL DEFAULT '',

@@ -191,3 +191,19 @@ def test_a_chat_emptied_by_reset_restores_empty(store: Store) -> None:
     kernel.cell("A?", "a", "c1")
     kernel.reset()
     assert store.turns_for_restore("drafts") == {"drafts": []}
+
+
+def test_a_turn_stored_without_its_user_message_takes_it_from_the_request(store: Store) -> None:
+    image = [{"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {}}]
+    store.record(
+        Exchange(
+            request={"model": "m", "messages": [{"role": "user", "content": image}]},
+            answer="A cat.",
+            model="m",
+            chat="pics",
+        )
+    )
+    [turn] = conversations_from_turns(store.turns_for_restore("pics"))["pics"].turns
+    assert turn.user_message == {"role": "user", "content": image}
+    assert turn.prompt == "What is it? [image]"
+    assert turn.answer == "A cat."
