@@ -42,6 +42,8 @@ class Knob:
     - ``slider``: shown as a slider in the panel (needs ``ge`` and ``le``).
     - ``param``: the request field it sets (None: not sent as a field of its own).
     - ``escapes``: ``\\n``, ``\\t`` typed on the line become characters (``--stop``).
+    - ``choices``: the only values it takes (``--reasoning-effort``).
+    - ``csv``: one flag value is a comma-separated list (``--tools a,b``).
     """
 
     name: str
@@ -61,6 +63,8 @@ class Knob:
     slider: Slider | None = None
     param: str | None = None
     escapes: bool = False
+    choices: tuple[str, ...] | None = None
+    csv: bool = False
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -97,6 +101,22 @@ _TABLE = (
     Knob("stop", str, "--stop",
          'A stop sequence (repeat for up to 4); quote it: --stop ", 6". \\n is a newline.',
          style="append", escapes=True, param="stop"),
+    Knob("tools", str, "--tools",
+         "Let the model call these notebook functions (comma-separated names).", short="-T",
+         metavar="NAMES", csv=True, config=True),
+    Knob("max_steps", int, "--max-steps",
+         "With --tools: most requests in one turn (tool rounds), 1 to 64; default 8.", ge=1,
+         le=64, config=True),
+    Knob("images", str, "--image",
+         "An image to send: a file path, an http(s) URL or a notebook variable (repeat for"
+         " more).", metavar="SRC", style="append"),
+    Knob("reasoning_effort", str, "--reasoning-effort",
+         "How hard a reasoning model thinks: low, medium, high (gpt-oss); none, default (qwen3).",
+         choices=("none", "default", "low", "medium", "high"), config=True,
+         param="reasoning_effort"),
+    Knob("reasoning_format", str, "--reasoning-format",
+         "Where a reasoning model's thinking goes: parsed (shown apart), raw (inline), hidden.",
+         choices=("parsed", "raw", "hidden"), config=True, param="reasoning_format"),
     Knob("json_mode", bool, "--json", "JSON mode: the answer is parsed into .json.",
          default=False, style="switch"),
     Knob("schema_name", str, "--schema",

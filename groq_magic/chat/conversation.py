@@ -75,6 +75,17 @@ class Turn(BaseModel):
         default_factory=dict, description="the user message as sent (defaults from prompt)"
     )
     answer: str = Field(default="", description="the assistant text (partial if interrupted)")
+    exchange: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="between prompt and answer: assistant tool-call messages and tool results",
+    )
+    reasoning: str | None = Field(default=None, description="the model's thinking (not resent)")
+    tool_calls: list[dict[str, Any]] = Field(
+        default_factory=list, description="each tool call: name, arguments, content, error, seconds"
+    )
+    executed_tools: list[dict[str, Any]] = Field(
+        default_factory=list, description="Groq's server-side tool runs (compound models)"
+    )
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict, description="options snapshot, no key")
     usage: dict[str, Any] = Field(default_factory=dict)
@@ -96,11 +107,10 @@ class Turn(BaseModel):
         self._schema = schema
         return self
 
-    @field_validator("options", "usage", "user_message")
+    @field_validator("options", "usage", "user_message", "exchange")
     @classmethod
-    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        cleaned: dict[str, Any] = strip_secrets(value)
-        return cleaned
+    def _no_secrets(cls, value: Any) -> Any:
+        return strip_secrets(value)
 
     def model_post_init(self, __context: Any) -> None:
         """Fill the user message from the prompt when none was given."""
@@ -121,7 +131,7 @@ class Turn(BaseModel):
         squared. (A cached property, unlike a private attribute, is not part of
         the model's equality.)
         """
-        out = [dict(self.user_message)]
+        out = [dict(self.user_message), *(dict(m) for m in self.exchange)]
         if self.answer:
             out.append({"role": "assistant", "content": self.answer})
         return out
@@ -170,6 +180,22 @@ class Conversation(BaseModel):
         When ``cell_id`` (or the turn id ``replaces``) matches a turn, only the
         turns before it are included. ``history=False`` sends no earlier turns.
         """
+        messages = self.window(system, cell_id=cell_id, replaces=replaces, history=history)
+        if isinstance(prompt, str):
+            messages.append({"role": "user", "content": prompt})
+        else:
+            messages.append(dict(prompt))
+        return messages
+
+    def window(
+        self,
+        system: str | None = None,
+        *,
+        cell_id: str | None = None,
+        replaces: str | None = None,
+        history: bool = True,
+    ) -> list[dict[str, Any]]:
+        """What goes before a new prompt: the system prompt and the earlier turns' messages."""
         messages: list[dict[str, Any]] = []
         sys_text = system if system is not None else self.system
         if sys_text:
@@ -178,10 +204,6 @@ class Conversation(BaseModel):
             cut = self.replaced_index(cell_id, replaces)
             for turn in self.turns[: cut if cut is not None else len(self.turns)]:
                 messages.extend(turn.messages())
-        if isinstance(prompt, str):
-            messages.append({"role": "user", "content": prompt})
-        else:
-            messages.append(dict(prompt))
         return messages
 
     # ---- changing history -------------------------------------------------------

@@ -3,8 +3,10 @@
 The data flow, each step with one owner::
 
     options + template + namespace + chat     -> prepare_turn   (groq_magic.chat.prepare)
-    request -> client -> chunks               -> _consume / _aconsume (sink gets deltas)
-    what arrived                              -> _conclude      (result, JSON check, history)
+    request -> client -> chunks               -> _request / _arequest (one request)
+    tool calls -> run -> results -> request   -> _consume / _aconsume (until an answer)
+    what arrived, across the requests         -> Exchange       (groq_magic.chat.exchange)
+    result, JSON check, history               -> _conclude
 
 The magic, retry, the panel, compares and ``sweep`` all prepare with
 :func:`~groq_magic.chat.prepare.prepare_turn` and run with these, so a turn
@@ -17,28 +19,21 @@ text was shown is a failed request (a ``TurnError``), not an empty partial answe
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.conversation import Turn
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
+from groq_magic.chat.exchange import Exchange
 from groq_magic.chat.explain import explain_error
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult, tokens_per_second
-from groq_magic.chat.sink import StreamSink, TurnStatus, TurnSummary
-from groq_magic.client import (
-    APIConnectionError,
-    APIError,
-    APIStreamError,
-    APITimeoutError,
-    ChatCompletion,
-    RateLimits,
-)
+from groq_magic.chat.sink import StreamSink, TurnSummary
+from groq_magic.client import APIConnectionError, APIError, APIStreamError, APITimeoutError
 from groq_magic.client._exceptions import status_error_class
 
 if TYPE_CHECKING:
-    from groq_magic.client import AsyncGroq, AsyncStream, Groq, Stream
+    from groq_magic.chat.tools import ToolCall, ToolOutcome
+    from groq_magic.client import AsyncGroq, Groq
 
 __all__ = ["TurnError", "arun_turn", "run_turn"]
 
@@ -63,46 +58,6 @@ class TurnError(ChatError):
         self.cause = cause
         self.failed_generation = failed_generation
         self.interrupted = interrupted
-
-
-@dataclass
-class _Outcome:
-    """What arrived, however the exchange ended."""
-
-    text: str = ""
-    model: str | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
-    finish_reason: str | None = None
-    request_id: str | None = None
-    reasoning: str | None = None
-    time_to_first_token: float | None = None
-    total_time: float | None = None
-    status: TurnStatus = "complete"
-    error: str | None = None
-    rate_limits: RateLimits | None = None
-
-    def take_stream(self, stream: Stream | AsyncStream) -> None:
-        self.text = stream.text
-        self.model = stream.model
-        self.usage = stream.usage.model_dump(exclude_none=True) if stream.usage else {}
-        self.finish_reason = stream.finish_reason
-        self.request_id = stream.request_id
-        self.rate_limits = stream.rate_limits
-        self.reasoning = stream.reasoning or None
-        timings = stream.timings
-        self.time_to_first_token = timings.time_to_first_token
-        self.total_time = timings.total
-
-    def take_completion(self, completion: ChatCompletion, started: float) -> None:
-        self.text = completion.text
-        self.model = completion.model
-        self.usage = completion.usage.model_dump(exclude_none=True) if completion.usage else {}
-        choice = completion.choices[0] if completion.choices else None
-        self.finish_reason = choice.finish_reason if choice else None
-        self.reasoning = choice.message.reasoning if choice else None
-        self.request_id = completion.request_id
-        self.rate_limits = completion.rate_limits
-        self.total_time = time.perf_counter() - started
 
 
 def _api_failure(exc: APIError) -> TurnError:
@@ -138,149 +93,207 @@ def _nothing_shown(exc: APIStreamError) -> TurnError:
     return TurnError(explain_error(as_request), cause=exc, failed_generation=exc.failed_generation)
 
 
-def _content(chunk: Any) -> str | None:
-    for choice in chunk.choices:
-        if choice.index == 0:
-            content: str | None = choice.delta.content
-            return content
-    return None
+def _stopped_before(ex: Exchange) -> bool:
+    """The stop button before this request's first token: a failed turn, unless earlier
+    steps (tool rounds) already showed something, which is then kept as interrupted."""
+    if not ex.shown:
+        raise TurnError("interrupted before the answer started", interrupted=True) from None
+    ex.stopped()
+    return False
 
 
-def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> _Outcome:
-    outcome = _Outcome()
-    started = time.perf_counter()
+def _failed_before(ex: Exchange, exc: APIError) -> bool:
+    """A request that failed: the turn fails, unless earlier tool rounds are kept."""
+    if not ex.shown:
+        raise _api_failure(exc) from None
+    ex.broke(explain_error(exc))
+    return False
+
+
+def _broke_during(ex: Exchange, exc: APIStreamError) -> bool:
+    if not ex.shown:
+        raise _nothing_shown(exc) from None
+    ex.broke(explain_error(exc))
+    return False
+
+
+def _request(client: Groq, ex: Exchange) -> bool:
+    """Send one request of the turn; False when the turn ended there (stopped, broken)."""
+    prep = ex.prep
     try:
         if not prep.stream:
             completion = client.chat.completions.create(
-                messages=prep.messages, model=prep.model, stream=False, **prep.params
+                messages=ex.messages, model=prep.model, stream=False, **prep.params
             )
-            outcome.take_completion(completion, started)
-            sink.delta(outcome.text)
-            return outcome
+            ex.take_completion(completion)
+            return True
         stream = client.chat.completions.create(
-            messages=prep.messages, model=prep.model, stream=True, **prep.params
+            messages=ex.messages, model=prep.model, stream=True, **prep.params
         )
     except KeyboardInterrupt:
-        raise TurnError("interrupted before the answer started", interrupted=True) from None
+        return _stopped_before(ex)
     except APIError as exc:
-        raise _api_failure(exc) from None
+        return _failed_before(ex, exc)
     try:
         for chunk in stream:
-            content = _content(chunk)
-            if content:
-                sink.delta(content)
+            ex.take_chunk(chunk)
     except KeyboardInterrupt:
-        if not stream.text:
-            raise TurnError("interrupted before the answer started", interrupted=True) from None
-        outcome.status = "interrupted"
+        ex.end_stream(stream)
+        return _stopped_before(ex)
     except APIStreamError as exc:
-        if not stream.text:
-            raise _nothing_shown(exc) from None
-        outcome.status = "incomplete"
-        outcome.error = explain_error(exc)
+        ex.end_stream(stream)
+        return _broke_during(ex, exc)
     finally:
         # Closing the response tells the server to stop generating.
         stream.close()
-    outcome.take_stream(stream)
-    return outcome
+    ex.end_stream(stream)
+    return True
 
 
-async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> _Outcome:
-    outcome = _Outcome()
-    started = time.perf_counter()
+async def _arequest(client: AsyncGroq, ex: Exchange) -> bool:
+    """The asyncio twin of :func:`_request`."""
+    prep = ex.prep
     try:
         if not prep.stream:
             completion = await client.chat.completions.create(
-                messages=prep.messages, model=prep.model, stream=False, **prep.params
+                messages=ex.messages, model=prep.model, stream=False, **prep.params
             )
-            outcome.take_completion(completion, started)
-            sink.delta(outcome.text)
-            return outcome
+            ex.take_completion(completion)
+            return True
         stream = await client.chat.completions.create(
-            messages=prep.messages, model=prep.model, stream=True, **prep.params
+            messages=ex.messages, model=prep.model, stream=True, **prep.params
         )
     except KeyboardInterrupt:
-        raise TurnError("interrupted before the answer started", interrupted=True) from None
+        return _stopped_before(ex)
     except APIError as exc:
-        raise _api_failure(exc) from None
+        return _failed_before(ex, exc)
     try:
         async for chunk in stream:
-            content = _content(chunk)
-            if content:
-                sink.delta(content)
+            ex.take_chunk(chunk)
     except KeyboardInterrupt:
-        if not stream.text:
-            raise TurnError("interrupted before the answer started", interrupted=True) from None
-        outcome.status = "interrupted"
+        ex.end_stream(stream)
+        return _stopped_before(ex)
     except APIStreamError as exc:
-        if not stream.text:
-            raise _nothing_shown(exc) from None
-        outcome.status = "incomplete"
-        outcome.error = explain_error(exc)
+        ex.end_stream(stream)
+        return _broke_during(ex, exc)
     finally:
         await stream.aclose()
-    outcome.take_stream(stream)
-    return outcome
+    ex.end_stream(stream)
+    return True
 
 
-def _conclude(
-    prep: PreparedTurn, outcome: _Outcome, sink: StreamSink, *, record: bool
-) -> ChatResult:
-    model = outcome.model or prep.model
-    tps = tokens_per_second(outcome.usage, outcome.time_to_first_token, outcome.total_time)
-    timings = {
-        "ttft": outcome.time_to_first_token,
-        "total": outcome.total_time,
-        "tokens_per_second": tps,
+def _next_calls(ex: Exchange) -> list[ToolCall]:
+    """The calls to run now; none when the model answered or the steps are used up."""
+    calls = ex.calls
+    if calls and ex.steps >= ex.prep.max_steps:
+        ex.out_of_steps()
+        return []
+    return calls
+
+
+def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
+    ex = Exchange(prep, sink)
+    while _request(client, ex) and (calls := _next_calls(ex)):
+        assert prep.toolbox is not None  # calls come only when tools were offered
+        ex.calls_started(calls)
+        try:
+            outcomes = prep.toolbox.run(calls)
+        except KeyboardInterrupt:
+            ex.calls_interrupted(calls)
+            break
+        ex.calls_done(calls, outcomes)
+    return ex
+
+
+async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
+    ex = Exchange(prep, sink)
+    while await _arequest(client, ex) and (calls := _next_calls(ex)):
+        assert prep.toolbox is not None  # calls come only when tools were offered
+        ex.calls_started(calls)
+        ex.calls_done(calls, await prep.toolbox.arun(calls))
+    return ex
+
+
+def _saved_call(outcome: ToolOutcome) -> dict[str, Any]:
+    """A tool call as history keeps it: JSON-ready (the text sent, not the Python value)."""
+    return {
+        "id": outcome.id,
+        "name": outcome.name,
+        "arguments": outcome.arguments,
+        "content": outcome.content,
+        "error": outcome.error,
+        "seconds": outcome.seconds,
     }
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    details = usage.get("completion_tokens_details")
+    value = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -> ChatResult:
+    model = ex.model or prep.model
+    tps = tokens_per_second(ex.usage, ex.time_to_first_token, ex.total_time)
+    timings = {"ttft": ex.time_to_first_token, "total": ex.total_time, "tokens_per_second": tps}
     result = ChatResult(
-        outcome.text,
+        ex.text,
         model=model,
-        usage=outcome.usage,
+        usage=ex.usage,
         timings=timings,
-        finish_reason=outcome.finish_reason,
+        finish_reason=ex.finish_reason,
         request=prep.request,
-        status=outcome.status,
-        error=outcome.error,
+        status=ex.status,
+        error=ex.error,
         validator=prep.validator,
         json_mode=prep.wants_json,
-        reasoning=outcome.reasoning,
-        request_id=outcome.request_id,
-        rate_limits=outcome.rate_limits,
+        reasoning=ex.reasoning,
+        request_id=ex.request_id,
+        rate_limits=ex.rate_limits,
+        tool_calls=[o.as_dict() for o in ex.outcomes],
+        executed_tools=[o.as_dict() for o in ex.executed],
     )
-    if prep.wants_json and outcome.status == "complete":
+    if prep.wants_json and ex.status == "complete":
         try:
             result.parsed  # noqa: B018 - parse and validate now, so bad JSON fails the turn
         except (JSONResultError, SchemaValidationError) as exc:
             sink.fail(str(exc))
-            raise TurnError(str(exc), cause=exc, failed_generation=outcome.text) from None
+            raise TurnError(str(exc), cause=exc, failed_generation=ex.text) from None
     turn = Turn(
         cell_id=prep.cell_id,
         prompt=prep.prompt,
-        answer=outcome.text,
+        user_message=prep.user_message,
+        answer=ex.text,
+        exchange=ex.exchange,
+        reasoning=ex.reasoning,
+        tool_calls=[_saved_call(o) for o in ex.outcomes],
+        executed_tools=[_saved_call(o) for o in ex.executed],
         model=model,
         options=prep.options.snapshot(),
-        usage=outcome.usage,
+        usage=ex.usage,
         timings=timings,
-        finish_reason=outcome.finish_reason,
-        status=outcome.status,
+        finish_reason=ex.finish_reason,
+        status=ex.status,
     ).remember_schema(prep.schema)
     result.turn = turn
-    keep = prep.options.history and (outcome.status == "complete" or bool(outcome.text))
-    if record and keep and prep.conversation is not None:
+    kept = ex.status == "complete" or bool(ex.text) or bool(ex.exchange)
+    if record and kept and prep.options.history and prep.conversation is not None:
         prep.conversation.record(turn, replaces=prep.replaces)
     sink.finish(
         TurnSummary(
-            text=outcome.text,
+            text=ex.text,
             model=model,
-            status=outcome.status,
-            finish_reason=outcome.finish_reason,
-            prompt_tokens=outcome.usage.get("prompt_tokens"),
-            completion_tokens=outcome.usage.get("completion_tokens"),
-            time_to_first_token=outcome.time_to_first_token,
-            total_time=outcome.total_time,
+            status=ex.status,
+            finish_reason=ex.finish_reason,
+            prompt_tokens=ex.usage.get("prompt_tokens"),
+            completion_tokens=ex.usage.get("completion_tokens"),
+            time_to_first_token=ex.time_to_first_token,
+            total_time=ex.total_time,
             tokens_per_second=tps,
-            error=outcome.error,
+            error=ex.error,
+            reasoning_tokens=_reasoning_tokens(ex.usage),
+            images=prep.images,
+            tool_calls=len(ex.outcomes) + len(ex.executed),
         )
     )
     return result

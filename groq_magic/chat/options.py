@@ -24,7 +24,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from groq_magic._keys import KEY_SHAPE
 from groq_magic.chat.errors import OptionsError
@@ -114,6 +121,11 @@ class ChatOptions(BaseModel):
     stream: bool = Field(True, **KNOBS["stream"].constraints())
     history: bool = Field(True, **KNOBS["history"].constraints())
     out: str | None = Field(None, **KNOBS["out"].constraints())
+    tools: list[str] = Field(default_factory=list, **KNOBS["tools"].constraints())
+    max_steps: int | None = Field(None, **KNOBS["max_steps"].constraints())
+    images: list[str] = Field(default_factory=list, **KNOBS["images"].constraints())
+    reasoning_effort: str | None = Field(None, **KNOBS["reasoning_effort"].constraints())
+    reasoning_format: str | None = Field(None, **KNOBS["reasoning_format"].constraints())
     extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
 
     @field_validator("stop", mode="before")
@@ -133,6 +145,37 @@ class ChatOptions(BaseModel):
             raise ValueError(f"takes at most {MAX_STOP} sequences (got {len(value)})")
         if any(s == "" for s in value):
             raise ValueError("sequences must not be empty")
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tool_names(cls, value: object) -> object:
+        # "--tools a,b" and %config GroqMagics.tools = "a,b" are one comma-separated string.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",")]
+        return [] if value is None else value
+
+    @field_validator("tools")
+    @classmethod
+    def _tool_identifiers(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.isidentifier():
+                raise ValueError(f"takes names of notebook functions (got {name!r})")
+        return list(dict.fromkeys(value))  # a name given twice is one tool
+
+    @field_validator("images", mode="before")
+    @classmethod
+    def _image_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [value]
+        return [] if value is None else value
+
+    @field_validator("reasoning_effort", "reasoning_format")
+    @classmethod
+    def _one_of(cls, value: str | None, info: ValidationInfo) -> str | None:
+        choices = KNOBS[str(info.field_name)].choices or ()
+        if value is not None and value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
         return value
 
     @field_validator("out", "schema_name")

@@ -10,7 +10,11 @@ nothing else to decide what is sent, so a rule added here holds on every road:
 3. a prompt or system prompt holding something shaped like an API key is refused;
 4. ``--schema NAME`` is resolved (the namespace first, then the schema the turn
    being retried remembered) and turned into ``response_format`` + a validator;
-5. the request window comes from the conversation (cell-aware, ``--no-history``).
+5. ``--tools`` names become a :class:`~groq_magic.chat.tools.ToolBox` (described
+   from their signatures; never combined with JSON mode);
+6. images (``{fig}`` in the prompt, ``--image SRC``) become content parts, fitted
+   to Groq's limits together with the images the window already carries;
+7. the request window comes from the conversation (cell-aware, ``--no-history``).
 
 Everything raises one :class:`~groq_magic.chat.errors.ChatError` line before
 anything is sent. The result is what the engine needs and nothing more.
@@ -20,15 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from groq_magic._keys import looks_like_key
 from groq_magic.chat.conversation import Conversation
-from groq_magic.chat.errors import ChatError, SchemaError
+from groq_magic.chat.errors import ChatError, OptionsError, SchemaError
 from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.schema import SchemaValidator, schema_response_format
 from groq_magic.chat.sink import TurnMeta
-from groq_magic.chat.template import render_prompt
+
+if TYPE_CHECKING:
+    from groq_magic.chat.tools import ToolBox
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -42,6 +48,9 @@ __all__ = [
 
 DEFAULT_MODEL = "llama-3.3-70b-versatile"
 """The model used when neither the cell nor the configuration names one (on Groq)."""
+
+DEFAULT_MAX_STEPS = 8
+"""Requests one turn may make when the model calls tools (``--max-steps``)."""
 
 
 class EmptyPromptError(ChatError, ValueError):
@@ -80,6 +89,15 @@ class PreparedTurn:
     cell_id: str | None = None
     replaces: str | None = None
     conversation: Conversation | None = None
+    user_message: dict[str, Any] = field(default_factory=dict)
+    toolbox: ToolBox | None = None
+    images: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def max_steps(self) -> int:
+        """Requests this turn may make (tool rounds included)."""
+        return self.options.max_steps or DEFAULT_MAX_STEPS
 
     @property
     def stream(self) -> bool:
@@ -99,7 +117,7 @@ class PreparedTurn:
     @property
     def meta(self) -> TurnMeta:
         """What the sink is told at the start."""
-        return TurnMeta(model=self.model, chat=self.chat, stream=self.stream)
+        return TurnMeta(model=self.model, chat=self.chat, stream=self.stream, notes=self.notes)
 
 
 def resolve_schema(
@@ -140,6 +158,63 @@ def refuse_keys(*texts: str | None) -> None:
         )
 
 
+def resolve_toolbox(
+    names: list[str], namespace: Mapping[str, Any] | None, remembered: ToolBox | None = None
+) -> ToolBox | None:
+    """The tools ``--tools`` names, looked up in the namespace (else those remembered)."""
+    if not names:
+        return None
+    if namespace is None and remembered is not None and set(names) <= set(remembered.names):
+        return remembered
+    from groq_magic.chat.tools import resolve_tools
+
+    return resolve_tools(names, namespace or {})
+
+
+def _user_content(
+    options: ChatOptions,
+    template: str,
+    namespace: Mapping[str, Any] | None,
+    window: list[dict[str, Any]],
+) -> tuple[str, dict[str, Any], int, tuple[str, ...]]:
+    """(prompt text, user message, image count, notes) for a template and ``--image``s.
+
+    ``namespace=None`` sends the template as written (no ``{name}`` filling).
+    """
+    from groq_magic.chat.images import DEFAULT_LIMITS, prepare_images
+    from groq_magic.chat.parts import (
+        PromptParts,
+        build_user_content,
+        image_stats,
+        render_prompt_parts,
+    )
+
+    # Images already in the window count against the same per-request limits.
+    earlier = image_stats(window)
+    limits = DEFAULT_LIMITS.minus(earlier.count, earlier.inline_bytes)
+    if namespace is None:
+        parts = PromptParts(content=template, text=template)
+    else:
+        parts = render_prompt_parts(template, namespace, limits=limits)
+    content: Any = parts.content
+    prepared = list(parts.images)
+    text = parts.text
+    if options.images:
+        inline = image_stats(content)
+        extra = prepare_images(
+            options.images,
+            namespace,
+            text_bytes=len(text.encode()),
+            limits=limits.minus(inline.count, inline.inline_bytes),
+        )
+        items = [content] if isinstance(content, str) else list(content)
+        content = build_user_content([*items, *extra], limits=limits)
+        prepared += extra
+        text += "".join(f"\n[image: {image.label}]" for image in extra)
+    notes = tuple(image.note for image in prepared if image.note)
+    return text, {"role": "user", "content": content}, len(prepared), notes
+
+
 def prepare_turn(
     options: ChatOptions,
     template: str,
@@ -148,23 +223,44 @@ def prepare_turn(
     *,
     defaults: TurnDefaults | None = None,
     rendered: bool = False,
+    message: Mapping[str, Any] | None = None,
     cell_id: str | None = None,
     replaces: str | None = None,
     schema: object | None = None,
+    toolbox: ToolBox | None = None,
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
-    ``namespace`` fills ``{name}`` references and is where ``--schema`` is looked up;
-    ``rendered=True`` takes ``template`` as the final prompt (a retried turn's text).
-    ``schema`` is a schema remembered from an earlier run of the same turn.
+    ``namespace`` fills ``{name}`` references and is where ``--schema``, ``--tools``
+    and ``--image`` names are looked up; ``rendered=True`` takes ``template`` as the
+    final prompt (a retried turn's text) and ``message`` as its user message (images
+    included). ``schema`` and ``toolbox`` are what an earlier run of the same turn
+    used, for when the namespace no longer has them.
     """
     defaults = defaults or TurnDefaults()
     options = options.with_defaults(defaults.options)
-    prompt = template if rendered or namespace is None else render_prompt(template, namespace)
-    if not prompt.strip():
+    if options.tools and options.wants_json:
+        raise OptionsError(
+            "--tools cannot be combined with --json or --schema: Groq does not allow JSON"
+            " mode with tools",
+            option="--tools",
+        )
+    window = conversation.window(
+        options.system, cell_id=cell_id, replaces=replaces, history=options.history
+    )
+    notes: tuple[str, ...] = ()
+    if rendered:
+        # A recorded turn: its text and its user message (images included) as they were.
+        prompt = template
+        user_message = dict(message) if message else {"role": "user", "content": template}
+        images = _image_count(user_message)
+    else:
+        prompt, user_message, images, notes = _user_content(options, template, namespace, window)
+    if not prompt.strip() and not images:
         raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
-    refuse_keys(prompt, options.system)
+    refuse_keys(prompt, options.system, *_texts(user_message))
     schema = resolve_schema(options.schema_name, namespace, schema)
+    box = resolve_toolbox(options.tools, namespace, toolbox)
     model = options.model or defaults.model
     response_format: dict[str, Any] | None = None
     validator: SchemaValidator | None = None
@@ -172,19 +268,42 @@ def prepare_turn(
         response_format, validator = schema_response_format(
             schema, name=options.schema_name, model=model
         )
-    messages = conversation.messages_for(
-        prompt, options.system, cell_id=cell_id, replaces=replaces, history=options.history
-    )
+    params = options.to_request_params(response_format)
+    if box is not None:
+        params.update(box.request_fields())
     return PreparedTurn(
         options=options,
         model=model,
         chat=conversation.name,
         prompt=prompt,
-        messages=messages,
-        params=options.to_request_params(response_format),
+        messages=[*window, user_message],
+        params=params,
         schema=schema,
         validator=validator,
         cell_id=cell_id,
         replaces=replaces,
         conversation=conversation,
+        user_message=user_message,
+        toolbox=box,
+        images=images,
+        notes=notes,
+    )
+
+
+def _texts(message: Mapping[str, Any]) -> list[str]:
+    """The text parts of a user message (what a key check must read besides the prompt)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return []
+    return [str(p.get("text", "")) for p in content if isinstance(p, Mapping)]
+
+
+def _image_count(message: Mapping[str, Any]) -> int:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return 0
+    return sum(
+        1 for part in content if isinstance(part, Mapping) and part.get("type") == "image_url"
     )

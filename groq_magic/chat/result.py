@@ -124,6 +124,8 @@ class ChatResult:
         reasoning: str | None = None,
         request_id: str | None = None,
         rate_limits: RateLimits | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        executed_tools: list[dict[str, Any]] | None = None,
     ) -> None:
         self.text = text
         self.model = model
@@ -147,6 +149,10 @@ class ChatResult:
         self.request_id = request_id
         # The response's x-ratelimit-* headers (what pacing of grids reads).
         self.rate_limits = rate_limits
+        # Each notebook function the model called: name, arguments, result, error, seconds.
+        self.tool_calls: list[dict[str, Any]] = tool_calls or []
+        # Groq's own tool runs (compound models): searches, visits, code runs.
+        self.executed_tools: list[dict[str, Any]] = executed_tools or []
         # The history turn this answer made (or, for a run not recorded, would make):
         # the panel's Keep records it; set by the engine.
         self.turn: Turn | None = None

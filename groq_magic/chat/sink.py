@@ -3,6 +3,9 @@
 The engine calls ``start`` before the request, ``delta`` for each text fragment
 as it arrives, then exactly one of ``finish`` (the turn ended: complete,
 interrupted or incomplete) or ``fail`` (the request failed and nothing is kept).
+In between, ``reasoning`` receives the model's thinking as it streams and
+``tool`` a line for each tool call (once when it starts, again when it is done).
+These two are optional: the engine skips them on sinks that lack them.
 Sinks live above this layer (``groq_magic.render``, ``groq_magic.ui``); the
 protocol lives here so the engine depends on nothing above it.
 """
@@ -12,7 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["NullSink", "RunStatus", "StreamSink", "TurnMeta", "TurnStatus", "TurnSummary"]
+__all__ = [
+    "NullSink",
+    "RunStatus",
+    "StreamSink",
+    "ToolNote",
+    "TurnMeta",
+    "TurnStatus",
+    "TurnSummary",
+]
 
 TurnStatus = Literal["complete", "interrupted", "incomplete"]
 """How an answer ended, the one vocabulary of results, history, sinks and tables:
@@ -31,6 +42,7 @@ class TurnMeta:
     model: str
     chat: str
     stream: bool
+    notes: tuple[str, ...] = ()  # one line each, e.g. an image that was downscaled
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,24 @@ class TurnSummary:
     total_time: float | None = None
     tokens_per_second: float | None = None
     error: str | None = None
+    reasoning_tokens: int | None = None
+    images: int = 0
+    tool_calls: int = 0
+
+
+@dataclass(frozen=True)
+class ToolNote:
+    """A tool call as a sink shows it; a later note with the same ``key`` replaces it.
+
+    ``line`` is the one-line summary (``🔧 get_weather(city="Oslo") → "12°C" · 0.02 s``),
+    ``markdown`` the collapsible block saved with the answer, ``done`` False while
+    the call runs.
+    """
+
+    key: str
+    line: str
+    markdown: str
+    done: bool = True
 
 
 class StreamSink(Protocol):
@@ -67,6 +97,12 @@ class StreamSink(Protocol):
 
 class NullSink:
     """A sink that shows nothing (sweeps, tests, code that only wants the result)."""
+
+    def reasoning(self, text: str) -> None:
+        """Ignore."""
+
+    def tool(self, note: ToolNote) -> None:
+        """Ignore."""
 
     def start(self, meta: TurnMeta) -> None:
         """Ignore."""

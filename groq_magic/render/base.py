@@ -56,6 +56,9 @@ def _tokens(prompt: int | None, completion: int | None) -> str | None:
 def status_line(summary: TurnSummary) -> str:
     """One line such as ``model · TTFT 0.12 s · 812 tok/s · 45 → 210 tokens · stop``.
 
+    Reasoning tokens, images sent and tool calls are added when there are any
+    (``45 → 210 tokens (120 reasoning) · 2 images · 3 tool calls``).
+
     Unknown parts are left out. A turn that did not complete says so at the end
     (``· interrupted``, or ``· incomplete: <error>``), after any finish reason.
     """
@@ -67,8 +70,14 @@ def status_line(summary: TurnSummary) -> str:
     if summary.tokens_per_second is not None:
         parts.append(_rate(summary.tokens_per_second))
     tokens = _tokens(summary.prompt_tokens, summary.completion_tokens)
+    if tokens and summary.reasoning_tokens:
+        tokens += f" ({summary.reasoning_tokens} reasoning)"
     if tokens:
         parts.append(tokens)
+    if summary.images:
+        parts.append(f"{summary.images} image{'s' if summary.images != 1 else ''}")
+    if summary.tool_calls:
+        parts.append(f"{summary.tool_calls} tool call{'s' if summary.tool_calls != 1 else ''}")
     if summary.finish_reason:
         parts.append(summary.finish_reason)
     if summary.status != "complete":

@@ -59,8 +59,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
+from groq_magic.chat.sink import ToolNote
 from groq_magic.render.base import TurnMeta, TurnSummary, status_line
 from groq_magic.render.throttle import UpdateThrottle
+from groq_magic.render.transcript import Transcript
 
 __all__ = ["DisplayFunction", "DisplayHandle", "NotebookSink", "already_shown"]
 
@@ -148,15 +150,14 @@ class NotebookSink:
         self._meta: TurnMeta | None = None
         self._reset()
 
-    def _reset(self) -> None:
-        self._parts: list[str] = []
-        self._bytes = 0
+    def _reset(self, notes: tuple[str, ...] = ()) -> None:
+        self._transcript = Transcript(notes)
         self._throttle = UpdateThrottle(self._min_interval, self._growth, self._clock)
 
     @property
     def text(self) -> str:
         """The answer received so far."""
-        return "".join(self._parts)
+        return self._transcript.answer_text
 
     def _show(self, bundle: dict[str, str]) -> None:
         if self._handle is None:
@@ -173,20 +174,40 @@ class NotebookSink:
         """Show a one-line "waiting" note in a new display; the answer will replace it."""
         self._meta = meta
         self._handle = None
-        self._reset()
+        self._reset(meta.notes)
         note = f"{meta.model} · waiting…" if meta.model else "waiting…"
-        self._show({"text/markdown": f"*{escape_markdown(note)}*", "text/plain": note})
+        waiting = f"*{escape_markdown(note)}*"
+        head = self._transcript.head_markdown()
+        self._show(
+            {"text/markdown": f"{head}\n\n{waiting}" if head else waiting, "text/plain": note}
+        )
         self._throttle.record(0)
 
     def delta(self, text: str) -> None:
         """Add the fragment; resend the answer when the throttle allows."""
         if not text:
             return
-        self._parts.append(text)
-        # Byte length (not characters) so the byte budget holds for any script.
-        self._bytes += len(text.encode("utf-8"))
-        if self._throttle.should_update(self._bytes):
-            self._show({"text/markdown": self.text})
+        self._transcript.add_answer(text)
+        self._maybe_show()
+
+    def reasoning(self, text: str) -> None:
+        """Add a fragment of the model's thinking (shown above the answer)."""
+        if not text:
+            return
+        self._transcript.add_thinking(text)
+        self._maybe_show()
+
+    def tool(self, note: ToolNote) -> None:
+        """Show a tool call's line now (calls are few, and a slow one should show at once)."""
+        self._transcript.add_tool(note)
+        self._throttle.record(self._transcript.size)
+        self._show({"text/markdown": self._transcript.markdown()})
+
+    def _maybe_show(self) -> None:
+        # Byte length (not characters) of everything shown, so the byte budget holds
+        # for any script, thinking and tool lines included.
+        if self._throttle.should_update(self._transcript.size):
+            self._show({"text/markdown": self._transcript.markdown()})
 
     def finish(self, summary: TurnSummary) -> None:
         """Send the final answer with the status line under it (always sent).
@@ -199,7 +220,10 @@ class NotebookSink:
         line = status_line(summary)
         footer = f"*{escape_markdown(line)}*" if line else ""
         plain = f"{text.rstrip()}\n\n{line}" if text.strip() and line else (text or line)
-        self._show({"text/markdown": with_footer(text, footer), "text/plain": plain})
+        head = self._transcript.head_plain()
+        plain = f"{head}\n\n{plain}" if head else plain
+        markdown = with_footer(self._transcript.markdown(text), footer)
+        self._show({"text/markdown": markdown, "text/plain": plain})
 
     def fail(self, message: str) -> None:
         """Empty the display (the "waiting" note or a partial answer); the caller reports

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from groq_magic.chat.sink import ToolNote
 from groq_magic.render.base import TurnMeta, TurnSummary, status_line
 
 __all__ = ["PlainTextSink"]
@@ -34,6 +35,7 @@ class PlainTextSink:
         self._stream = stream
         self._at_line_start = True
         self._streamed = False
+        self._thinking = False
 
     @property
     def stream(self) -> TextIO:
@@ -53,14 +55,36 @@ class PlainTextSink:
         self._write(("" if self._at_line_start else "\n") + text + "\n")
 
     def start(self, meta: TurnMeta) -> None:
-        """Nothing to show before the first fragment."""
+        """Write the notes (an image that was downscaled), if any; then wait for text."""
         self._at_line_start = True
         self._streamed = False
+        self._thinking = False
+        for note in meta.notes:
+            self._line(note)
 
     def delta(self, text: str) -> None:
         """Write and flush the fragment."""
+        if self._thinking:
+            # The thinking ends where the answer starts: a blank line between them.
+            self._thinking = False
+            self._write("\n\n" if not self._at_line_start else "\n")
         self._streamed = True
         self._write(text)
+
+    def reasoning(self, text: str) -> None:
+        """Stream the model's thinking, after a "💭 " marker, before the answer."""
+        if not text:
+            return
+        if not self._thinking:
+            self._thinking = True
+            self._write(("" if self._at_line_start else "\n") + "💭 ")
+        self._write(text)
+
+    def tool(self, note: ToolNote) -> None:
+        """One line per finished tool call (a terminal cannot replace a running line)."""
+        if note.done:
+            self._thinking = False
+            self._line(note.line)
 
     def finish(self, summary: TurnSummary) -> None:
         """End the answer's line and write the status line.

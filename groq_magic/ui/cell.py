@@ -45,6 +45,8 @@ def _words(knob: Knob, value: Any) -> list[str]:
         return [] if value else [flag]
     if knob.style == "append":
         return [w for item in value for w in (flag, _text(knob, item))]
+    if knob.csv:
+        return [flag, _text(knob, ",".join(value))] if value else []
     return [] if value is None else [flag, _text(knob, value)]
 
 

@@ -362,6 +362,7 @@ class ParameterPanel:
             self.namespace,
             conversation=self.conversation(),
             rendered=self.rendered,
+            message=self.replaces.user_message if self.replaces else None,
             replaces=self.replaces.id if self.replaces else None,
             schema=self.schema,
         )
@@ -479,6 +480,7 @@ def _plain_run(
         namespace,
         conversation=conversation,
         rendered=replaces is not None,
+        message=replaces.user_message if replaces else None,
         replaces=replaces.id if replaces else None,
         schema=replaces.schema_object if replaces else None,
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from groq_magic.chat.options import ChatOptions
-from groq_magic.chat.sink import TurnMeta, TurnSummary
+from groq_magic.chat.sink import ToolNote, TurnMeta, TurnSummary
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.render import UpdateThrottle, status_line
 from groq_magic.render.notebook import DisplayFunction, DisplayHandle, escape_markdown, with_footer
@@ -54,6 +54,7 @@ class Pane:
 
     title: str
     parts: list[str] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)  # call id -> its one line
     footer: str = "waiting…"
     handle: DisplayHandle | None = None
     throttle: UpdateThrottle = field(default_factory=UpdateThrottle)
@@ -68,13 +69,15 @@ class Pane:
     def markdown(self) -> str:
         """The pane as Markdown: bold header, answer, italic footer."""
         head = f"**{escape_markdown(self.title)}**"
+        if self.tools:
+            head += "\n\n" + "  \n".join(escape_markdown(line) for line in self.tools.values())
         footer = f"*{escape_markdown(self.footer)}*" if self.footer else ""
         body = with_footer(self.text, footer)
         return f"{head}\n\n{body}" if body else head
 
     def plain(self) -> str:
         """The pane as plain text."""
-        lines = [f"── {self.title}"]
+        lines = [f"── {self.title}", *self.tools.values()]
         if self.text.strip():
             lines.append(self.text.rstrip())
         if self.footer:
@@ -127,9 +130,17 @@ class PaneBoard:
             pane.parts.append(str(payload))
             pane.dirty = True
             return
-        if kind == "start":
+        if kind == "reasoning":
+            if not pane.parts:
+                pane.footer = "thinking…"
+                pane.dirty = True
+            return
+        if kind == "tool" and isinstance(payload, ToolNote):
+            pane.tools[payload.key] = payload.line
+        elif kind == "start":
             model = payload.model if isinstance(payload, TurnMeta) else ""
             pane.parts, pane.footer = [], f"{model} · streaming…" if model else "streaming…"
+            pane.tools = {}
         elif kind == "finish" and isinstance(payload, TurnSummary):
             pane.footer, pane.done = status_line(payload), True
             if payload.text:

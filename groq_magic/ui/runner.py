@@ -5,8 +5,9 @@ prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`) through
 :func:`~groq_magic.chat.engine.arun_turn` (the same engine as a ``%%groq``
 cell) with ``record=False``, so a compare never changes history. It runs on the background
 loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
-``emit(index, kind, payload)`` events (``start``, ``delta``, ``finish``,
-``fail``, ``retry``, ``cancelled``): whoever displays them does so in its own thread.
+``emit(index, kind, payload)`` events (``start``, ``delta``, ``reasoning``,
+``tool``, ``finish``, ``fail``, ``retry``, ``cancelled``): whoever displays them
+does so in its own thread.
 
 Retries are made here, not by the client: the client is a view of the
 backend's with ``max_retries=0`` (:func:`without_retries`), but the policy is
@@ -34,7 +35,7 @@ from groq_magic.chat.engine import TurnError, arun_turn
 from groq_magic.chat.errors import ChatError
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
-from groq_magic.chat.sink import RunStatus, TurnMeta, TurnSummary
+from groq_magic.chat.sink import RunStatus, ToolNote, TurnMeta, TurnSummary
 from groq_magic.client import AsyncGroq, GroqError, RateLimitError
 from groq_magic.client._retry import (
     backoff_delay,
@@ -235,6 +236,12 @@ class _EventSink:
     def delta(self, text: str) -> None:
         self.parts.append(text)
         self.emit(self.index, "delta", text)
+
+    def reasoning(self, text: str) -> None:
+        self.emit(self.index, "reasoning", text)
+
+    def tool(self, note: ToolNote) -> None:
+        self.emit(self.index, "tool", note)
 
     def finish(self, summary: TurnSummary) -> None:
         self.summary = summary
