@@ -26,7 +26,7 @@ from groq_magic.chat import (
     UnknownChatError,
 )
 from groq_magic.chat.engine import run_turn
-from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, prepare_turn
+from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, TurnLog, prepare_turn
 from groq_magic.chat.sink import StreamSink
 
 __all__ = ["GroqSession", "Report", "Table"]
@@ -95,6 +95,8 @@ class GroqSession:
         self.backend = backend or Backend()
         self.store = ChatStore()
         self._configured = configured or dict
+        # Where turns are kept beyond the kernel (the local store); None keeps nothing.
+        self.log: TurnLog | None = None
 
     # -- the one road into a turn ---------------------------------------------------------
 
@@ -134,6 +136,7 @@ class GroqSession:
             cell_id=cell_id,
             replaces=replaces,
             schema=schema,
+            log=self.log,
         )
 
     def prepare_again(

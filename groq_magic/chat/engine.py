@@ -252,6 +252,7 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
         rate_limits=ex.rate_limits,
         tool_calls=[o.as_dict() for o in ex.outcomes],
         executed_tools=[o.as_dict() for o in ex.executed],
+        cached=ex.cached,
     )
     if prep.wants_json and ex.status == "complete":
         try:
@@ -294,8 +295,40 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
             reasoning_tokens=_reasoning_tokens(ex.usage),
             images=prep.images,
             tool_calls=len(ex.outcomes) + len(ex.executed),
+            cached=ex.cached,
         )
     )
+    return result
+
+
+def _replayed(prep: PreparedTurn, sink: StreamSink) -> Exchange | None:
+    """With ``--cache``, the stored answer to this very request, shown at once; else None."""
+    if prep.log is None or not prep.options.cache:
+        return None
+    stored = prep.log.replay(prep)
+    if stored is None:
+        return None
+    ex = Exchange(prep, sink)
+    ex.replay(stored)
+    return ex
+
+
+def _failed(prep: PreparedTurn, sink: StreamSink, exc: TurnError) -> None:
+    sink.fail(str(exc))
+    if prep.log is not None:
+        prep.log.record_failure(prep, str(exc))
+
+
+def _kept(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -> ChatResult:
+    try:
+        result = _conclude(prep, ex, sink, record=record)
+    except TurnError as exc:  # the answer was not the JSON asked for
+        if prep.log is not None and not ex.cached:
+            prep.log.record_failure(prep, str(exc))
+        raise
+    # A replay is not a new exchange: it cost nothing and is already in the store.
+    if prep.log is not None and not ex.cached:
+        prep.log.record(prep, result)
     return result
 
 
@@ -308,15 +341,18 @@ def run_turn(
     whose partial answer is kept and marked). Raises :class:`TurnError` when the
     request fails or JSON does not parse or validate; history is then unchanged.
     ``record=False`` (compares, the panel's trial runs) leaves history alone; the
-    turn that would have been recorded is ``result.turn``.
+    turn that would have been recorded is ``result.turn``. With ``--cache`` a
+    stored answer to the same request is replayed and nothing is sent.
     """
     sink.start(prep.meta)
-    try:
-        outcome = _consume(client, prep, sink)
-    except TurnError as exc:
-        sink.fail(str(exc))
-        raise
-    return _conclude(prep, outcome, sink, record=record)
+    ex = _replayed(prep, sink)
+    if ex is None:
+        try:
+            ex = _consume(client, prep, sink)
+        except TurnError as exc:
+            _failed(prep, sink, exc)
+            raise
+    return _kept(prep, ex, sink, record=record)
 
 
 async def arun_turn(
@@ -324,9 +360,11 @@ async def arun_turn(
 ) -> ChatResult:
     """The asyncio twin of :func:`run_turn`, for compare grids and sweeps."""
     sink.start(prep.meta)
-    try:
-        outcome = await _aconsume(client, prep, sink)
-    except TurnError as exc:
-        sink.fail(str(exc))
-        raise
-    return _conclude(prep, outcome, sink, record=record)
+    ex = _replayed(prep, sink)
+    if ex is None:
+        try:
+            ex = await _aconsume(client, prep, sink)
+        except TurnError as exc:
+            _failed(prep, sink, exc)
+            raise
+    return _kept(prep, ex, sink, record=record)

@@ -29,6 +29,7 @@ from groq_magic.chat.sink import StreamSink, ToolNote, TurnStatus
 from groq_magic.client import RateLimits
 
 if TYPE_CHECKING:
+    from groq_magic.chat.conversation import Turn
     from groq_magic.chat.tools import ToolCall, ToolOutcome
     from groq_magic.client import AsyncStream, ChatCompletion, Stream
 
@@ -83,6 +84,7 @@ class Exchange:
         self.rate_limits: RateLimits | None = None
         self.status: TurnStatus = "complete"
         self.error: str | None = None
+        self.cached = False
         self.steps = 0
         self._reasoning: list[str] = []
         self._answer: list[str] = []
@@ -264,6 +266,31 @@ class Exchange:
         ]
         self.calls_done(calls, stopped)
         self.status = "interrupted"
+
+    # -- a stored answer ----------------------------------------------------------------
+
+    def replay(self, stored: Turn) -> None:
+        """Show a stored answer at once, as it was first shown: tool lines, thinking, text."""
+        from groq_magic.chat.tools import ToolOutcome
+
+        self.cached = True
+        for kept, server_side in ((stored.tool_calls, False), (stored.executed_tools, True)):
+            for call in kept:
+                outcome = ToolOutcome(
+                    id=str(call.get("id", "")),
+                    name=str(call.get("name", "")),
+                    arguments=dict(call.get("arguments") or {}),
+                    content=str(call.get("content", "")),
+                    error=call.get("error"),
+                    seconds=call.get("seconds"),
+                    server_side=server_side,
+                )
+                (self.executed if server_side else self.outcomes).append(outcome)
+                self._note(outcome)
+        self._think(stored.reasoning or "")
+        self._say(stored.answer)
+        self.exchange = [dict(m) for m in stored.exchange]
+        self._account(stored.model, dict(stored.usage), stored.finish_reason, None)
 
     # -- how it ended -----------------------------------------------------------------
 

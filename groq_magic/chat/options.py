@@ -126,6 +126,7 @@ class ChatOptions(BaseModel):
     images: list[str] = Field(default_factory=list, **KNOBS["images"].constraints())
     reasoning_effort: str | None = Field(None, **KNOBS["reasoning_effort"].constraints())
     reasoning_format: str | None = Field(None, **KNOBS["reasoning_format"].constraints())
+    cache: bool = Field(False, **KNOBS["cache"].constraints())
     extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
 
     @field_validator("stop", mode="before")

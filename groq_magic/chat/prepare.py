@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from groq_magic._keys import looks_like_key
 from groq_magic.chat.conversation import Conversation
@@ -34,6 +34,8 @@ from groq_magic.chat.schema import SchemaValidator, schema_response_format
 from groq_magic.chat.sink import TurnMeta
 
 if TYPE_CHECKING:
+    from groq_magic.chat.conversation import Turn
+    from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import ToolBox
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "KeyInPromptError",
     "PreparedTurn",
     "TurnDefaults",
+    "TurnLog",
     "prepare_turn",
     "resolve_schema",
 ]
@@ -74,6 +77,24 @@ class TurnDefaults:
     model: str = DEFAULT_MODEL
 
 
+class TurnLog(Protocol):
+    """Where turns are kept beyond the kernel (the local store), as the engine sees it.
+
+    The session puts one on every prepared turn; the engine asks it for a stored
+    answer before sending (``--cache``) and hands it every turn that ends. Neither
+    call may raise: a store that fails says so once and the chat goes on.
+    """
+
+    def replay(self, prep: PreparedTurn) -> Turn | None:
+        """A complete stored answer to the same request to the same server, or None."""
+
+    def record(self, prep: PreparedTurn, result: ChatResult) -> None:
+        """Keep a turn that ended (complete, interrupted or incomplete)."""
+
+    def record_failure(self, prep: PreparedTurn, error: str) -> None:
+        """Keep a turn that failed (nothing reached history)."""
+
+
 @dataclass
 class PreparedTurn:
     """Everything decided before the request: options, model, window, parameters, checks."""
@@ -93,6 +114,7 @@ class PreparedTurn:
     toolbox: ToolBox | None = None
     images: int = 0
     notes: tuple[str, ...] = ()
+    log: TurnLog | None = None
 
     @property
     def max_steps(self) -> int:
@@ -228,6 +250,7 @@ def prepare_turn(
     replaces: str | None = None,
     schema: object | None = None,
     toolbox: ToolBox | None = None,
+    log: TurnLog | None = None,
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
@@ -235,7 +258,8 @@ def prepare_turn(
     and ``--image`` names are looked up; ``rendered=True`` takes ``template`` as the
     final prompt (a retried turn's text) and ``message`` as its user message (images
     included). ``schema`` and ``toolbox`` are what an earlier run of the same turn
-    used, for when the namespace no longer has them.
+    used, for when the namespace no longer has them. ``log`` is where the turn is
+    kept beyond the kernel (replay with ``--cache``, the record of every exchange).
     """
     defaults = defaults or TurnDefaults()
     options = options.with_defaults(defaults.options)
@@ -287,6 +311,7 @@ def prepare_turn(
         toolbox=box,
         images=images,
         notes=notes,
+        log=log,
     )
 
 

@@ -126,6 +126,7 @@ class ChatResult:
         rate_limits: RateLimits | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
         executed_tools: list[dict[str, Any]] | None = None,
+        cached: bool = False,
     ) -> None:
         self.text = text
         self.model = model
@@ -153,6 +154,8 @@ class ChatResult:
         self.tool_calls: list[dict[str, Any]] = tool_calls or []
         # Groq's own tool runs (compound models): searches, visits, code runs.
         self.executed_tools: list[dict[str, Any]] = executed_tools or []
+        # True when the answer was replayed from the local store (--cache): nothing sent.
+        self.cached = cached
         # The history turn this answer made (or, for a run not recorded, would make):
         # the panel's Keep records it; set by the engine.
         self.turn: Turn | None = None

@@ -62,6 +62,7 @@ class TurnSummary:
     reasoning_tokens: int | None = None
     images: int = 0
     tool_calls: int = 0
+    cached: bool = False  # replayed from the local store: nothing was sent
 
 
 @dataclass(frozen=True)

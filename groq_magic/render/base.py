@@ -65,6 +65,8 @@ def status_line(summary: TurnSummary) -> str:
     parts: list[str] = []
     if summary.model:
         parts.append(summary.model)
+    if summary.cached:
+        parts.append("cached")
     if summary.time_to_first_token is not None:
         parts.append(f"TTFT {_seconds(summary.time_to_first_token)}")
     if summary.tokens_per_second is not None:
