@@ -104,6 +104,9 @@ _TABLE = (
     Knob("tools", str, "--tools",
          "Let the model call these notebook functions (comma-separated names).", short="-T",
          metavar="NAMES", csv=True, config=True),
+    Knob("tool_choice", str, "--tool-choice",
+         "With --tools: auto (the model decides), required, none, or a tool's name (call it"
+         " first).", metavar="CHOICE", min_length=1, config=True),
     Knob("max_steps", int, "--max-steps",
          "With --tools: most requests in one turn (tool rounds), 1 to 64; default 8.", ge=1,
          le=64, config=True),

@@ -123,12 +123,12 @@ def _request(client: Groq, ex: Exchange) -> bool:
     try:
         if not prep.stream:
             completion = client.chat.completions.create(
-                messages=ex.messages, model=prep.model, stream=False, **prep.params
+                messages=ex.messages, model=prep.model, stream=False, **ex.params
             )
             ex.take_completion(completion)
             return True
         stream = client.chat.completions.create(
-            messages=ex.messages, model=prep.model, stream=True, **prep.params
+            messages=ex.messages, model=prep.model, stream=True, **ex.params
         )
     except KeyboardInterrupt:
         return _stopped_before(ex)
@@ -156,12 +156,12 @@ async def _arequest(client: AsyncGroq, ex: Exchange) -> bool:
     try:
         if not prep.stream:
             completion = await client.chat.completions.create(
-                messages=ex.messages, model=prep.model, stream=False, **prep.params
+                messages=ex.messages, model=prep.model, stream=False, **ex.params
             )
             ex.take_completion(completion)
             return True
         stream = await client.chat.completions.create(
-            messages=ex.messages, model=prep.model, stream=True, **prep.params
+            messages=ex.messages, model=prep.model, stream=True, **ex.params
         )
     except KeyboardInterrupt:
         return _stopped_before(ex)

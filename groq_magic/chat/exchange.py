@@ -103,6 +103,16 @@ class Exchange:
         self._message_calls: list[ToolCall] | None = None
 
     @property
+    def params(self) -> dict[str, Any]:
+        """This request's fields: a forced ``--tool-choice`` holds for the first request
+        only (else the model could never answer in words); later ones are ``auto``."""
+        params = self.prep.params
+        choice = params.get("tool_choice")
+        if self.steps > 1 and choice not in (None, "auto", "none"):
+            return {**params, "tool_choice": "auto"}
+        return params
+
+    @property
     def shown(self) -> bool:
         """True once anything reached the screen (text, thinking or a tool line)."""
         return bool(self._answer or self._reasoning or self.exchange or self.executed)

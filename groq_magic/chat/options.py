@@ -122,6 +122,7 @@ class ChatOptions(BaseModel):
     history: bool = Field(True, **KNOBS["history"].constraints())
     out: str | None = Field(None, **KNOBS["out"].constraints())
     tools: list[str] = Field(default_factory=list, **KNOBS["tools"].constraints())
+    tool_choice: str | None = Field(None, **KNOBS["tool_choice"].constraints())
     max_steps: int | None = Field(None, **KNOBS["max_steps"].constraints())
     images: list[str] = Field(default_factory=list, **KNOBS["images"].constraints())
     reasoning_effort: str | None = Field(None, **KNOBS["reasoning_effort"].constraints())

@@ -294,7 +294,7 @@ def prepare_turn(
         )
     params = options.to_request_params(response_format)
     if box is not None:
-        params.update(box.request_fields())
+        params.update(box.request_fields(options.tool_choice or "auto"))
     return PreparedTurn(
         options=options,
         model=model,

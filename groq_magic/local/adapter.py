@@ -52,6 +52,8 @@ from typing import Any
 
 import httpx
 
+from groq_magic.local.tools import forced_tool, tool_call_request, tool_call_response, without_tools
+
 SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 """The system line SmolLM2's chat template adds when the messages start without one."""
 
@@ -68,8 +70,10 @@ def translate_request(body: dict[str, Any]) -> dict[str, Any]:
       also present, as on Groq, where ``max_tokens`` is the deprecated alias).
     - ``response_format {"type": "json_schema", "json_schema": {"schema": S}}`` ->
       ``{"type": "json_object", "schema": S}`` (no schema -> plain ``json_object``).
+    - tools the model cannot choose to call are left out, and earlier tool rounds
+      become text (:mod:`groq_magic.local.tools`; a forced call is bridged apart).
     """
-    out = dict(body)
+    out = dict(without_tools(body))
     if "max_completion_tokens" in out:
         limit = out.pop("max_completion_tokens")
         if limit is not None:
@@ -244,6 +248,17 @@ def _parse_count(response: httpx.Response) -> int:
     return count if isinstance(count, int) else 0
 
 
+def _tool_call_reply(
+    asked: httpx.Response, tool: dict[str, Any], *, stream: bool
+) -> httpx.Response:
+    """The server's arguments as Groq's tool-call answer (its errors pass through as they are)."""
+    answer = _parse_body(asked.content) if asked.status_code == 200 else None
+    if answer is None:
+        return httpx.Response(asked.status_code, headers=asked.headers, content=asked.content)
+    content_type, content = tool_call_response(answer, tool, stream=stream)
+    return httpx.Response(200, headers={"content-type": content_type}, content=content)
+
+
 def _parse_body(raw: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(raw)
@@ -277,6 +292,11 @@ class LocalCompatTransport(httpx.BaseTransport):
         body = _parse_body(request.read())
         if body is None:
             return self._inner.handle_request(request)
+        tool = forced_tool(body)
+        if tool is not None:
+            asked = self._inner.handle_request(_rebuild(request, tool_call_request(body, tool)))
+            asked.read()
+            return _tool_call_reply(asked, tool, stream=bool(body.get("stream")))
         translated = translate_request(body)
         prompt_tokens = 0
         count = _count_request(request, translated) if translated.get("stream") else None
@@ -318,6 +338,12 @@ class AsyncLocalCompatTransport(httpx.AsyncBaseTransport):
         body = _parse_body(await request.aread())
         if body is None:
             return await self._inner.handle_async_request(request)
+        tool = forced_tool(body)
+        if tool is not None:
+            call = _rebuild(request, tool_call_request(body, tool))
+            asked = await self._inner.handle_async_request(call)
+            await asked.aread()
+            return _tool_call_reply(asked, tool, stream=bool(body.get("stream")))
         translated = translate_request(body)
         prompt_tokens = 0
         count = _count_request(request, translated) if translated.get("stream") else None
