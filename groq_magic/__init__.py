@@ -17,8 +17,10 @@ __all__ = [
     "ChatResult",
     "Groq",
     "__version__",
+    "describe_tool",
     "load_ipython_extension",
     "sweep",
+    "tool",
     "unload_ipython_extension",
 ]
 
@@ -28,10 +30,13 @@ _LAZY = {
     "AsyncGroq": "groq_magic.client",
     "ChatResult": "groq_magic.chat.result",
     "sweep": "groq_magic.ui.sweep",
+    "tool": "groq_magic.chat.tools",
+    "describe_tool": "groq_magic.chat.tools",
 }
 
 if TYPE_CHECKING:
     from groq_magic.chat.result import ChatResult
+    from groq_magic.chat.tools import describe_tool, tool
     from groq_magic.client import AsyncGroq, Groq
     from groq_magic.ui.sweep import sweep
 

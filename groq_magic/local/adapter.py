@@ -248,6 +248,28 @@ def _parse_count(response: httpx.Response) -> int:
     return count if isinstance(count, int) else 0
 
 
+TEXT_ONLY = (
+    "the embedded model (SmolLM2-135M) reads text only, so the image was not sent: set"
+    " GROQ_API_KEY and use a vision model such as meta-llama/llama-4-scout-17b-16e-instruct"
+)
+
+
+def _text_only(body: dict[str, Any]) -> httpx.Response | None:
+    """A Groq-shaped 400 for a request with images, which the local model cannot read.
+
+    Measured: llama-cpp-python's server breaks the stream on image parts with
+    SmolLM2's template; Groq answers a text-only model's images with a 400.
+    """
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content
+        ):
+            error = {"message": TEXT_ONLY, "type": "invalid_request_error", "code": "text_only"}
+            return httpx.Response(400, json={"error": error})
+    return None
+
+
 def _tool_call_reply(
     asked: httpx.Response, tool: dict[str, Any], *, stream: bool
 ) -> httpx.Response:
@@ -292,6 +314,9 @@ class LocalCompatTransport(httpx.BaseTransport):
         body = _parse_body(request.read())
         if body is None:
             return self._inner.handle_request(request)
+        refused = _text_only(body)
+        if refused is not None:
+            return refused
         tool = forced_tool(body)
         if tool is not None:
             asked = self._inner.handle_request(_rebuild(request, tool_call_request(body, tool)))
@@ -338,6 +363,9 @@ class AsyncLocalCompatTransport(httpx.AsyncBaseTransport):
         body = _parse_body(await request.aread())
         if body is None:
             return await self._inner.handle_async_request(request)
+        refused = _text_only(body)
+        if refused is not None:
+            return refused
         tool = forced_tool(body)
         if tool is not None:
             call = _rebuild(request, tool_call_request(body, tool))

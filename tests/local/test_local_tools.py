@@ -172,3 +172,29 @@ def test_a_forced_tool_call_on_the_real_model(
     assert result.text.strip()  # the second request, with the result, answered in words
     turn = conversation.turns[-1]
     assert [m["role"] for m in turn.exchange] == ["assistant", "tool"]
+
+
+def test_images_to_the_local_model_are_one_clear_400_and_never_sent() -> None:
+    """SmolLM2 reads no images: Groq's answer for a text-only model, before any request."""
+    import httpx
+
+    from groq_magic.client import BadRequestError, Groq
+    from groq_magic.local import LocalCompatTransport
+
+    sent: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    transport = LocalCompatTransport(httpx.MockTransport(server))
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    content = [{"type": "text", "text": "What is this?"}, image]
+    client = Groq(api_key="local", base_url="http://127.0.0.1:9/v1", transport=transport)
+    with client, pytest.raises(BadRequestError) as info:
+        client.chat.completions.create(
+            messages=[{"role": "user", "content": content}], model="m", max_retries=0
+        )
+    assert sent == []
+    assert info.value.code == "text_only"
+    assert "reads text only" in str(info.value)
