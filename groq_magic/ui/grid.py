@@ -5,7 +5,8 @@ flags (``--compare a,b``, ``-t 0,0.7,1.2``, ``--repeat 3``) into a list of
 :class:`~groq_magic.chat.ChatOptions`, one per run. Each value is validated by
 ``ChatOptions.parse`` (so bounds come from the options model, never from a
 literal here) and every problem is one :class:`~groq_magic.chat.OptionsError`
-line: an empty list, a value out of range, a grid over :data:`MAX_RUNS`.
+line: an empty list, a value out of range, a compare over :data:`MAX_RUNS`
+(``groq_magic.sweep`` passes ``max_runs=None``: a sweep has no cap).
 
 ``--repeat N`` gives each repetition its own seed (``base seed + i``, or ``i``
 when no seed was set), so repeats show sampling variance rather than one
@@ -25,7 +26,7 @@ from groq_magic.knobs import GRID_FIELDS, KNOBS
 __all__ = ["GRID_FIELDS", "MAX_RUNS", "expand_grid", "grid_size"]
 
 MAX_RUNS = 64
-"""The most runs one compare or sweep may start (each run is one request)."""
+"""The most runs one ``--compare`` may start: each run is a pane on screen (a sweep has no cap)."""
 
 
 def _flag(name: str) -> str:
@@ -44,7 +45,7 @@ def grid_size(grid: Mapping[str, Sequence[Any]], repeat: int = 1, prompts: int =
 
 
 def _check_shape(
-    grid: Mapping[str, Sequence[Any]], repeat: int, prompts: int, max_runs: int
+    grid: Mapping[str, Sequence[Any]], repeat: int, prompts: int, max_runs: int | None
 ) -> None:
     unknown = [name for name in grid if name not in GRID_FIELDS]
     if unknown:
@@ -73,7 +74,7 @@ def _check_shape(
             option="--repeat",
         )
     size = grid_size(grid, repeat, prompts)
-    if size > max_runs:
+    if max_runs is not None and size > max_runs:
         parts = [f"{len(v)} {_flag(k).lstrip('-')}" for k, v in grid.items()]
         if prompts > 1:
             parts.insert(0, f"{prompts} prompts")
@@ -93,7 +94,7 @@ def expand_grid(
     repeat: int = 1,
     *,
     prompts: int = 1,
-    max_runs: int = MAX_RUNS,
+    max_runs: int | None = MAX_RUNS,
 ) -> list[ChatOptions]:
     """One validated ``ChatOptions`` per run, for every combination of ``grid``, ``repeat`` times.
 
@@ -101,8 +102,8 @@ def expand_grid(
     of :data:`GRID_FIELDS` -> its values) overrides them in turn. Runs are
     ordered like nested loops over the grid in :data:`GRID_FIELDS` order, with
     the repeats innermost. ``prompts`` only counts towards ``max_runs`` (a sweep
-    runs the grid once per prompt). Raises one :class:`OptionsError` line for
-    bad input, before anything is sent.
+    runs the grid once per prompt; None: no limit). Raises one
+    :class:`OptionsError` line for bad input, before anything is sent.
     """
     _check_shape(grid, repeat, prompts, max_runs)
     names = [name for name in GRID_FIELDS if name in grid]

@@ -125,6 +125,8 @@ class PaneBoard:
 
     def handle(self, index: int, kind: str, payload: Any) -> None:
         """Apply one runner event to its pane (``start``, ``delta``, ``finish``...)."""
+        if kind == "done":
+            return  # the run's record; its finish or fail event already showed it
         pane = self.panes[index]
         if kind == "delta":
             pane.parts.append(str(payload))

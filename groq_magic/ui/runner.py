@@ -6,8 +6,20 @@ prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`) through
 cell) with ``record=False``, so a compare never changes history. It runs on the background
 loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
 ``emit(index, kind, payload)`` events (``start``, ``delta``, ``reasoning``,
-``tool``, ``finish``, ``fail``, ``retry``, ``cancelled``): whoever displays them
-does so in its own thread.
+``tool``, ``finish``, ``fail``, ``retry``, ``cancelled``, then ``done`` once per
+run with its final :class:`RunRecord`, so a counter counts each run once
+whatever happened to it): whoever displays them does so in its own thread.
+``stream_events=False`` leaves out the per-token events (``delta``,
+``reasoning``, ``tool``) for callers that only count runs (a progress bar).
+
+Any number of runs: a fixed pool of workers takes the runs in order, so a
+sweep of 10,000 rows holds a few dozen coroutines, not 10,000. Each run's table
+row is computed as it ends (:meth:`RunRecord.settle`); with
+``keep_results=False`` the record then drops its :class:`ChatResult` (the
+request window, the turn) and keeps only that row, so memory does not grow with
+the answers' baggage. An interrupt (:meth:`GridRunner.cancel`) stops the runs in
+flight (each keeps its partial text, marked interrupted) and starts no more;
+runs that never started are ``interrupted`` with no text.
 
 Retries are made here, not by the client: the client is a view of the
 backend's with ``max_retries=0`` (:func:`without_retries`), but the policy is
@@ -92,10 +104,14 @@ TABLE_COLUMNS = (
     "completion_tokens",
     "finish_reason",
     "total_time",
+    "cost",
     "status",
     "error",
 )
-"""The summary table's columns (a sweep over several prompts adds ``prompt`` first)."""
+"""The summary table's columns (a sweep over several prompts adds ``prompt`` first).
+
+``cost`` is USD by the price table (0 for the local model or a ``--cache`` replay),
+None when the model's price is unknown or the run failed."""
 
 logger = logging.getLogger("groq_magic")
 
@@ -181,11 +197,51 @@ class RunRecord:
     summary: TurnSummary | None = None
     result: ChatResult | None = None
     attempts: int = 0
+    settled: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def tokens(self) -> int | None:
+        """Prompt plus completion tokens, None when the run reported none."""
+        row = self.settled
+        if row is not None:
+            prompt, completion = row["prompt_tokens"], row["completion_tokens"]
+        elif self.summary is not None:
+            prompt, completion = self.summary.prompt_tokens, self.summary.completion_tokens
+        else:
+            return None
+        if prompt is None and completion is None:
+            return None
+        return (prompt or 0) + (completion or 0)
+
+    @property
+    def cost(self) -> float | None:
+        """USD for the run (None: unknown, or it failed)."""
+        if self.settled is not None:
+            cost: float | None = self.settled["cost"]
+            return cost
+        return getattr(self.result, "cost", None) if self.result is not None else None
+
+    def settle(self, *, keep_result: bool = True) -> None:
+        """Compute the row now that the run has ended; without ``keep_result``, drop the rest.
+
+        The prompt and the options are read from the spec now, so the row no longer
+        needs the result or the summary (a large sweep keeps rows, not answers).
+        """
+        self.settled = self._row()
+        if not keep_result:
+            self.result = None
+            self.summary = None
 
     def row(self, *, with_prompt: bool = False) -> dict[str, Any]:
         """The run as one summary-table row (columns :data:`TABLE_COLUMNS`)."""
+        row = self.settled if self.settled is not None else self._row()
+        if with_prompt:
+            return dict(row)
+        return {k: v for k, v in row.items() if k != "prompt"}
+
+    def _row(self) -> dict[str, Any]:
         opts, summary = self.spec.prep.options, self.summary
-        row: dict[str, Any] = {"prompt": self.spec.prep.prompt} if with_prompt else {}
+        row: dict[str, Any] = {"prompt": self.spec.prep.prompt}
         row.update(
             model=self.model,
             temperature=opts.temperature,
@@ -199,29 +255,42 @@ class RunRecord:
             completion_tokens=summary.completion_tokens if summary else None,
             finish_reason=summary.finish_reason if summary else None,
             total_time=summary.total_time if summary else None,
+            cost=self.cost,
             status=self.status,
             error=self.error,
         )
         return row
 
 
-def summary_table(records: Sequence[RunRecord], *, with_prompt: bool = False) -> Any:
-    """A pandas DataFrame of the runs' rows, or the list of row dicts without pandas."""
+def summary_table(
+    records: Sequence[RunRecord], *, with_prompt: bool = False, with_results: bool = False
+) -> Any:
+    """A pandas DataFrame of the runs' rows, or the list of row dicts without pandas.
+
+    ``with_results`` adds a last ``result`` column: each run's :class:`ChatResult`
+    (None when it has none, or when its record did not keep it).
+    """
     rows = [r.row(with_prompt=with_prompt) for r in records]
+    if with_results:
+        for row, record in zip(rows, records, strict=True):
+            row["result"] = record.result
     try:
         import pandas as pd
     except ImportError:
         return rows
     columns = (["prompt"] if with_prompt else []) + list(TABLE_COLUMNS)
+    if with_results:
+        columns.append("result")
     return pd.DataFrame(rows, columns=columns)
 
 
 class _EventSink:
     """Forwards the engine's sink calls as events and keeps the text for interruptions."""
 
-    def __init__(self, index: int, emit: Emit) -> None:
+    def __init__(self, index: int, emit: Emit, *, stream: bool = True) -> None:
         self.index = index
         self.emit = emit
+        self.stream = stream
         self.parts: list[str] = []
         self.summary: TurnSummary | None = None
 
@@ -235,13 +304,16 @@ class _EventSink:
 
     def delta(self, text: str) -> None:
         self.parts.append(text)
-        self.emit(self.index, "delta", text)
+        if self.stream:
+            self.emit(self.index, "delta", text)
 
     def reasoning(self, text: str) -> None:
-        self.emit(self.index, "reasoning", text)
+        if self.stream:
+            self.emit(self.index, "reasoning", text)
 
     def tool(self, note: ToolNote) -> None:
-        self.emit(self.index, "tool", note)
+        if self.stream:
+            self.emit(self.index, "tool", note)
 
     def finish(self, summary: TurnSummary) -> None:
         self.summary = summary
@@ -261,7 +333,9 @@ class GridRunner:
 
     ``run()`` returns one :class:`RunRecord` per spec, in spec order, whatever
     happened: a failed run is a record with ``status="error"``, an interrupted
-    one keeps its partial text with ``status="interrupted"``.
+    one keeps its partial text with ``status="interrupted"``. ``keep_results``
+    False keeps only each run's row (:meth:`RunRecord.settle`); ``stream_events``
+    False sends no per-token events.
     """
 
     specs: Sequence[RunSpec]
@@ -270,19 +344,38 @@ class GridRunner:
     concurrency: int = DEFAULT_CONCURRENCY
     retries: int = RATE_LIMIT_RETRIES
     backoff: SharedBackoff = field(default_factory=SharedBackoff)
+    keep_results: bool = True
+    stream_events: bool = True
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
-    _tasks: list[asyncio.Task[RunRecord]] = field(default_factory=list, init=False, repr=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
     _cancelled: bool = field(default=False, init=False, repr=False)
 
     async def run(self) -> list[RunRecord]:
         """Run every spec; never raises for a single run's failure."""
         self._loop = asyncio.get_running_loop()
         client = without_retries(self.client)
-        gate = asyncio.Semaphore(max(1, self.concurrency))
-        self._tasks = [asyncio.ensure_future(self._one(s, client, gate)) for s in self.specs]
+        slots = max(1, self.concurrency)
+        gate = asyncio.Semaphore(slots)
+        records: list[RunRecord | None] = [None] * len(self.specs)
+        queue = iter(enumerate(self.specs))
+
+        async def worker() -> None:
+            # One iterator shared by the workers: each takes the next run when it is free.
+            for position, spec in queue:
+                if self._cancelled:
+                    return
+                records[position] = await self._one(spec, client, gate)
+                if self._cancelled:
+                    return
+
+        # Twice the slots: a run waiting out its own backoff holds a worker, not a slot.
+        workers = min(len(self.specs), 2 * slots)
+        self._tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
         if self._cancelled:
             self._cancel_all()
-        return list(await asyncio.gather(*self._tasks))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        pairs = zip(records, self.specs, strict=True)
+        return [r if r is not None else self._never_ran(s) for r, s in pairs]
 
     def cancel(self) -> None:
         """Stop every run (callable from any thread); each keeps what it had, marked interrupted."""
@@ -295,9 +388,31 @@ class GridRunner:
         for task in self._tasks:
             task.cancel()
 
+    def _never_ran(self, spec: RunSpec) -> RunRecord:
+        """The record of a run an interrupt stopped before it started."""
+        record = RunRecord(spec, model=spec.prep.model, status="interrupted")
+        self._settle(record)
+        return record
+
+    def _settle(self, record: RunRecord) -> RunRecord:
+        record.settle(keep_result=self.keep_results)
+        self.emit(record.spec.index, "done", record)
+        return record
+
     async def _one(self, spec: RunSpec, client: AsyncGroq, gate: asyncio.Semaphore) -> RunRecord:
         record = RunRecord(spec, model=spec.prep.model)
-        sink = _EventSink(spec.index, self.emit)
+        try:
+            await self._attempts(record, client, gate)
+        except asyncio.CancelledError:
+            # Swallowed on purpose: the other runs' records are still wanted.
+            pass
+        return self._settle(record)
+
+    async def _attempts(
+        self, record: RunRecord, client: AsyncGroq, gate: asyncio.Semaphore
+    ) -> None:
+        spec = record.spec
+        sink = _EventSink(spec.index, self.emit, stream=self.stream_events)
         pause = 0.0
         try:
             for attempt in range(self.retries + 1):
@@ -314,7 +429,7 @@ class GridRunner:
                         reason = _retry_reason(exc.cause)
                         if exc.cause is None or reason is None or attempt >= self.retries:
                             record.status, record.error = "error", str(exc)
-                            return record
+                            return
                         if isinstance(exc.cause, RateLimitError):
                             delay = self.backoff.hit(exc.cause)
                         else:
@@ -327,17 +442,16 @@ class GridRunner:
                     except (ChatError, GroqError) as exc:
                         record.status, record.error = "error", one_line(exc)
                         sink.fail(record.error)
-                        return record
+                        return
                 record.result, record.summary = result, sink.summary
                 record.text, record.status = result.text, result.status
                 record.model, record.error = result.model or record.model, result.error
-                return record
+                return
         except asyncio.CancelledError:
-            # Swallowed on purpose: the other runs' records are still wanted.
             record.text, record.status = sink.text, "interrupted"
             record.summary = sink.summary
             self.emit(spec.index, "cancelled", record.text)
-        return record
+            raise
 
 
 def _retry_reason(cause: BaseException | None) -> str | None:

@@ -1,4 +1,4 @@
-"""``groq_magic.sweep``: the engine behind ``--compare``, callable from code, with no display.
+"""``groq_magic.sweep``: the engine behind ``--compare``, callable from code, at any size.
 
     import groq_magic
     df = groq_magic.sweep(["Name a fruit.", "Name a city."],
@@ -10,11 +10,24 @@ prompt (``repeat`` times, with distinct seeds), concurrently on the background
 loop, with the same shared 429 backoff as a compare. The result is the same
 table as ``%%groq --compare`` returns (plus a ``prompt`` column when a list of
 prompts was given): a pandas DataFrame, or a list of dicts without pandas.
+
+There is no cap on the runs (a compare keeps one: it shows a pane per run). A
+sweep shows no pane per row: past :data:`PROGRESS_AFTER` runs (or with
+``progress=True``) it shows one progress bar (:class:`~groq_magic.ui.progress.Progress`:
+widgets in a live notebook, text elsewhere) with done / failed / running,
+tokens, cost so far and time left. Each run keeps only its table row unless
+``keep_results=True`` (then a ``result`` column holds the ``ChatResult``s), so
+10,000 rows cost 10,000 rows of memory, not 10,000 answers with their requests.
+The stop button ends a sweep within a second and returns the table of what
+finished; the rest are marked ``interrupted``. With ``cache=True`` (the
+``--cache`` knob) a re-run replays every answer the session's log already holds
+and sends only the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.conversation import Conversation
@@ -23,10 +36,11 @@ from groq_magic.chat.options import ChatOptions
 from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.ui.drive import drive
-from groq_magic.ui.grid import MAX_RUNS, expand_grid
+from groq_magic.ui.grid import expand_grid
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
     GridRunner,
+    RunRecord,
     RunSpec,
     SharedBackoff,
     concurrency_for,
@@ -36,16 +50,24 @@ from groq_magic.ui.runner import (
 if TYPE_CHECKING:
     from groq_magic.session import GroqSession
 
-__all__ = ["sweep"]
+__all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep"]
+
+PROGRESS_AFTER = 10
+"""A sweep of more runs than this shows a progress bar unless told otherwise."""
 
 
-def _kernel_session() -> Any:
-    """The loaded extension's session (its key, pool and %config defaults), or None."""
+def _shell() -> Any:
+    """IPython's running shell, or None."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
         return None
-    shell = get_ipython()
+    return get_ipython()
+
+
+def _kernel_session() -> Any:
+    """The loaded extension's session (its key, pool and %config defaults), or None."""
+    shell = _shell()
     magics = getattr(shell, "_groq_magics", None) if shell is not None else None
     return magics.session if magics is not None else None
 
@@ -97,36 +119,29 @@ def _schema_option(schema: object | None) -> tuple[dict[str, Any], object | None
     return {"schema_name": name}, schema
 
 
-def sweep(
+@dataclass
+class SweepPlan:
+    """A sweep's runs, each prepared on the one road, and where they go."""
+
+    session: GroqSession
+    client: AsyncGroq
+    specs: list[RunSpec]
+    many: bool
+
+
+def plan_sweep(
     prompt: str | Sequence[str],
     *,
     repeat: int = 1,
-    concurrency: int = DEFAULT_CONCURRENCY,
     client: Any = None,
     namespace: Mapping[str, Any] | None = None,
     schema: object | None = None,
-    max_runs: int = MAX_RUNS,
-    backoff: SharedBackoff | None = None,
+    max_runs: int | None = None,
     **options: Any,
-) -> Any:
-    """Run ``prompt`` (or each prompt of a list) over every combination of the options.
+) -> SweepPlan:
+    """Every run of a sweep prepared (one ChatError line for bad input; nothing sent).
 
-    ``options`` are the ``%%groq`` knobs by name (``model``, ``temperature``,
-    ``top_p``, ``max_tokens``, ``seed``, ``system``, ``stream``, ``json_mode``...);
-    those a compare can vary (``model``, ``temperature``, ``top_p``, ``max_tokens``,
-    ``seed``) take one value or a list of values. ``repeat`` runs each combination
-    that many times with seeds ``seed + i`` (or ``0..repeat-1``). ``schema`` is a
-    pydantic model class or a JSON-schema dict (or a name in ``namespace``): every
-    answer is asked for and validated against it. ``client`` is an
-    ``AsyncGroq``, a ``Backend``, a ``GroqSession``, or None for the kernel's
-    session when ``%load_ext groq_magic`` ran (its key, pool and ``%config``
-    defaults; else a fresh one: ``GROQ_API_KEY`` or the embedded local model).
-    ``namespace`` fills ``{name}`` references in the prompts; without it prompts
-    are sent as written. Each prompt is asked alone (no chat history). Every run
-    goes through the same preparation as a cell, so bad input raises one
-    :class:`~groq_magic.chat.ChatError` line before anything is sent; more than
-    ``max_runs`` runs is bad input. Returns a DataFrame (list of dicts without
-    pandas) with one row per run.
+    The arguments are :func:`sweep`'s; ``groq_magic.batch`` plans with it too.
     """
     prompts, many = _prompts(prompt)
     singles, remembered = _schema_option(schema)
@@ -155,11 +170,89 @@ def sweep(
         for i, text in enumerate(prompts)
         for j, run in enumerate(runs)
     ]
-    runner = GridRunner(
-        specs,
-        async_client,
-        concurrency=concurrency_for(session.backend, concurrency),
-        backoff=backoff or SharedBackoff(),
+    return SweepPlan(session, async_client, specs, many)
+
+
+def sweep(
+    prompt: str | Sequence[str],
+    *,
+    repeat: int = 1,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    client: Any = None,
+    namespace: Mapping[str, Any] | None = None,
+    schema: object | None = None,
+    max_runs: int | None = None,
+    backoff: SharedBackoff | None = None,
+    progress: bool | None = None,
+    keep_results: bool = False,
+    **options: Any,
+) -> Any:
+    """Run ``prompt`` (or each prompt of a list) over every combination of the options.
+
+    ``options`` are the ``%%groq`` knobs by name (``model``, ``temperature``,
+    ``top_p``, ``max_tokens``, ``seed``, ``system``, ``stream``, ``json_mode``,
+    ``cache``...); those a compare can vary (``model``, ``temperature``,
+    ``top_p``, ``max_tokens``, ``seed``) take one value or a list of values.
+    ``repeat`` runs each combination that many times with seeds ``seed + i`` (or
+    ``0..repeat-1``). ``schema`` is a pydantic model class or a JSON-schema dict
+    (or a name in ``namespace``): every answer is asked for and validated
+    against it. ``client`` is an ``AsyncGroq``, a ``Backend``, a ``GroqSession``,
+    or None for the kernel's session when ``%load_ext groq_magic`` ran (its key,
+    pool and ``%config`` defaults; else a fresh one: ``GROQ_API_KEY`` or the
+    embedded local model). ``namespace`` fills ``{name}`` references in the
+    prompts; without it prompts are sent as written. Each prompt is asked alone
+    (no chat history). Every run goes through the same preparation as a cell, so
+    bad input raises one :class:`~groq_magic.chat.ChatError` line before
+    anything is sent; ``max_runs`` (None: no limit) makes more runs bad input.
+    ``progress`` shows the progress bar (None: past :data:`PROGRESS_AFTER`
+    runs); ``keep_results`` adds a ``result`` column of ``ChatResult``s. Returns a
+    DataFrame (list of dicts without pandas) with one row per run.
+    """
+    plan = plan_sweep(
+        prompt,
+        repeat=repeat,
+        client=client,
+        namespace=namespace,
+        schema=schema,
+        max_runs=max_runs,
+        **options,
     )
-    records, _ = drive(runner)
-    return summary_table(records, with_prompt=many)
+    runner = GridRunner(
+        plan.specs,
+        plan.client,
+        concurrency=concurrency_for(plan.session.backend, concurrency),
+        backoff=backoff or SharedBackoff(),
+        keep_results=keep_results,
+        stream_events=False,
+    )
+    shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
+    if not shown:
+        records, _ = drive(runner)
+    else:
+        records = _with_progress(runner, len(plan.specs))
+    return summary_table(records, with_prompt=plan.many, with_results=keep_results)
+
+
+def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
+    """Drive ``runner`` under one progress bar (widgets in a live notebook, else text)."""
+    from groq_magic.render import is_live_kernel
+    from groq_magic.ui.progress import Progress
+
+    bar = Progress(total, live=is_live_kernel(_shell()))
+
+    def on_event(index: int, kind: str, payload: Any) -> None:
+        if kind == "start":
+            bar.started()
+        elif kind == "retry":
+            bar.retrying()
+        elif kind == "done" and payload.status != "interrupted":
+            bar.finished(payload.status == "complete", payload.tokens, payload.cost)
+
+    records, interrupted = drive(runner, on_event=on_event, tick=bar.tick)
+    if interrupted:
+        stopped = sum(r.status == "interrupted" for r in records)
+        bar.update(running=0)
+        bar.close(f"interrupted: {stopped:,} runs not finished (marked in the table)")
+    else:
+        bar.close()
+    return records

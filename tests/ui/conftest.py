@@ -26,6 +26,14 @@ def routed() -> Iterator[RoutedServer]:
 
 
 @pytest.fixture
+def env(routed: RoutedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RoutedServer]:
+    """``routed``, with the environment aimed at it (key and base URL) for a fresh session."""
+    monkeypatch.setenv("GROQ_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("GROQ_BASE_URL", routed.base_url)
+    return routed
+
+
+@pytest.fixture
 def ip(routed: RoutedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The shell with ``%load_ext groq_magic``, a fresh chat session, aimed at ``routed``."""
     from IPython.core.interactiveshell import InteractiveShell

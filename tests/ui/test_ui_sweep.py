@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -16,13 +15,6 @@ from groq_magic.chat import OptionsError
 from groq_magic.client import AsyncGroq, RateLimitError
 from groq_magic.client._retry import error_wait_hint as retry_after
 from groq_magic.ui.runner import TABLE_COLUMNS, SharedBackoff, without_retries
-
-
-@pytest.fixture
-def env(routed: RoutedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RoutedServer]:
-    monkeypatch.setenv("GROQ_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("GROQ_BASE_URL", routed.base_url)
-    return routed
 
 
 def test_sweep_over_a_dataframe_column_of_prompts(
@@ -96,7 +88,10 @@ def test_records_without_pandas(env: RoutedServer, monkeypatch: pytest.MonkeyPat
         ({"prompt": [], "model": "a"}, "sweep needs at least one prompt"),
         ({"prompt": "Hi", "temperature": []}, "--temperature needs at least one value"),
         ({"prompt": "Hi", "temperature": [0.5, 9]}, "--temperature must be between 0 and 2"),
-        ({"prompt": ["Hi"] * 65, "model": "a"}, "the grid has 65 runs (65 prompts); the limit"),
+        (
+            {"prompt": ["Hi"] * 65, "model": "a", "max_runs": 64},
+            "the grid has 65 runs (65 prompts); the limit",
+        ),
         ({"prompt": "Hi", "seed": [1, 2], "repeat": 3}, "--repeat gives each repetition"),
     ],
 )

@@ -1,0 +1,206 @@
+"""Sweeps of any size (issue 12): no cap, one progress bar, rows only, stop, and the cache.
+
+A sweep has no run limit (a ``--compare`` keeps :data:`MAX_RUNS` panes); past
+:data:`PROGRESS_AFTER` runs it shows one progress line (text here: not a live
+kernel); each record keeps its table row, not its ``ChatResult``; the stop
+button returns the table of what finished within a second; and with
+``cache=True`` a re-run replays what the session's log holds and sends the rest.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+from typing import Any
+
+import pytest
+from scripted_server import RecordedRequest, Reply, chunk_events, error_reply, sse_reply
+from ui_fakes import RoutedServer, answer_reply, echo_responder
+
+import groq_magic
+from groq_magic.backend import Backend
+from groq_magic.chat import ChatOptions
+from groq_magic.chat.conversation import Conversation
+from groq_magic.chat.prepare import PreparedTurn
+from groq_magic.chat.result import ChatResult
+from groq_magic.session import GroqSession
+from groq_magic.ui.drive import drive
+from groq_magic.ui.grid import MAX_RUNS, expand_grid
+from groq_magic.ui.runner import TABLE_COLUMNS, GridRunner, RunRecord, RunSpec, SharedBackoff
+from groq_magic.ui.sweep import PROGRESS_AFTER
+
+
+def test_a_sweep_has_no_run_cap_but_a_compare_keeps_its_pane_limit(
+    env: RoutedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = [f"Row {i}." for i in range(MAX_RUNS + 36)]
+    table = groq_magic.sweep(prompts, model="alpha", concurrency=16)
+    assert len(table) == 100
+    assert set(table.status) == {"complete"}
+    assert list(table.prompt) == prompts
+    assert len(env.chat_bodies()) == 100
+    # One progress line every 10 %, then the final one: no pane, no line per row.
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 10
+    assert lines[0].startswith("10 / 100 done · ")
+    assert lines[-1].startswith("100 / 100 done · ")
+    assert "took " in lines[-1]
+    assert "cost unknown" in lines[-1] or "$" in lines[-1]
+    with pytest.raises(Exception, match="the limit is 64"):
+        expand_grid(ChatOptions(), {"model": ["a"] * 65})
+
+
+def test_small_sweeps_show_nothing_unless_asked(
+    env: RoutedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    groq_magic.sweep(["a"] * PROGRESS_AFTER, model="alpha")
+    assert capsys.readouterr().out == ""
+    groq_magic.sweep(["a", "b"], model=["alpha", "nope"], progress=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("4 / 4 done · 2 failed · ")  # every 10 % of 4: each run
+    groq_magic.sweep(["a"] * (PROGRESS_AFTER + 1), model="alpha", progress=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_rows_are_kept_not_results_unless_asked(env: RoutedServer) -> None:
+    table = groq_magic.sweep(["a", "b"], model="alpha")
+    assert list(table.columns) == ["prompt", *TABLE_COLUMNS]
+    kept = groq_magic.sweep(["a", "b"], model=["alpha", "nope"], keep_results=True)
+    assert list(kept.columns) == ["prompt", *TABLE_COLUMNS, "result"]
+    assert isinstance(kept.result[0], ChatResult)
+    assert kept.result[0].text == kept.text[0]
+    assert kept.result[1] is None  # the 404: no answer
+
+
+def _specs(session: GroqSession, prompts: list[str], model: str = "alpha") -> list[RunSpec]:
+    scratch = Conversation(name="sweep")
+    return [
+        RunSpec(i, session.prepare(ChatOptions(model=model), p, None, conversation=scratch))
+        for i, p in enumerate(prompts)
+    ]
+
+
+def test_each_run_ends_with_one_done_event_carrying_its_settled_row(env: RoutedServer) -> None:
+    def responder(request: RecordedRequest) -> Reply:
+        body = request.json()
+        # "flaky" fails once with a 503 (retried), "nope" is a 404 (not retried).
+        if body["messages"][-1]["content"] == "flaky" and env.count("flaky") == 1:
+            return error_reply(503, "over capacity", type="internal_server_error")
+        return echo_responder(request)
+
+    env.responder = responder
+    session = GroqSession(Backend())
+    missing = RunSpec(3, _specs(session, ["x"], model="nope")[0].prep)
+    specs = [*_specs(session, ["ok", "flaky", "ok2"]), missing]
+    events: list[tuple[int, str, Any]] = []
+    runner = GridRunner(
+        specs,
+        session.backend.async_client(),
+        keep_results=False,
+        stream_events=False,
+        backoff=SharedBackoff(rand=lambda: 0.0),
+    )
+    records, interrupted = drive(runner, on_event=lambda i, k, p: events.append((i, k, p)))
+    assert not interrupted
+    done = [(i, p) for i, k, p in events if k == "done"]
+    assert sorted(i for i, _ in done) == [0, 1, 2, 3]  # once each, retries included
+    assert all(isinstance(p, RunRecord) for _, p in done)
+    assert not [k for _, k, _ in events if k == "delta"]  # no per-token events
+    assert [r.status for r in records] == ["complete", "complete", "complete", "error"]
+    assert all(r.result is None and r.summary is None for r in records)  # only the row
+    assert records[0].row()["text"].startswith("answer: model=alpha")
+    assert records[0].row()["completion_tokens"] is not None
+    assert records[0].tokens is not None
+    assert records[1].attempts == 2
+    assert "model_not_found" in records[3].row()["error"]
+
+
+def test_the_stop_button_returns_what_finished_within_a_second(
+    env: RoutedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def responder(request: RecordedRequest) -> Reply:
+        text = request.json()["messages"][-1]["content"]
+        if text.startswith("fast"):
+            return answer_reply(f"done {text}")
+        return sse_reply(chunk_events([f"w{i} " for i in range(100)]), delay=0.1)
+
+    env.responder = responder
+    prompts = [f"fast {i}" for i in range(4)] + [f"slow {i}" for i in range(40)]
+    stopped_at: list[float] = []
+
+    def stop() -> None:
+        # Once the fast rows are done (the slow ones take 10 s each), press stop.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(env.chat_bodies()) < 8:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        stopped_at.append(time.monotonic())
+        _thread.interrupt_main()
+
+    threading.Thread(target=stop, daemon=True).start()
+    table = groq_magic.sweep(prompts, model="alpha", concurrency=4)
+    took = time.monotonic() - stopped_at[0]
+    assert took < 1.0, took
+    assert len(table) == 44
+    assert list(table.status[:4]) == ["complete"] * 4
+    assert set(table.status[4:]) == {"interrupted"}
+    assert any(t.startswith("w0 ") for t in table.text[4:])  # partial answers are kept
+    assert len(env.chat_bodies()) <= 8  # nothing more was sent after the stop
+    final = capsys.readouterr().out.splitlines()[-1]
+    assert final.startswith("4 / 44 done · ")
+    assert final.endswith("interrupted: 40 runs not finished (marked in the table)")
+
+
+class FakeLog:
+    """A TurnLog in memory: replays a complete answer to the same prompt and model."""
+
+    def __init__(self) -> None:
+        self.turns: dict[tuple[str, str], Any] = {}
+        self.recorded = 0
+
+    def replay(self, prep: PreparedTurn) -> Any:
+        return self.turns.get((prep.model, prep.prompt))
+
+    def record(self, prep: PreparedTurn, result: ChatResult) -> None:
+        self.recorded += 1
+        if result.status == "complete" and result.turn is not None:
+            self.turns[(prep.model, prep.prompt)] = result.turn
+
+    def record_failure(self, prep: PreparedTurn, error: str) -> None:
+        self.recorded += 1
+
+    def cost(self, model: str, usage: Any) -> float | None:
+        return None
+
+    @property
+    def show_cost(self) -> bool:
+        return False
+
+
+def test_a_rerun_with_cache_sends_only_what_is_not_done(env: RoutedServer) -> None:
+    def responder(request: RecordedRequest) -> Reply:
+        text = request.json()["messages"][-1]["content"]
+        if text == "b" and env.count("b") == 1:
+            return error_reply(400, "bad once", code="bad")  # not retried: not done yet
+        return echo_responder(request)
+
+    env.responder = responder
+    session = GroqSession(Backend())
+    log = FakeLog()
+    prepare = session.prepare
+
+    def prepare_with_log(*args: Any, **kwargs: Any) -> PreparedTurn:
+        prep = prepare(*args, **kwargs)
+        prep.log = log
+        return prep
+
+    session.prepare = prepare_with_log  # type: ignore[method-assign]
+    first = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
+    assert list(first.status) == ["complete", "error", "complete"]
+    assert len(env.chat_bodies()) == 3
+    again = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
+    assert list(again.status) == ["complete"] * 3
+    assert len(env.chat_bodies()) == 4  # only "b" was sent again
+    assert [b["messages"][-1]["content"] for b in env.chat_bodies()][-1] == "b"
+    assert list(again.text) == [first.text[0], again.text[1], first.text[2]]
