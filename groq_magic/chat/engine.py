@@ -232,8 +232,16 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _cost(prep: PreparedTurn, model: str, ex: Exchange) -> float | None:
+    """What the turn cost in USD: 0 for a replay (nothing was sent), None when unknown."""
+    if ex.cached:
+        return 0.0
+    return prep.log.cost(model, ex.usage) if prep.log is not None else None
+
+
 def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -> ChatResult:
     model = ex.model or prep.model
+    cost = _cost(prep, model, ex)
     tps = tokens_per_second(ex.usage, ex.time_to_first_token, ex.total_time)
     timings = {"ttft": ex.time_to_first_token, "total": ex.total_time, "tokens_per_second": tps}
     result = ChatResult(
@@ -253,6 +261,7 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
         tool_calls=[o.as_dict() for o in ex.outcomes],
         executed_tools=[o.as_dict() for o in ex.executed],
         cached=ex.cached,
+        cost=cost,
     )
     if prep.wants_json and ex.status == "complete":
         try:
@@ -296,6 +305,8 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
             images=prep.images,
             tool_calls=len(ex.outcomes) + len(ex.executed),
             cached=ex.cached,
+            cost=cost,
+            show_cost=prep.log is not None and prep.log.show_cost,
         )
     )
     return result

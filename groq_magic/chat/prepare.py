@@ -94,6 +94,13 @@ class TurnLog(Protocol):
     def record_failure(self, prep: PreparedTurn, error: str) -> None:
         """Keep a turn that failed (nothing reached history)."""
 
+    def cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
+        """USD for ``usage`` of ``model`` by the price table; None when its price is unknown."""
+
+    @property
+    def show_cost(self) -> bool:
+        """True when the status line shows each turn's cost."""
+
 
 @dataclass
 class PreparedTurn:

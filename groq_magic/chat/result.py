@@ -127,6 +127,7 @@ class ChatResult:
         tool_calls: list[dict[str, Any]] | None = None,
         executed_tools: list[dict[str, Any]] | None = None,
         cached: bool = False,
+        cost: float | None = None,
     ) -> None:
         self.text = text
         self.model = model
@@ -156,6 +157,8 @@ class ChatResult:
         self.executed_tools: list[dict[str, Any]] = executed_tools or []
         # True when the answer was replayed from the local store (--cache): nothing sent.
         self.cached = cached
+        # USD, from the price table (0 for a replay or the local model); None: unknown.
+        self.cost = cost
         # The history turn this answer made (or, for a run not recorded, would make):
         # the panel's Keep records it; set by the engine.
         self.turn: Turn | None = None

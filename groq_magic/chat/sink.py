@@ -63,6 +63,8 @@ class TurnSummary:
     images: int = 0
     tool_calls: int = 0
     cached: bool = False  # replayed from the local store: nothing was sent
+    cost: float | None = None  # USD; None: the model's price is unknown
+    show_cost: bool = False  # the status line shows the cost (%config GroqMagics.show_cost)
 
 
 @dataclass(frozen=True)

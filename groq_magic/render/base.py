@@ -18,7 +18,7 @@ Sinks also carry ``shows_answer``: True when, after ``finish``, the sink's own o
 
 from __future__ import annotations
 
-from groq_magic._text import one_line
+from groq_magic._text import cost_text, one_line
 from groq_magic.chat.sink import NullSink, StreamSink, TurnMeta, TurnStatus, TurnSummary
 
 __all__ = [
@@ -57,7 +57,10 @@ def status_line(summary: TurnSummary) -> str:
     """One line such as ``model · TTFT 0.12 s · 812 tok/s · 45 → 210 tokens · stop``.
 
     Reasoning tokens, images sent and tool calls are added when there are any
-    (``45 → 210 tokens (120 reasoning) · 2 images · 3 tool calls``).
+    (``45 → 210 tokens (120 reasoning) · 2 images · 3 tool calls``), and the cost
+    when it is to be shown (``$0.000182``, ``cost unknown``). A replayed answer says
+    ``cached`` and shows no timings: nothing was timed, so the line is the same
+    every time it is replayed.
 
     Unknown parts are left out. A turn that did not complete says so at the end
     (``· interrupted``, or ``· incomplete: <error>``), after any finish reason.
@@ -67,9 +70,9 @@ def status_line(summary: TurnSummary) -> str:
         parts.append(summary.model)
     if summary.cached:
         parts.append("cached")
-    if summary.time_to_first_token is not None:
+    if summary.time_to_first_token is not None and not summary.cached:
         parts.append(f"TTFT {_seconds(summary.time_to_first_token)}")
-    if summary.tokens_per_second is not None:
+    if summary.tokens_per_second is not None and not summary.cached:
         parts.append(_rate(summary.tokens_per_second))
     tokens = _tokens(summary.prompt_tokens, summary.completion_tokens)
     if tokens and summary.reasoning_tokens:
@@ -80,6 +83,8 @@ def status_line(summary: TurnSummary) -> str:
         parts.append(f"{summary.images} image{'s' if summary.images != 1 else ''}")
     if summary.tool_calls:
         parts.append(f"{summary.tool_calls} tool call{'s' if summary.tool_calls != 1 else ''}")
+    if summary.show_cost:
+        parts.append("cost unknown" if summary.cost is None else cost_text(summary.cost))
     if summary.finish_reason:
         parts.append(summary.finish_reason)
     if summary.status != "complete":
