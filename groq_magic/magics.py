@@ -131,6 +131,16 @@ def _options_with_values(parser: Any) -> set[str]:
 _RUN_MODE_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--repeat",), {"type": int, "help": "Compare: run each combination N times (other seeds)."}),
     (
+        ("--check",),
+        {
+            "action": "append",
+            "metavar": "CHECK",
+            "help": "Check every answer (a compare, with a pass-rate summary): json, schema,"
+            " contains:TEXT, regex:PATTERN, equals_value:TEXT, max_words:N, or the name of a"
+            " function (result) -> bool | float | str; repeat for several.",
+        },
+    ),
+    (
         ("--ui",),
         {"action": "store_true", "help": "Show sliders and controls to re-run the prompt."},
     ),
@@ -487,7 +497,7 @@ class GroqMagics(Magics, KnobDefaults):
             options, grid = self.options_from(args)
         except ChatError as exc:
             raise usage_error(exc) from None
-        if grid or args.repeat is not None:
+        if grid or args.repeat is not None or args.check:
             return self._compare(args, options, prompt, grid)
         if args.ui:
             return self.panel(args, prompt, options)
@@ -536,6 +546,7 @@ class GroqMagics(Magics, KnobDefaults):
                 self.user_ns,
                 repeat=args.repeat if args.repeat is not None else 1,
                 shell=self.shell,
+                checks=args.check,
             )
         except (ChatError, GroqError) as exc:
             raise usage_error(exc) from None

@@ -36,6 +36,7 @@ def run_compare(
     *,
     repeat: int,
     shell: Any,
+    checks: list[str] | None = None,
 ) -> Any:
     """Run every combination of ``grid`` concurrently, each in its pane; return the summary table.
 
@@ -52,6 +53,7 @@ def run_compare(
         namespace,
         repeat=repeat,
         shell=shell,
+        checks=checks,
     )
 
 

@@ -10,6 +10,11 @@ panes (:mod:`groq_magic.ui.panes`); the summary table is returned.
 A run that fails (say an unknown model: the server's 404) is reported in its
 own pane and its row (``status="error"``); the others are unaffected. History
 is never changed: each run talks to a throwaway copy of the chat.
+
+``--check NAME`` (repeatable) checks every answer (:mod:`groq_magic.checks`; a
+name that is no built-in is a function in the notebook): each check is a
+column of the table, and the pass rates per model and parameter set are printed
+under the panes and kept as ``table.attrs["checks"]``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.options import ChatOptions
+from groq_magic.checks import Check, resolve_checks
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
@@ -26,6 +32,7 @@ from groq_magic.ui.grid import expand_grid
 from groq_magic.ui.panes import PaneBoard, pane_title
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
+    TABLE_COLUMNS,
     GridRunner,
     RunRecord,
     RunSpec,
@@ -33,12 +40,16 @@ from groq_magic.ui.runner import (
     concurrency_for,
     summary_table,
 )
+from groq_magic.ui.sweep import with_check_summary
 
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq
     from groq_magic.session import GroqSession
 
-__all__ = ["interrupted_note", "run_compare", "varying_fields"]
+__all__ = ["check_lines", "checks_from_names", "interrupted_note", "run_compare", "varying_fields"]
+
+# Check names that are built-ins even when the notebook has a variable of that name.
+_BUILTIN_CHECKS = frozenset({"json", "schema"})
 
 
 def varying_fields(grid: Mapping[str, Sequence[Any]], repeat: int) -> list[str]:
@@ -58,6 +69,48 @@ def interrupted_note(records: Sequence[RunRecord]) -> str:
     )
 
 
+def checks_from_names(
+    entries: Sequence[object] | None, namespace: Mapping[str, Any]
+) -> list[Check]:
+    """``--check`` values as checks: a built-in, else a function of that name in the namespace.
+
+    One :class:`~groq_magic.checks.CheckError` line for anything else, before
+    anything is sent.
+    """
+    items: list[object] = []
+    for entry in entries or ():
+        found = None
+        if isinstance(entry, str) and entry.isidentifier() and entry not in _BUILTIN_CHECKS:
+            found = namespace.get(entry)
+        items.append(found if callable(found) else entry)
+    return resolve_checks(items, reserved=(*TABLE_COLUMNS, "prompt"))
+
+
+def check_lines(summary: Any, checks: Sequence[Check]) -> list[str]:
+    """The pass-rate summary as lines: ``alpha · temperature 0.0: json 100% · ... (4 runs)``."""
+    to_dict = getattr(summary, "to_dict", None)
+    rows = to_dict("records") if callable(to_dict) else list(summary)
+    names = {c.name for c in checks} | {f"{c.name}_mean" for c in checks}
+    lines = ["checks (pass rate):"]
+    for row in rows:
+        head = [f"{k} {v}" for k, v in row.items() if k not in names and k not in _COUNTS]
+        rates = [f"{c.name} {_percent(row.get(c.name))}" for c in checks]
+        runs = f"{row['count']} runs" + (
+            f", {row['unchecked']} unchecked" if row["unchecked"] else ""
+        )
+        lines.append(f"  {' · '.join(head) or 'all runs'}: {' · '.join(rates)} ({runs})")
+    return lines
+
+
+_COUNTS = frozenset({"count", "unchecked", "all_passed"})
+
+
+def _percent(rate: object) -> str:
+    if not isinstance(rate, float | int) or rate != rate:  # None, or NaN from a DataFrame
+        return "-"
+    return f"{rate:.0%}"
+
+
 def run_compare(
     session: GroqSession,
     options: ChatOptions,
@@ -71,6 +124,7 @@ def run_compare(
     backoff: SharedBackoff | None = None,
     display: DisplayFunction | None = None,
     client: AsyncGroq | None = None,
+    checks: Sequence[object] | None = None,
 ) -> Any:
     """Run every combination of ``grid`` (x ``repeat``) concurrently; return the summary table.
 
@@ -78,9 +132,11 @@ def run_compare(
     ``options`` the single-valued ones. Every run is prepared on the one road
     (:meth:`GroqSession.prepare`: defaults, template, key check, schema), all before
     anything is sent. The table is a pandas DataFrame (a list of dicts without
-    pandas) with one row per run. ``concurrency``, ``backoff``, ``display`` and
+    pandas) with one row per run. ``checks`` are ``--check`` values (see
+    :func:`checks_from_names`). ``concurrency``, ``backoff``, ``display`` and
     ``client`` are for tests and tuning.
     """
+    resolved = checks_from_names(checks, namespace)
     conversation = session.conversation(options.chat)
     preps = [
         session.prepare(run, template, namespace, conversation=conversation)
@@ -99,8 +155,14 @@ def run_compare(
         client,
         concurrency=concurrency_for(session.backend, concurrency),
         backoff=backoff or SharedBackoff(),
+        checks=resolved,
     )
     board.open()
     records, interrupted = drive(runner, on_event=board.handle, tick=board.flush)
     board.close(interrupted_note(records) if interrupted else None)
-    return summary_table(records)
+    table = with_check_summary(summary_table(records, checks=resolved), resolved)
+    if resolved:
+        from groq_magic.checks import check_summary
+
+        print("\n".join(check_lines(check_summary(table, resolved), resolved)))
+    return table

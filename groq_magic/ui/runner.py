@@ -38,7 +38,7 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ from groq_magic.chat.errors import ChatError
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
 from groq_magic.chat.sink import RunStatus, ToolNote, TurnMeta, TurnSummary
+from groq_magic.checks import Check, apply_checks, check_columns
 from groq_magic.client import AsyncGroq, GroqError, RateLimitError
 from groq_magic.client._retry import (
     backoff_delay,
@@ -179,10 +180,15 @@ class SharedBackoff:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: its position and its prepared turn."""
+    """One run: its position, its prepared turn, and values its row carries as they are.
+
+    ``columns`` (a sweep's ``columns=``: say the expected answer of each prompt) go
+    into the row after ``prompt``, where checks such as ``equals:COLUMN`` read them.
+    """
 
     index: int
     prep: PreparedTurn
+    columns: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -221,13 +227,18 @@ class RunRecord:
             return cost
         return getattr(self.result, "cost", None) if self.result is not None else None
 
-    def settle(self, *, keep_result: bool = True) -> None:
+    def settle(self, *, keep_result: bool = True, checks: Sequence[Check] = ()) -> None:
         """Compute the row now that the run has ended; without ``keep_result``, drop the rest.
 
         The prompt and the options are read from the spec now, so the row no longer
         needs the result or the summary (a large sweep keeps rows, not answers).
+        ``checks`` add their columns (:func:`~groq_magic.checks.apply_checks`), while
+        the answer is still at hand; a run without one is not checked.
         """
-        self.settled = self._row()
+        row = self._row()
+        if checks:
+            row.update(apply_checks(checks, self.result, row))
+        self.settled = row
         if not keep_result:
             self.result = None
             self.summary = None
@@ -242,6 +253,7 @@ class RunRecord:
     def _row(self) -> dict[str, Any]:
         opts, summary = self.spec.prep.options, self.summary
         row: dict[str, Any] = {"prompt": self.spec.prep.prompt}
+        row.update(self.spec.columns or {})
         row.update(
             model=self.model,
             temperature=opts.temperature,
@@ -263,10 +275,17 @@ class RunRecord:
 
 
 def summary_table(
-    records: Sequence[RunRecord], *, with_prompt: bool = False, with_results: bool = False
+    records: Sequence[RunRecord],
+    *,
+    with_prompt: bool = False,
+    with_results: bool = False,
+    columns: Sequence[str] = (),
+    checks: Sequence[Check] = (),
 ) -> Any:
     """A pandas DataFrame of the runs' rows, or the list of row dicts without pandas.
 
+    ``columns`` are the specs' own columns (after ``prompt``); ``checks`` the
+    checks the records were settled with (their columns follow the table's).
     ``with_results`` adds a last ``result`` column: each run's :class:`ChatResult`
     (None when it has none, or when its record did not keep it).
     """
@@ -278,10 +297,13 @@ def summary_table(
         import pandas as pd
     except ImportError:
         return rows
-    columns = (["prompt"] if with_prompt else []) + list(TABLE_COLUMNS)
+    names = ["prompt"] if with_prompt else []
+    names += [*columns, *TABLE_COLUMNS]
+    if checks:
+        names += check_columns(checks)
     if with_results:
-        columns.append("result")
-    return pd.DataFrame(rows, columns=columns)
+        names.append("result")
+    return pd.DataFrame(rows, columns=names)
 
 
 class _EventSink:
@@ -335,7 +357,7 @@ class GridRunner:
     happened: a failed run is a record with ``status="error"``, an interrupted
     one keeps its partial text with ``status="interrupted"``. ``keep_results``
     False keeps only each run's row (:meth:`RunRecord.settle`); ``stream_events``
-    False sends no per-token events.
+    False sends no per-token events; ``checks`` add their columns to every row.
     """
 
     specs: Sequence[RunSpec]
@@ -346,6 +368,7 @@ class GridRunner:
     backoff: SharedBackoff = field(default_factory=SharedBackoff)
     keep_results: bool = True
     stream_events: bool = True
+    checks: Sequence[Check] = ()
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
     _cancelled: bool = field(default=False, init=False, repr=False)
@@ -395,7 +418,7 @@ class GridRunner:
         return record
 
     def _settle(self, record: RunRecord) -> RunRecord:
-        record.settle(keep_result=self.keep_results)
+        record.settle(keep_result=self.keep_results, checks=self.checks)
         self.emit(record.spec.index, "done", record)
         return record
 

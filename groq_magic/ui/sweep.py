@@ -22,6 +22,13 @@ The stop button ends a sweep within a second and returns the table of what
 finished; the rest are marked ``interrupted``. With ``cache=True`` (the
 ``--cache`` knob) a re-run replays every answer the session's log already holds
 and sends only the rest.
+
+``checks=`` (:mod:`groq_magic.checks`: ``"json"``, ``"max_words:50"``, any
+function of the result) are resolved before anything is sent; each becomes a
+column, and their pass rate per model and parameter set comes back with the
+table as ``table.attrs["checks"]``. ``columns=`` gives each prompt values of its
+own (say the expected answers) that go into its rows, where ``equals:COLUMN``
+reads them.
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ from typing import TYPE_CHECKING, Any
 from groq_magic.chat.conversation import Conversation
 from groq_magic.chat.errors import OptionsError
 from groq_magic.chat.options import ChatOptions
+from groq_magic.checks import Check, check_summary, resolve_checks
 from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.ui.drive import drive
 from groq_magic.ui.grid import expand_grid
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
+    TABLE_COLUMNS,
     GridRunner,
     RunRecord,
     RunSpec,
@@ -50,7 +59,7 @@ from groq_magic.ui.runner import (
 if TYPE_CHECKING:
     from groq_magic.session import GroqSession
 
-__all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep"]
+__all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep", "with_check_summary"]
 
 PROGRESS_AFTER = 10
 """A sweep of more runs than this shows a progress bar unless told otherwise."""
@@ -107,6 +116,35 @@ def _prompts(prompt: str | Sequence[str]) -> tuple[list[str], bool]:
     return prompts, True
 
 
+def _prompt_columns(columns: object, prompts: int) -> dict[str, list[Any]]:
+    """``columns=`` (a DataFrame, or a mapping of name -> one value per prompt) as lists."""
+    if columns is None:
+        return {}
+    to_dict = getattr(columns, "to_dict", None)
+    if callable(to_dict) and not isinstance(columns, Mapping):
+        columns = to_dict("list")  # a DataFrame
+    if not isinstance(columns, Mapping):
+        raise OptionsError(
+            "columns must be a DataFrame or a dict of name -> one value per prompt"
+            f" (got {type(columns).__name__})",
+            option="columns",
+        )
+    lists: dict[str, list[Any]] = {}
+    for name, values in columns.items():
+        key = str(name)
+        if key == "prompt" or key in TABLE_COLUMNS:
+            raise OptionsError(f"columns: {key!r} is a column of the table already", "columns")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise OptionsError(f"columns: {key!r} needs one value per prompt", option="columns")
+        lists[key] = list(values)
+        if len(lists[key]) != prompts:
+            raise OptionsError(
+                f"columns: {key!r} has {len(lists[key])} values for {prompts} prompts",
+                option="columns",
+            )
+    return lists
+
+
 def _schema_option(schema: object | None) -> tuple[dict[str, Any], object | None]:
     """``schema=City`` (a model class or a schema dict) as the options that ask for it."""
     if schema is None:
@@ -127,6 +165,7 @@ class SweepPlan:
     client: AsyncGroq
     specs: list[RunSpec]
     many: bool
+    columns: list[str]
 
 
 def plan_sweep(
@@ -137,6 +176,7 @@ def plan_sweep(
     namespace: Mapping[str, Any] | None = None,
     schema: object | None = None,
     max_runs: int | None = None,
+    columns: object = None,
     **options: Any,
 ) -> SweepPlan:
     """Every run of a sweep prepared (one ChatError line for bad input; nothing sent).
@@ -144,6 +184,7 @@ def plan_sweep(
     The arguments are :func:`sweep`'s; ``groq_magic.batch`` plans with it too.
     """
     prompts, many = _prompts(prompt)
+    extra = _prompt_columns(columns, len(prompts))
     singles, remembered = _schema_option(schema)
     grid: dict[str, list[Any]] = {}
     for name, value in options.items():
@@ -166,11 +207,12 @@ def plan_sweep(
         RunSpec(
             i * len(runs) + j,
             session.prepare(run, text, namespace, conversation=scratch, schema=remembered),
+            {name: values[i] for name, values in extra.items()} if extra else None,
         )
         for i, text in enumerate(prompts)
         for j, run in enumerate(runs)
     ]
-    return SweepPlan(session, async_client, specs, many)
+    return SweepPlan(session, async_client, specs, many, list(extra))
 
 
 def sweep(
@@ -185,6 +227,8 @@ def sweep(
     backoff: SharedBackoff | None = None,
     progress: bool | None = None,
     keep_results: bool = False,
+    checks: object = None,
+    columns: object = None,
     **options: Any,
 ) -> Any:
     """Run ``prompt`` (or each prompt of a list) over every combination of the options.
@@ -205,9 +249,14 @@ def sweep(
     bad input raises one :class:`~groq_magic.chat.ChatError` line before
     anything is sent; ``max_runs`` (None: no limit) makes more runs bad input.
     ``progress`` shows the progress bar (None: past :data:`PROGRESS_AFTER`
-    runs); ``keep_results`` adds a ``result`` column of ``ChatResult``s. Returns a
+    runs); ``keep_results`` adds a ``result`` column of ``ChatResult``s.
+    ``checks`` (names, :class:`~groq_magic.checks.Check` objects, functions) add
+    a column each and ``table.attrs["checks"]``, the pass rates
+    (:func:`~groq_magic.checks.check_summary`); ``columns`` (a DataFrame or a
+    dict of lists, one value per prompt) go into each prompt's rows. Returns a
     DataFrame (list of dicts without pandas) with one row per run.
     """
+    resolved = resolve_checks(checks, reserved=(*TABLE_COLUMNS, "prompt", "result"))
     plan = plan_sweep(
         prompt,
         repeat=repeat,
@@ -215,6 +264,7 @@ def sweep(
         namespace=namespace,
         schema=schema,
         max_runs=max_runs,
+        columns=columns,
         **options,
     )
     runner = GridRunner(
@@ -224,13 +274,28 @@ def sweep(
         backoff=backoff or SharedBackoff(),
         keep_results=keep_results,
         stream_events=False,
+        checks=resolved,
     )
     shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
     if not shown:
         records, _ = drive(runner)
     else:
         records = _with_progress(runner, len(plan.specs))
-    return summary_table(records, with_prompt=plan.many, with_results=keep_results)
+    table = summary_table(
+        records,
+        with_prompt=plan.many,
+        with_results=keep_results,
+        columns=plan.columns,
+        checks=resolved,
+    )
+    return with_check_summary(table, resolved)
+
+
+def with_check_summary(table: Any, checks: list[Check]) -> Any:
+    """``table`` with its checks' pass rates as ``table.attrs["checks"]`` (a DataFrame only)."""
+    if checks and hasattr(table, "attrs"):
+        table.attrs["checks"] = check_summary(table, checks)
+    return table
 
 
 def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
