@@ -19,6 +19,7 @@ callable) is a :class:`ToolError` naming the parameter.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -121,14 +122,44 @@ def describe_tool(fn: Callable[..., Any]) -> dict[str, Any]:
     return make_tool(fn).definition
 
 
+_CACHE = "__groq_magic_tool__"
+
+
+def _fingerprint(fn: Any, fallback_name: str | None) -> tuple[Any, ...]:
+    """What a description depends on, besides the function object itself."""
+    return (
+        fallback_name,
+        repr(getattr(fn, _MARK, None)),
+        getattr(fn, "__doc__", None),
+        repr(getattr(fn, "__annotations__", None)),
+        repr(getattr(fn, "__defaults__", None)),
+        repr(getattr(fn, "__kwdefaults__", None)),
+    )
+
+
 def make_tool(fn: Callable[..., Any] | Tool, fallback_name: str | None = None) -> Tool:
     """Describe ``fn`` as a :class:`Tool` (a Tool is returned as it is).
 
     ``fallback_name`` names a callable that has no usable name of its own (a lambda,
-    say): ``resolve_tools`` passes the notebook variable's name.
+    say): ``resolve_tools`` passes the notebook variable's name. The description is
+    kept on the function, so the next cell with ``--tools`` does not build it again
+    (building the arguments model costs milliseconds); a redefined function is a
+    new object, and an edited docstring, annotation or default changes the key.
     """
     if isinstance(fn, Tool):
         return fn
+    key = _fingerprint(fn, fallback_name)
+    cached = getattr(fn, _CACHE, None)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == key:
+        tool: Tool = cached[1]
+        return tool
+    tool = _describe(fn, fallback_name)
+    with contextlib.suppress(AttributeError, TypeError):  # bound methods take no attributes
+        setattr(fn, _CACHE, (key, tool))
+    return tool
+
+
+def _describe(fn: Callable[..., Any], fallback_name: str | None) -> Tool:
     override = getattr(fn, _MARK, None)
     if not isinstance(override, _Override):
         override = _Override()
