@@ -12,6 +12,8 @@ library) in the user's data folder, found with ``platformdirs``. Pieces:
 - ``_restore``: :func:`conversations_from_turns`, chats back after a restart.
 - ``export``: Markdown and notebook export of a conversation.
 - ``prices``: the price table (``prices.json``) and :func:`cost`.
+- ``log``: :class:`StoreLog`, the session's ``TurnLog`` over the store (what
+  the engine calls to replay, record and price each turn).
 
 Errors (each ``str()`` is one line; all are ``ChatError`` subclasses)::
 
@@ -28,20 +30,24 @@ from groq_magic.store._db import (
     ENV_VAR,
     CacheInfo,
     Store,
+    check_path,
     default_path,
     open_store,
     resolve_path,
 )
 from groq_magic.store._errors import ExportError, PriceFileError, StoreError
 from groq_magic.store._exchange import Exchange, scrub, scrub_text
+from groq_magic.store._queries import NO_NOTEBOOK
 from groq_magic.store._restore import conversations_from_turns
 from groq_magic.store.export import export, export_markdown, export_notebook
+from groq_magic.store.log import StoreLog, StoreSettings, notebook_path
 from groq_magic.store.prices import ModelPrice, PriceTable, cost, default_prices, load_prices
 
 __all__ = [
     "DEFAULT_FILENAME",
     "ENV_VAR",
     "IGNORED_FIELDS",
+    "NO_NOTEBOOK",
     "CacheInfo",
     "Exchange",
     "ExportError",
@@ -50,7 +56,10 @@ __all__ = [
     "PriceTable",
     "Store",
     "StoreError",
+    "StoreLog",
+    "StoreSettings",
     "cache_key",
+    "check_path",
     "conversations_from_turns",
     "cost",
     "default_path",
@@ -60,6 +69,7 @@ __all__ = [
     "export_notebook",
     "load_prices",
     "normalize_base_url",
+    "notebook_path",
     "open_store",
     "parse_age",
     "resolve_path",

@@ -42,7 +42,7 @@ from groq_magic._text import one_line
 from groq_magic.store._cache import cache_key, url_host
 from groq_magic.store._errors import StoreError
 from groq_magic.store._exchange import Exchange, dumps
-from groq_magic.store._queries import log_rows, restore_steps, usage_rows
+from groq_magic.store._queries import log_rows, notebook_filter, restore_steps, usage_rows
 from groq_magic.store._rows import (
     INSERT_DATA,
     INSERT_EXCHANGE,
@@ -61,6 +61,7 @@ __all__ = [
     "ENV_VAR",
     "CacheInfo",
     "Store",
+    "check_path",
     "default_path",
     "open_store",
     "resolve_path",
@@ -104,6 +105,34 @@ def resolve_path(path: str | os.PathLike[str] | None = None) -> Path | None:
     if str(value).strip().lower() in OFF_VALUES:
         return None
     return Path(value).expanduser()
+
+
+def check_path(path: str | os.PathLike[str] | None) -> Path | None:
+    """The store file ``path`` names (None: off), or one StoreError line if it cannot be one.
+
+    For a setting a user just typed (``%config GroqMagics.store``): a folder, or a
+    file or folder that cannot be written, is refused now rather than at the first cell.
+    Nothing is created.
+    """
+    target = resolve_path(path)
+    if target is None:
+        return None
+    if target.is_dir():
+        raise StoreError(
+            f"the store path {target} is a folder: give a file, e.g. {target / DEFAULT_FILENAME}"
+        )
+    if target.exists():
+        if not os.access(target, os.R_OK | os.W_OK):
+            raise StoreError(f"the store file {target} cannot be written (check its permissions)")
+        return target
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot create the store file {target}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create the store file {target}: {folder} is not writable")
+    return target
 
 
 def open_store(
@@ -518,10 +547,17 @@ class Store:
 
     # ---- reading --------------------------------------------------------------------------
 
-    def chats(self) -> list[str]:
-        """The chat names that have stored exchanges, sorted."""
+    def chats(self, notebook: str | None = None) -> list[str]:
+        """The chat names that have stored exchanges, sorted (of one notebook when named;
+        ``NO_NOTEBOOK``: those whose notebook was not known)."""
+        clause, params = notebook_filter(notebook)
+        where = f" WHERE {clause}" if clause else ""
         with self._explicit():
-            rows = self._connection().execute("SELECT DISTINCT chat FROM exchanges").fetchall()
+            rows = (
+                self._connection()
+                .execute(f"SELECT DISTINCT chat FROM exchanges{where}", params)
+                .fetchall()
+            )
         return sorted(r[0] for r in rows)
 
     def log(
@@ -563,7 +599,8 @@ class Store:
         (``kind="undo"``, ``turn_id``). Only turns that entered their conversation
         are listed; re-runs of a cell appear as separate turns, and
         :func:`conversations_from_turns` replaces them as the live conversation did.
-        ``notebook`` keeps one notebook's exchanges. An unknown chat is one StoreError line.
+        ``notebook`` keeps one notebook's exchanges (``NO_NOTEBOOK``: those stored
+        without one). An unknown chat is one StoreError line.
         """
         with self._explicit():
             return restore_steps(self._connection(), chat=chat, notebook=notebook)

@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     from groq_magic.chat.conversation import Turn
     from groq_magic.chat.result import ChatResult
 
-__all__ = ["Exchange", "dumps", "prompt_of", "safe_json", "scrub", "scrub_text"]
+__all__ = [
+    "Exchange",
+    "dumps",
+    "join_tool_calls",
+    "prompt_of",
+    "safe_json",
+    "scrub",
+    "scrub_text",
+    "split_tool_calls",
+]
 
 STATUSES = ("complete", "interrupted", "incomplete", "error")
 """What an exchange's ``status`` can be: the result statuses plus ``error`` (nothing usable)."""
@@ -127,6 +136,27 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+SERVER_SIDE = "server_side"
+"""The mark on a stored tool call that Groq ran itself (``executed_tools``)."""
+
+
+def join_tool_calls(local: Any, server: Any) -> list[dict[str, Any]]:
+    """One list of tool calls to store: the notebook's, then the server's, marked."""
+    calls = [as_dict(c) for c in local] if isinstance(local, list) else []
+    if isinstance(server, list):
+        calls += [{**as_dict(c), SERVER_SIDE: True} for c in server]
+    return calls
+
+
+def split_tool_calls(
+    calls: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Stored tool calls back as (``tool_calls``, ``executed_tools``), the mark removed."""
+    local = [dict(c) for c in calls if not c.get(SERVER_SIDE)]
+    server = [{k: v for k, v in c.items() if k != SERVER_SIDE} for c in calls if c.get(SERVER_SIDE)]
+    return local, server
+
+
 @dataclass
 class Exchange:
     """One request and its outcome, as written to (and read back from) the store.
@@ -179,7 +209,7 @@ class Exchange:
         """True when this exchange entered its conversation (what the engine records)."""
         if not self.history or self.status == "error":
             return False
-        return self.status == "complete" or bool(self.answer)
+        return self.status == "complete" or bool(self.answer) or bool(self.messages)
 
     @classmethod
     def from_result(
@@ -199,13 +229,18 @@ class Exchange:
         """Build the exchange for a finished :class:`~groq_magic.chat.ChatResult`.
 
         ``turn`` is the :class:`~groq_magic.chat.Turn` the engine recorded for it,
-        when there is one: its id, options, prompt and user message are kept so a
-        restored chat behaves like the live one. ``tool_calls`` (or
-        ``executed_tools``) and ``messages`` are read from the result when it has them.
+        when there is one: its id, options, prompt, user message and tool rounds
+        (``Turn.exchange``, kept as :attr:`messages`) are kept so a restored chat
+        behaves like the live one. Tool calls and Groq's server-side tool runs
+        share :attr:`tool_calls`, the latter marked ``"server_side": true``
+        (:func:`split_tool_calls` parts them again).
         """
         turn = turn if turn is not None else getattr(result, "turn", None)
-        tool_calls = getattr(result, "tool_calls", None) or getattr(result, "executed_tools", None)
-        extra_messages = getattr(result, "messages", None)
+        source: Any = turn if turn is not None else result
+        tool_calls = join_tool_calls(
+            getattr(source, "tool_calls", None), getattr(source, "executed_tools", None)
+        )
+        extra_messages = getattr(turn, "exchange", None) or getattr(result, "messages", None)
         return cls(
             request=dict(result.request),
             answer=result.text,
@@ -214,8 +249,8 @@ class Exchange:
             base_url=base_url,
             chat=chat,
             prompt=turn.prompt if turn is not None else None,
-            reasoning=result.reasoning,
-            tool_calls=[as_dict(c) for c in tool_calls] if isinstance(tool_calls, list) else [],
+            reasoning=result.reasoning or getattr(turn, "reasoning", None),
+            tool_calls=tool_calls,
             usage=result.usage_dict,
             timings=result.timings.as_dict(),
             finish_reason=result.finish_reason,

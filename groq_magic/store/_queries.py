@@ -17,7 +17,11 @@ from groq_magic.store._errors import StoreError
 from groq_magic.store._rows import SELECT_FOR_RESTORE, exchange_from_row, turn_step, usage_of, when
 from groq_magic.store.prices import PriceTable, cost
 
-__all__ = ["log_rows", "restore_steps", "usage_rows"]
+__all__ = ["NO_NOTEBOOK", "log_rows", "notebook_filter", "restore_steps", "usage_rows"]
+
+NO_NOTEBOOK = ""
+"""The ``notebook`` to ask for to keep only exchanges whose notebook was not known
+(a terminal, nbclient); ``None`` keeps every notebook's."""
 
 _WORD = re.compile(r"\w+")
 _TOKEN_SUMS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
@@ -92,6 +96,15 @@ def log_rows(
     return [_log_row(row, prices) for row in rows]
 
 
+def notebook_filter(notebook: str | None) -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) keeping one notebook's rows (see NO_NOTEBOOK)."""
+    if notebook is None:
+        return "", []
+    if notebook == NO_NOTEBOOK:
+        return "notebook IS NULL", []
+    return "notebook = ?", [notebook]
+
+
 def _missing_chat(conn: sqlite3.Connection, chat: str, notebook: str | None) -> StoreError:
     names = [
         r[0] for r in conn.execute("SELECT DISTINCT chat FROM exchanges ORDER BY chat LIMIT 20")
@@ -111,9 +124,10 @@ def restore_steps(
     if chat is not None:
         filters.append("chat = ?")
         params.append(chat)
-    if notebook is not None:
-        filters.append("notebook = ?")
-        params.append(notebook)
+    clause, values = notebook_filter(notebook)
+    if clause:
+        filters.append(clause)
+        params += values
     extra = "".join(f" AND e.{f}" for f in filters)
     rows = conn.execute(
         f"{SELECT_FOR_RESTORE} WHERE e.in_history = 1{extra} ORDER BY e.id", params

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from groq_magic.chat.conversation import Conversation, Turn
+from groq_magic.store._exchange import split_tool_calls
 
-__all__ = ["conversations_from_turns"]
+__all__ = ["conversations_from_turns", "turn_from_step"]
 
 # Step keys that are Turn fields of the same name.
 _TURN_FIELDS = (
@@ -27,18 +28,25 @@ _TURN_FIELDS = (
     "timings",
     "finish_reason",
     "status",
+    "reasoning",
 )
 
 
-def _turn(step: Mapping[str, Any]) -> Turn:
+def turn_from_step(step: Mapping[str, Any]) -> Turn:
+    """The :class:`Turn` a stored turn step describes (tool rounds and thinking included).
+
+    The step's ``messages`` (a tool turn's assistant calls and tool results) become
+    ``Turn.exchange``, so the next window sends them as the live chat did.
+    """
     fields: dict[str, Any] = {k: step[k] for k in _TURN_FIELDS if step.get(k) is not None}
     if step.get("turn_id"):
         fields["id"] = step["turn_id"]
     if step.get("created") is not None:
         fields["created_at"] = step["created"]
-    # Turn has no field yet for a multi-message turn's tool messages; they stay in
-    # the store (step["messages"]) until it does.
-    return Turn(**fields)
+    if step.get("messages"):
+        fields["exchange"] = list(step["messages"])
+    local, server = split_tool_calls(list(step.get("tool_calls") or []))
+    return Turn(**fields, tool_calls=local, executed_tools=server)
 
 
 def conversations_from_turns(
@@ -58,7 +66,7 @@ def conversations_from_turns(
             elif kind == "undo":
                 conv.turns = [t for t in conv.turns if t.id != step.get("turn_id")]
             else:
-                conv.record(_turn(step), replaces=step.get("replaces"))
+                conv.record(turn_from_step(step), replaces=step.get("replaces"))
                 if "system" in step:
                     conv.set_system(step["system"])
         rebuilt[name] = conv

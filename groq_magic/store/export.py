@@ -118,7 +118,9 @@ def _target(path: str | os.PathLike[str], kind: str | None, force: bool) -> Path
     if target.is_dir():
         raise ExportError(f"cannot export to {str(target)!r}: it is a folder")
     if target.exists() and not force:
-        raise ExportError(f"{str(target)!r} exists: export with force=True to overwrite it")
+        raise ExportError(
+            f"{str(target)!r} exists: add --force (force=True in Python) to overwrite it"
+        )
     return target
 
 

@@ -143,7 +143,7 @@ def test_a_wrong_extension_is_one_line(
 def test_an_existing_file_needs_force(tmp_path: Path, conversation: Conversation) -> None:
     path = tmp_path / "chat.md"
     path.write_text("keep me")
-    with pytest.raises(ExportError, match="exists: export with force=True") as info:
+    with pytest.raises(ExportError, match="exists: add --force") as info:
         export_markdown(conversation, path)
     assert "\n" not in str(info.value)
     assert path.read_text() == "keep me"
