@@ -13,8 +13,9 @@ user can cause is raised as a ``UsageError``: one red line, no traceback.
 from __future__ import annotations
 
 import io
+import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,7 +23,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Any as AnyTrait
-from traitlets import Float, Int, TraitError, TraitType, Unicode, validate
+from traitlets import Bool, Float, Int, TraitError, TraitType, Unicode, validate
 from traitlets.config import Configurable
 
 from groq_magic._keys import looks_like_key
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult
     from groq_magic.chat.engine import TurnError
     from groq_magic.session import GroqSession
+    from groq_magic.store import StoreSettings
 
-__all__ = ["SUBCOMMANDS", "GroqMagics", "Subcommand", "load", "unload"]
+__all__ = ["SUBCOMMANDS", "GroqMagics", "LineOption", "Subcommand", "load", "unload"]
 
 _ESCAPES = {"\\n": "\n", "\\t": "\t", "\\\\": "\\"}
 
@@ -211,13 +213,38 @@ class KnobDefaults(Configurable):
 
 
 @dataclass(frozen=True)
+class LineOption:
+    """An option a line command takes after its name: ``--search TEXT``, ``--force``.
+
+    ``metavar`` None makes it a switch (True when given). Its value lands on the
+    parsed flags as ``dest`` (``--older-than`` -> ``older_than``), so ``--chat NAME``
+    after a command is the same as ``-c NAME`` before it.
+    """
+
+    flag: str
+    metavar: str | None = None
+    short: str | None = None
+
+    @property
+    def dest(self) -> str:
+        """The attribute the value is set on."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def usage(self) -> str:
+        """``[--search TEXT]``."""
+        return f"[{self.flag} {self.metavar}]" if self.metavar else f"[{self.flag}]"
+
+
+@dataclass(frozen=True)
 class Subcommand:
     """One ``%groq NAME ...`` line command: its words, its help and its handler.
 
     ``words`` is the usage of what follows the name (``"PATH"``, ``"[TEXT]"``);
-    ``arity`` how many shell-quoted words it takes (min, max); ``raw`` hands the
-    handler the rest of the line exactly as typed (a system prompt's apostrophes).
-    The handler gets the magics, the parsed flags and the words (or raw text).
+    ``arity`` how many shell-quoted words it takes (min, max), options apart;
+    ``options`` the :class:`LineOption` flags it takes among its words; ``raw``
+    hands the handler the rest of the line exactly as typed (a system prompt's
+    apostrophes). The handler gets the magics, the parsed flags (with the options'
+    values) and the words (or raw text).
     """
 
     help: str
@@ -225,10 +252,47 @@ class Subcommand:
     words: str = ""
     arity: tuple[int, int] = (0, 0)
     raw: bool = False
+    options: tuple[LineOption, ...] = ()
 
     def usage(self, name: str) -> str:
-        """``%groq save PATH``."""
-        return f"%groq {name} {self.words}".rstrip()
+        """``%groq save PATH``, ``%groq log [N] [--chat NAME] [--search TEXT]``."""
+        flags = " ".join(option.usage() for option in self.options)
+        return " ".join(part for part in (f"%groq {name}", self.words, flags) if part)
+
+    def take_options(self, name: str, words: list[str], args: Any) -> list[str]:
+        """Set the options found in ``words`` on ``args``; return the other words.
+
+        ``--flag VALUE`` and ``--flag=VALUE`` both work; ``--`` ends the options.
+        An option this command does not take, or one missing its value, is one line.
+        """
+        by_flag = {f: o for o in self.options for f in (o.flag, o.short) if f}
+        for option in self.options:
+            if getattr(args, option.dest, None) is None:
+                setattr(args, option.dest, None if option.metavar else False)
+        rest: list[str] = []
+        queue = list(words)
+        while queue:
+            word = queue.pop(0)
+            if word == "--":
+                rest += queue
+                break
+            flag, has_value, value = (
+                word.partition("=") if word.startswith("--") else (word, "", "")
+            )
+            found = by_flag.get(flag)
+            if found is None:
+                if word.startswith("-") and len(word) > 1:
+                    raise UsageError(f"%groq {name} has no option {flag}: {self.usage(name)}")
+                rest.append(word)
+            elif found.metavar is None:
+                if has_value:
+                    raise UsageError(f"{flag} takes no value: {self.usage(name)}")
+                setattr(args, found.dest, True)
+            elif has_value or queue:
+                setattr(args, found.dest, value if has_value else queue.pop(0))
+            else:
+                raise UsageError(f"{flag} needs {found.metavar}: {self.usage(name)}")
+        return rest
 
 
 def _retry(magics: GroqMagics, args: Any, _: Any) -> Any:
@@ -248,6 +312,21 @@ def _login(magics: GroqMagics, _: Any, __: Any) -> Any:
     import getpass
 
     return magics.session.login(getpass.getpass("Groq API key (input hidden): "))
+
+
+def _log(magics: GroqMagics, args: Any, words: list[str]) -> Any:
+    count = 20
+    if words:
+        try:
+            count = int(words[0])
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise UsageError(f"%groq log takes how many exchanges to list (got {words[0]!r})")
+    return magics.session.exchanges(count, args.chat, args.search)
+
+
+_CHAT_OPTION = LineOption("--chat", "NAME", short="-c")
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -288,6 +367,38 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "ui": Subcommand(
         "the sliders panel for the chat's last prompt", lambda m, a, w: m.panel(a, None)
     ),
+    "log": Subcommand(
+        "past exchanges from the store, newest first",
+        _log,
+        "[N]",
+        (0, 1),
+        options=(_CHAT_OPTION, LineOption("--search", "TEXT")),
+    ),
+    "restore": Subcommand(
+        "bring stored chats back after a restart",
+        lambda m, a, w: m.session.restore(w[0] if w else a.chat),
+        "[CHAT]",
+        (0, 1),
+    ),
+    "export": Subcommand(
+        "write the chat as Markdown (.md) or a notebook (.ipynb)",
+        lambda m, a, w: m.session.export(w[0], a.chat, force=a.force),
+        "PATH",
+        (1, 1),
+        options=(LineOption("--force"),),
+    ),
+    "usage": Subcommand(
+        "tokens and cost per model, from the store",
+        lambda m, a, w: m.session.usage(today=a.today, chat=a.chat),
+        options=(LineOption("--today"), _CHAT_OPTION),
+    ),
+    "cache": Subcommand(
+        "the replay cache: what it holds, or clear it",
+        lambda m, a, w: m.session.cache(w[0] if w else "info", a.older_than),
+        "[info|clear]",
+        (0, 1),
+        options=(LineOption("--older-than", "AGE"),),
+    ),
 }
 """Every ``%groq`` line command; the dispatcher and ``%%groq?`` both read this table."""
 
@@ -308,6 +419,15 @@ class GroqMagics(Magics, KnobDefaults):
     ).tag(config=True)
     timeout = Float(60.0, help="Seconds to wait for the server.").tag(config=True)
     max_retries = Int(2, help="Retries for rate limits and server errors.").tag(config=True)
+    store = AnyTrait(
+        None,
+        help="The exchange store's SQLite file, or 'none' to keep nothing"
+        " (else $GROQ_MAGIC_STORE, else exchanges.sqlite in the user data folder).",
+    ).tag(config=True)
+    prices = AnyTrait(
+        None, help="Prices over the shipped table: a dict, or the path of a JSON file."
+    ).tag(config=True)
+    show_cost = Bool(False, help="Show each cell's cost in its status line.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -343,6 +463,42 @@ class GroqMagics(Magics, KnobDefaults):
             raise TraitError(f"GroqMagics.max_retries must be 0 or more (got {value})")
         return value
 
+    @validate("store")
+    def _check_store(self, proposal: Any) -> str | None:
+        from groq_magic.store import StoreError, check_path
+
+        value = proposal["value"]
+        if value is None or not str(value).strip():
+            return None
+        if not isinstance(value, str | os.PathLike):
+            raise TraitError(
+                f"GroqMagics.store must be a file path or 'none' (got {type(value).__name__});"
+                " the setting was not changed"
+            )
+        try:
+            check_path(value)
+        except StoreError as exc:
+            raise TraitError(f"GroqMagics.store: {exc}; the setting was not changed") from None
+        return os.fspath(value)
+
+    @validate("prices")
+    def _check_prices(self, proposal: Any) -> Any:
+        from groq_magic.store import PriceFileError, load_prices
+
+        value = proposal["value"]
+        if value is None:
+            return None
+        if not isinstance(value, str | os.PathLike | Mapping):
+            raise TraitError(
+                "GroqMagics.prices must be a dict or the path of a JSON file"
+                f" (got {type(value).__name__}); the setting was not changed"
+            )
+        try:
+            load_prices(value)
+        except PriceFileError as exc:
+            raise TraitError(f"GroqMagics.prices: {exc}; the setting was not changed") from None
+        return value
+
     # -- the session -----------------------------------------------------------------------
 
     @property
@@ -366,11 +522,24 @@ class GroqMagics(Magics, KnobDefaults):
             max_retries=lambda: self.max_retries,
             notice=print,
         )
-        return GroqSession(backend, configured=self.configured)
+        return GroqSession(backend, configured=self.configured, store=self.store_settings)
 
     def configured(self) -> dict[str, Any]:
         """The configured turn defaults by option name (None = not configured)."""
         return {knob.name: getattr(self, knob.name) for knob in CONFIG_KNOBS}
+
+    def store_settings(self) -> StoreSettings:
+        """The exchange store's settings now, with the notebook's path when the frontend
+        tells it (read at every turn)."""
+        from groq_magic.store import StoreSettings, notebook_path
+
+        namespace = self.shell.user_ns if self.shell is not None else None
+        return StoreSettings(
+            path=self.store,
+            prices=self.prices,
+            show_cost=self.show_cost,
+            notebook=notebook_path(namespace),
+        )
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -407,6 +576,9 @@ class GroqMagics(Magics, KnobDefaults):
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
+            "store": self.store,
+            "prices": self.prices,
+            "show_cost": self.show_cost,
         }
 
     def options_from(self, args: Any) -> tuple[ChatOptions, dict[str, list[Any]]]:
@@ -601,6 +773,8 @@ class GroqMagics(Magics, KnobDefaults):
                 words = shlex.split(tail)
             except ValueError:
                 raise UsageError(f"unbalanced quotes after %groq {name}") from None
+            if command.options:
+                words = command.take_options(name, words, args)
             low, high = command.arity
             if not low <= len(words) <= high:
                 if high == 0:
@@ -664,7 +838,7 @@ def unload(ipython: Any) -> None:
         pass
     if keep_question_marks in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.remove(keep_question_marks)
-    magics.session.backend.close()
+    magics.session.close()
     if magics in ipython.configurables:
         ipython.configurables.remove(magics)
     from groq_magic.local import stop_local_server

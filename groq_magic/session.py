@@ -10,11 +10,13 @@ up in the user's namespace and maps errors to one line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from groq_magic._text import one_line
+from groq_magic._text import cost_text, one_line
 from groq_magic.backend import Backend
 from groq_magic.chat import (
     ChatError,
@@ -26,8 +28,11 @@ from groq_magic.chat import (
     UnknownChatError,
 )
 from groq_magic.chat.engine import run_turn
-from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, TurnLog, prepare_turn
+from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, prepare_turn
 from groq_magic.chat.sink import StreamSink
+
+if TYPE_CHECKING:
+    from groq_magic.store import StoreLog, StoreSettings
 
 __all__ = ["GroqSession", "Report", "Table"]
 
@@ -85,18 +90,21 @@ class GroqSession:
 
     ``configured`` returns the configured defaults (``%config GroqMagics.*``) by
     option name; it is read at every turn, so a change reaches the next cell.
+    ``store`` returns the exchange store's settings, also read at every turn;
+    without it nothing is stored (costs are still priced).
     """
 
     def __init__(
         self,
         backend: Backend | None = None,
         configured: Callable[[], Mapping[str, Any]] | None = None,
+        store: Callable[[], StoreSettings] | None = None,
     ) -> None:
         self.backend = backend or Backend()
         self.store = ChatStore()
         self._configured = configured or dict
-        # Where turns are kept beyond the kernel (the local store); None keeps nothing.
-        self.log: TurnLog | None = None
+        self._store_settings = store
+        self._log: StoreLog | None = None
 
     # -- the one road into a turn ---------------------------------------------------------
 
@@ -191,6 +199,149 @@ class GroqSession:
         prep = self.prepare_again(conversation.retry(), conversation, namespace)
         return run_turn(prep, self.backend.client(), sink)
 
+    # -- the exchange store ----------------------------------------------------------------
+
+    @property
+    def log(self) -> StoreLog:
+        """The turn log every road gets: the exchange store as configured now.
+
+        The file opens on first use; a change of ``%config GroqMagics.store`` or
+        ``prices`` opens the new one at the next turn.
+        """
+        settings = self._store_settings() if self._store_settings is not None else None
+        log = self._log
+        if log is None or (settings is not None and not settings.same_store(log.settings)):
+            return self._open_log(settings)
+        if settings is not None:
+            log.settings = settings
+        return log
+
+    def _open_log(self, settings: StoreSettings | None) -> StoreLog:
+        from groq_magic.store import PriceFileError, Store, StoreLog, StoreSettings, open_store
+
+        if self._log is not None:
+            self._log.store.close()
+        if settings is None:
+            store = Store.off("no store was configured for this session")
+        else:
+            try:
+                store = open_store(
+                    settings.path, on_warning=self.backend.notice, prices=settings.prices
+                )
+            except PriceFileError as exc:  # the file was valid when set, and changed since
+                self.backend.notice(f"groq_magic: {exc}; the shipped price table is used")
+                store = open_store(settings.path, on_warning=self.backend.notice)
+        self._log = StoreLog(store, server=self.server_url, settings=settings or StoreSettings())
+        return self._log
+
+    def close(self) -> None:
+        """Close the client pools and the exchange store's file."""
+        self.backend.close()
+        if self._log is not None:
+            self._log.store.close()
+
+    def server_url(self) -> str | None:
+        """The server the next request goes to, as the replay cache names it (no key).
+
+        The embedded model is ``local://<model file>``: its port changes with each
+        kernel, its answers to the same request do not.
+        """
+        choice = self.backend.choice()
+        if choice.kind == "local":
+            from groq_magic.local import LOCAL_MODEL_NAME, MODEL_ENV
+
+            model = os.environ.get(MODEL_ENV)
+            return f"local://{Path(model).name if model else LOCAL_MODEL_NAME}"
+        from groq_magic.client import ArgumentError
+        from groq_magic.client._config import resolve_base_url
+
+        try:
+            return resolve_base_url(choice.base_url)
+        except ArgumentError:
+            return choice.base_url
+
+    def exchanges(
+        self, limit: int = 20, chat: str | None = None, search: str | None = None
+    ) -> Table:
+        """``%groq log``: the newest stored exchanges, of one chat or matching a search."""
+        rows = self.log.store.log(limit, chat=chat, search=search)
+        for row in rows:
+            row["cost"] = cost_text(row["cost"])
+        which = f" of chat {chat!r}" if chat else ""
+        found = f" matching {search!r}" if search else ""
+        return Table(
+            rows,
+            title=f"stored exchanges{which}{found}, newest first",
+            empty="(no stored exchanges)",
+        )
+
+    def restore(self, name: str | None = None) -> Report:
+        """Bring stored chats back (after a restart): this notebook's, or the one named.
+
+        A chat in memory is replaced only when the store holds every turn it has
+        (after a restart it has none), so a restore never loses a turn.
+        """
+        log = self.log
+        restored = log.restore(name)
+        if not restored:
+            where = log.settings.notebook or "this session (no notebook path known)"
+            return Report([f"nothing to restore: no chats stored for {where}"])
+        lines, done = [], []
+        for conversation in restored.values():
+            live = self.store.conversations.get(conversation.name)
+            stored = {turn.id for turn in conversation.turns}
+            if live is not None and any(turn.id not in stored for turn in live.turns):
+                lines.append(
+                    f"chat {conversation.name!r} was kept as it is: it has turns in memory"
+                    " that the store does not (replayed, loaded or kept from a panel)"
+                )
+                continue
+            self.store.conversations[conversation.name] = conversation
+            done.append(f"{conversation.name!r} ({len(conversation)} turns)")
+        if name is not None and done:
+            self.store.use(name)
+        if done:
+            lines.insert(0, f"restored {', '.join(done)}; re-running a cell replaces its turn")
+        return Report(lines)
+
+    def export(self, path: str, name: str | None = None, *, force: bool = False) -> Report:
+        """Write a chat (the current one unless named) as Markdown or as a notebook."""
+        from groq_magic.store import export
+
+        conversation = self.chat(name)
+        written = export(conversation, path, force=force)
+        return Report(
+            [f"exported chat {conversation.name!r} ({len(conversation)} turns) to {written}"]
+        )
+
+    def usage(self, *, today: bool = False, chat: str | None = None) -> Table:
+        """``%groq usage``: tokens and cost per model, summed from the store."""
+        rows = self.log.store.usage_summary(today=today, chat=chat)
+        if len(rows) > 1:
+            rows.append(_usage_total(rows))
+        for row in rows:
+            row["cost"] = cost_text(row["cost"])
+        scope = " today" if today else ""
+        which = f" in chat {chat!r}" if chat else ""
+        return Table(rows, title=f"usage{scope}{which}, by model", empty="(nothing stored)")
+
+    def cache(self, action: str = "info", older_than: str | None = None) -> Table | Report:
+        """``%groq cache info`` / ``%groq cache clear [--older-than AGE]``."""
+        from groq_magic.store import parse_age
+
+        if action not in ("info", "clear"):
+            raise ChatError(f"%groq cache takes info or clear (got {action!r})")
+        if action == "info":
+            if older_than is not None:
+                raise ChatError("--older-than goes with %groq cache clear")
+            info = self.log.store.cache_info()
+            return Table(info.as_rows(), title="the exchange store (log and replay cache)")
+        age = parse_age(older_than) if older_than is not None else None
+        gone = self.log.store.cache_clear(age)
+        which = f" older than {older_than}" if older_than is not None else ""
+        # The log and the replay cache are the same records: clearing one clears both.
+        return Report([f"deleted {gone} stored exchanges{which} from the log and the cache"])
+
     # -- subcommands -----------------------------------------------------------------
 
     def chat(self, name: str | None = None) -> Conversation:
@@ -212,12 +363,14 @@ class GroqSession:
         conversation = self.chat(name)
         count = len(conversation)
         conversation.reset()
+        self.log.reset(conversation.name)
         return Report([f"chat {conversation.name!r} reset ({count} turns forgotten)"])
 
     def undo(self, name: str | None = None) -> Report:
         """Remove a chat's last turn (the current chat unless named)."""
         conversation = self.chat(name)
         turn = conversation.undo()
+        self.log.undone(conversation.name, turn.id)
         prompt = one_line(turn.prompt, 60)
         return Report([f"removed the last turn of {conversation.name!r}: {prompt!r}"])
 
@@ -281,6 +434,10 @@ class GroqSession:
         rows.append({"setting": "backend", "value": self.backend.describe()})
         rows.append({"setting": "api key", "value": self.backend.key_source()})
         rows.append({"setting": "current chat", "value": self.store.current.name})
+        store = self.log.store
+        rows.append(
+            {"setting": "exchange store", "value": store.path if store.enabled else store.reason}
+        )
         return Table(rows, title="groq_magic configuration")
 
     def local(self, action: str = "status") -> Report:
@@ -316,3 +473,14 @@ class GroqSession:
             raise ChatError("no key entered; nothing changed")
         self.backend.login(key)
         return Report(["key stored for this kernel only (not saved anywhere)"])
+
+
+def _usage_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``total`` row of ``%groq usage``: unknown costs stay unknown, never zero."""
+    total: dict[str, Any] = {"model": "total"}
+    for column in rows[0]:
+        if column not in ("model", "cost"):
+            total[column] = sum(row[column] or 0 for row in rows)
+    known = [row["cost"] for row in rows if row["cost"] is not None]
+    total["cost"] = sum(known) if len(known) == len(rows) else None
+    return total

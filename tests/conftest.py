@@ -1,7 +1,8 @@
 """Shared fixtures: a clean environment, the scripted loopback server, client factories.
 
 - autouse ``_clean_environment``: no GROQ_*, OPENAI_* or proxy variable leaks in from the
-  developer's shell (as httpx's own test suite does), so config tests see only what they set.
+  developer's shell (as httpx's own test suite does), so config tests see only what they set;
+  ``GROQ_MAGIC_STORE=none``, so nothing writes to the user's data folder.
 - ``server``: a started :class:`scripted_server.ScriptedServer` (cheap: one thread, one port).
 - ``sleeps``: the list of delays a client asked to sleep between retries (nothing really sleeps).
 - ``make_client(**kwargs)``: a ``Groq`` pointed at ``server`` with ``FAKE_KEY`` and the
@@ -29,6 +30,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         upper = name.upper()
         if upper.startswith(_ENV_PREFIXES) or upper in _PROXY_VARS:
             monkeypatch.delenv(name, raising=False)
+    # The exchange store is on by default; no test (nor a kernel or server a test
+    # starts, which inherit this) may write to the user's data folder. Tests of the
+    # store point it into their tmp_path.
+    monkeypatch.setenv("GROQ_MAGIC_STORE", "none")
 
 
 @pytest.fixture

@@ -34,6 +34,10 @@ TRAITS = (
     "base_url",
     "timeout",
     "max_retries",
+    "cache",
+    "store",
+    "prices",
+    "show_cost",
 )
 
 
