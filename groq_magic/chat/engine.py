@@ -197,7 +197,7 @@ def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
         assert prep.toolbox is not None  # calls come only when tools were offered
         ex.calls_started(calls)
         try:
-            outcomes = prep.toolbox.run(calls)
+            outcomes = prep.toolbox.run(calls, on_done=ex.call_finished)
         except KeyboardInterrupt:
             ex.calls_interrupted(calls)
             break
@@ -210,7 +210,7 @@ async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> 
     while await _arequest(client, ex) and (calls := _next_calls(ex)):
         assert prep.toolbox is not None  # calls come only when tools were offered
         ex.calls_started(calls)
-        ex.calls_done(calls, await prep.toolbox.arun(calls))
+        ex.calls_done(calls, await prep.toolbox.arun(calls, on_done=ex.call_finished))
     return ex
 
 

@@ -101,6 +101,7 @@ class Exchange:
         self._step_text: list[str] = []
         self._executed_raw: list[Any] = []
         self._message_calls: list[ToolCall] | None = None
+        self._finished: list[ToolOutcome] = []  # this step's calls that have finished
 
     @property
     def params(self) -> dict[str, Any]:
@@ -239,12 +240,18 @@ class Exchange:
             line = _call_line(call)
             self._tool_to(ToolNote(call.id, line, line, done=False))
 
+    def call_finished(self, outcome: ToolOutcome) -> None:
+        """One call of the running round finished: show its result now, and keep it."""
+        self._finished.append(outcome)
+        self._note(outcome)
+
     def calls_done(self, calls: Sequence[ToolCall], outcomes: Sequence[ToolOutcome]) -> None:
         """Record a finished round: show each result, extend the request and the history."""
         from groq_magic.chat.tools import assistant_message, tool_messages
 
         for outcome in outcomes:
-            self._note(outcome)
+            if not any(outcome is shown for shown in self._finished):
+                self._note(outcome)
         self.outcomes.extend(outcomes)
         # The step's words go with its calls, as the model sent them.
         round_messages = [assistant_message(self.text or None, list(calls))]
@@ -256,14 +263,16 @@ class Exchange:
     def calls_interrupted(self, calls: Sequence[ToolCall]) -> None:
         """The user stopped a tool round: every call still gets an answer in history.
 
-        An assistant message whose calls lack tool results makes the next request
-        fail, so the unfinished calls are recorded as interrupted.
+        The calls that finished keep their results (they ran, and their lines are on
+        screen). An assistant message whose calls lack tool results makes the next
+        request fail, so the unfinished calls are recorded as interrupted.
         """
         from groq_magic.chat.tools import ToolOutcome
 
-        finished = {o.id for o in self.outcomes}
-        stopped = [
-            ToolOutcome(
+        finished = {o.id: o for o in reversed(self._finished)}  # the first of an id wins
+        outcomes = [
+            finished.get(c.id)
+            or ToolOutcome(
                 id=c.id,
                 name=c.name,
                 arguments_json=c.arguments_json,
@@ -272,9 +281,8 @@ class Exchange:
                 seconds=None,
             )
             for c in calls
-            if c.id not in finished
         ]
-        self.calls_done(calls, stopped)
+        self.calls_done(calls, outcomes)
         self.status = "interrupted"
 
     # -- a stored answer ----------------------------------------------------------------

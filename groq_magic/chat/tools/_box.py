@@ -43,6 +43,9 @@ _CHOICES = ("none", "auto", "required")
 
 T = TypeVar("T")
 
+OnDone = Callable[["ToolOutcome"], None]
+"""Called with each call's outcome as soon as that call has finished."""
+
 
 @dataclass
 class ToolOutcome:
@@ -172,29 +175,52 @@ class ToolBox:
 
     # ---- running ----------------------------------------------------------------------
 
-    def run(self, calls: Sequence[ToolCall]) -> list[ToolOutcome]:
-        """Run the calls; outcomes in call order (see the module doc for the order of runs)."""
+    def run(self, calls: Sequence[ToolCall], on_done: OnDone | None = None) -> list[ToolOutcome]:
+        """Run the calls; outcomes in call order (see the module doc for the order of runs).
+
+        ``on_done(outcome)`` is called in this thread as each call finishes, so a caller
+        can show it at once and still has it when a later call is interrupted.
+        """
+        done = on_done or _nothing
         outcomes: list[ToolOutcome] = []
         deferred: list[_Ready] = []
         for call in calls:
             ready = self._prepare(call)
             if isinstance(ready, ToolOutcome):
                 outcomes.append(ready)
+                done(ready)
                 continue
             outcomes.append(ready.outcome)
             if ready.tool.is_async:
                 deferred.append(ready)
             else:
                 _timed_sync(ready)
+                done(ready.outcome)
         if deferred:
-            run_coroutine_sync(_gather([_timed_async(r, None) for r in deferred]))
+            finished: list[ToolOutcome] = []  # filled on the helper loop, reported here
+            try:
+                run_coroutine_sync(
+                    _gather([_timed_async(r, None, finished.append) for r in deferred])
+                )
+            finally:
+                for outcome in finished:
+                    done(outcome)
         return outcomes
 
-    async def arun(self, calls: Sequence[ToolCall]) -> list[ToolOutcome]:
-        """Run the calls concurrently (sync functions in a worker thread, one at a time)."""
+    async def arun(
+        self, calls: Sequence[ToolCall], on_done: OnDone | None = None
+    ) -> list[ToolOutcome]:
+        """Run the calls concurrently (sync functions in a worker thread, one at a time).
+
+        ``on_done(outcome)`` is called on the event loop as each call finishes.
+        """
+        done = on_done or _nothing
         lock = asyncio.Lock()
         prepared = [self._prepare(call) for call in calls]
-        await _gather([_timed_async(r, lock) for r in prepared if isinstance(r, _Ready)])
+        for failed in prepared:
+            if isinstance(failed, ToolOutcome):
+                done(failed)
+        await _gather([_timed_async(r, lock, done) for r in prepared if isinstance(r, _Ready)])
         return [r if isinstance(r, ToolOutcome) else r.outcome for r in prepared]
 
     def _prepare(self, call: ToolCall) -> _Ready | ToolOutcome:
@@ -300,7 +326,9 @@ def _timed_sync(ready: _Ready) -> None:
     outcome.seconds = time.perf_counter() - start
 
 
-async def _timed_async(ready: _Ready, lock: asyncio.Lock | None) -> None:
+async def _timed_async(
+    ready: _Ready, lock: asyncio.Lock | None, done: OnDone | None = None
+) -> None:
     outcome = ready.outcome
     start = time.perf_counter()
     try:
@@ -318,6 +346,12 @@ async def _timed_async(ready: _Ready, lock: asyncio.Lock | None) -> None:
     else:
         outcome._succeed(value)
     outcome.seconds = time.perf_counter() - start
+    if done is not None:
+        done(outcome)
+
+
+def _nothing(outcome: ToolOutcome) -> None:
+    """The ``on_done`` of a caller that does not ask."""
 
 
 async def _awaited(value: Awaitable[T]) -> T:
