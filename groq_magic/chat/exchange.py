@@ -54,11 +54,18 @@ def add_usage(total: dict[str, Any], more: dict[str, Any]) -> None:
             total[key] = value
 
 
-def _call_line(call: ToolCall) -> str:
-    arguments = " ".join(call.arguments_json.split())
+def _call_line(name: str, arguments_json: str, icon: str = "🔧") -> str:
+    """The line of a call still running: its name and arguments as the model sent them."""
+    arguments = " ".join(arguments_json.split())
     if len(arguments) > 60:
         arguments = arguments[:59] + "…"
-    return f"🔧 {call.name}({arguments}) …"
+    return f"{icon} {name}({arguments}) …"
+
+
+def _finished_note(outcome: ToolOutcome) -> ToolNote:
+    from groq_magic.chat.tools import call_markdown, summarize_call
+
+    return ToolNote(outcome.id, summarize_call(outcome), call_markdown(outcome))
 
 
 class Exchange:
@@ -74,6 +81,7 @@ class Exchange:
         self.exchange: list[dict[str, Any]] = []
         self.outcomes: list[ToolOutcome] = []
         self.executed: list[ToolOutcome] = []
+        self._executed_shown: dict[str, ToolNote] = {}  # Groq's runs: the line on screen
         self.usage: dict[str, Any] = {}
         self.started = time.perf_counter()
         self.time_to_first_token: float | None = None
@@ -169,6 +177,7 @@ class Exchange:
                 self._calls.add(delta.tool_calls)
             if delta.executed_tools:
                 self._executed_raw.extend(delta.executed_tools)
+                self._show_executed()
 
     def end_stream(self, stream: Stream | AsyncStream) -> None:
         """The stream of this step ended (or was stopped): take its account."""
@@ -184,9 +193,11 @@ class Exchange:
         choice = completion.choices[0] if completion.choices else None
         if choice is not None:
             self._think(choice.message.reasoning or "")
+            # Groq's tool runs came before the words that use them: shown in that order.
+            self._executed_raw.extend(choice.message.executed_tools)
+            self._show_executed()
             self._content(choice.message.content or "")
             self._message_calls = calls_from_message(choice.message)
-            self._executed_raw.extend(choice.message.executed_tools)
         self._flush()
         usage = completion.usage.model_dump(exclude_none=True) if completion.usage else {}
         finish = choice.finish_reason if choice is not None else None
@@ -198,12 +209,29 @@ class Exchange:
         self._think(thinking)
         self._say(answer)
         if self._executed_raw:
-            from groq_magic.chat.tools import executed_tool_outcomes
-
-            for outcome in executed_tool_outcomes(self._executed_raw):
-                self.executed.append(outcome)
-                self._note(outcome)
+            self.executed.extend(self._show_executed(final=True))
             self._executed_raw = []
+
+    def _show_executed(self, *, final: bool = False) -> list[ToolOutcome]:
+        """Show Groq's tool runs as their deltas arrive: running until an output comes.
+
+        In a stream a run's arguments come first and its output in a later delta under
+        the same index, before the answer's words; each line is replaced in place and
+        re-sent only when it changed. Returns the runs as they stand.
+        """
+        from groq_magic.chat.tools import executed_tool_outcomes
+
+        outcomes = executed_tool_outcomes(self._executed_raw)
+        for outcome in outcomes:
+            if final or outcome.result is not None:
+                shown = _finished_note(outcome)
+            else:
+                line = _call_line(outcome.name, outcome.arguments_json, icon="🌐")
+                shown = ToolNote(outcome.id, line, line, done=False)
+            if self._tool_to is not None and self._executed_shown.get(outcome.id) != shown:
+                self._executed_shown[outcome.id] = shown
+                self._tool_to(shown)
+        return outcomes
 
     def _account(
         self, model: str | None, usage: dict[str, Any], finish: str | None, request_id: str | None
@@ -226,18 +254,16 @@ class Exchange:
         return self._calls.calls
 
     def _note(self, outcome: ToolOutcome) -> None:
-        if self._tool_to is None:
-            return
-        from groq_magic.chat.tools import call_markdown, summarize_call
-
-        self._tool_to(ToolNote(outcome.id, summarize_call(outcome), call_markdown(outcome)))
+        """Show a finished call (replacing its running line)."""
+        if self._tool_to is not None:
+            self._tool_to(_finished_note(outcome))
 
     def calls_started(self, calls: Sequence[ToolCall]) -> None:
         """Show a "running" line per call before the functions run."""
         if self._tool_to is None:
             return
         for call in calls:
-            line = _call_line(call)
+            line = _call_line(call.name, call.arguments_json)
             self._tool_to(ToolNote(call.id, line, line, done=False))
 
     def call_finished(self, outcome: ToolOutcome) -> None:
