@@ -47,6 +47,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--trickle", type=float, default=0.05, help="stall write interval, s")
     args = parser.parse_args()
+    # Started with SIGINT ignored (a background job of a script, some CI runners), Python
+    # installs no handler and the SIGINT below would be dropped; a kernel running a cell
+    # has this one.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from IPython.core.interactiveshell import InteractiveShell
 

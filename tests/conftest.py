@@ -3,6 +3,10 @@
 - autouse ``_clean_environment``: no GROQ_*, OPENAI_* or proxy variable leaks in from the
   developer's shell (as httpx's own test suite does), so config tests see only what they set;
   ``GROQ_MAGIC_STORE=none``, so nothing writes to the user's data folder.
+- autouse ``_sigint_raises_keyboard_interrupt``: SIGINT raises ``KeyboardInterrupt`` in
+  every test, also when pytest was started with SIGINT ignored (in the background by a
+  shell without job control, e.g. ``nohup python -m pytest &`` in a script, or by a CI
+  runner), which the interrupt tests rely on.
 - ``server``: a started :class:`scripted_server.ScriptedServer` (cheap: one thread, one port).
 - ``sleeps``: the list of delays a client asked to sleep between retries (nothing really sleeps).
 - ``make_client(**kwargs)``: a ``Groq`` pointed at ``server`` with ``FAKE_KEY`` and the
@@ -13,6 +17,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +40,30 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # starts, which inherit this) may write to the user's data folder. Tests of the
     # store point it into their tmp_path.
     monkeypatch.setenv("GROQ_MAGIC_STORE", "none")
+
+
+@pytest.fixture(autouse=True)
+def _sigint_raises_keyboard_interrupt() -> Iterator[None]:
+    """Python's own SIGINT handler for the test, whatever the launcher left; restored after.
+
+    A process started with SIGINT ignored (``nohup python -m pytest &`` in a script: a
+    shell without job control ignores SIGINT in background jobs; some CI runners) keeps
+    it ignored: Python installs ``default_int_handler`` only when it finds the default.
+    Then a SIGINT sent by a test (the stop button's stand-in) is dropped and
+    ``KeyboardInterrupt`` never comes. With a handler installed, processes the test
+    starts (``python -m groq_magic run`` and its kernel) also begin with SIGINT's
+    default action: ``exec`` resets a caught signal, not an ignored one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and only it gets KeyboardInterrupt)
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which Python cannot put back; leave ours.
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture
