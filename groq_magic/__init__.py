@@ -14,9 +14,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncGroq",
+    "BatchJob",
     "ChatResult",
     "Groq",
     "__version__",
+    "batch",
+    "batch_job",
+    "batch_jobs",
     "describe_tool",
     "load_ipython_extension",
     "sweep",
@@ -30,11 +34,16 @@ _LAZY = {
     "AsyncGroq": "groq_magic.client",
     "ChatResult": "groq_magic.chat.result",
     "sweep": "groq_magic.ui.sweep",
+    "batch": "groq_magic.batching",
+    "batch_job": "groq_magic.batching",
+    "batch_jobs": "groq_magic.batching",
+    "BatchJob": "groq_magic.batching",
     "tool": "groq_magic.chat.tools",
     "describe_tool": "groq_magic.chat.tools",
 }
 
 if TYPE_CHECKING:
+    from groq_magic.batching import BatchJob, batch, batch_job, batch_jobs
     from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import describe_tool, tool
     from groq_magic.client import AsyncGroq, Groq

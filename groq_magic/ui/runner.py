@@ -68,6 +68,7 @@ __all__ = [
     "SharedBackoff",
     "concurrency_for",
     "summary_table",
+    "table_from_rows",
     "without_retries",
 ]
 
@@ -293,17 +294,22 @@ def summary_table(
     if with_results:
         for row, record in zip(rows, records, strict=True):
             row["result"] = record.result
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
     names = ["prompt"] if with_prompt else []
     names += [*columns, *TABLE_COLUMNS]
     if checks:
         names += check_columns(checks)
     if with_results:
         names.append("result")
-    return pd.DataFrame(rows, columns=names)
+    return table_from_rows(rows, names)
+
+
+def table_from_rows(rows: list[dict[str, Any]], columns: Sequence[str]) -> Any:
+    """``rows`` as a pandas DataFrame with ``columns``, or the rows themselves without pandas."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return rows
+    return pd.DataFrame(rows, columns=list(columns))
 
 
 class _EventSink:
