@@ -32,6 +32,7 @@ from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, prepare_turn
 from groq_magic.chat.sink import StreamSink
 
 if TYPE_CHECKING:
+    from groq_magic.chat.tools import ToolBox
     from groq_magic.store import StoreLog, StoreSettings
 
 __all__ = ["GroqSession", "Report", "Table"]
@@ -131,6 +132,7 @@ class GroqSession:
         cell_id: str | None = None,
         replaces: str | None = None,
         schema: object | None = None,
+        toolbox: ToolBox | None = None,
     ) -> PreparedTurn:
         """Every road's preparation (cell, retry, panel, compare, sweep): see ``prepare_turn``."""
         return prepare_turn(
@@ -144,6 +146,7 @@ class GroqSession:
             cell_id=cell_id,
             replaces=replaces,
             schema=schema,
+            toolbox=toolbox,
             log=self.log,
         )
 

@@ -190,14 +190,20 @@ def refuse_keys(*texts: str | None) -> None:
 def resolve_toolbox(
     names: list[str], namespace: Mapping[str, Any] | None, remembered: ToolBox | None = None
 ) -> ToolBox | None:
-    """The tools ``--tools`` names, looked up in the namespace (else those remembered)."""
+    """The tools ``--tools`` names: each from the namespace first, else from ``remembered``
+    (functions given as themselves, as ``sweep(tools=[fn])`` does)."""
     if not names:
         return None
-    if namespace is None and remembered is not None and set(names) <= set(remembered.names):
-        return remembered
     from groq_magic.chat.tools import resolve_tools
 
-    return resolve_tools(names, namespace or {})
+    namespace = namespace or {}
+    own = {tool.name: tool for tool in remembered or ()}
+    found = {
+        name: namespace[name] if name in namespace else own[name]
+        for name in names
+        if name in namespace or name in own
+    }
+    return resolve_tools(names, found)
 
 
 def _user_content(

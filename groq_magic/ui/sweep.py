@@ -57,6 +57,7 @@ from groq_magic.ui.runner import (
 )
 
 if TYPE_CHECKING:
+    from groq_magic.chat.tools import ToolBox
     from groq_magic.session import GroqSession
 
 __all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep", "with_check_summary"]
@@ -157,6 +158,21 @@ def _schema_option(schema: object | None) -> tuple[dict[str, Any], object | None
     return {"schema_name": name}, schema
 
 
+def _tools_option(tools: object) -> tuple[dict[str, Any], ToolBox | None]:
+    """``tools=`` as the options that offer them: names (looked up in ``namespace``),
+    functions themselves (described here, so no namespace is needed), or both."""
+    if tools is None or isinstance(tools, str):
+        return ({} if tools is None else {"tools": tools}), None
+    items: list[Any] = list(tools) if isinstance(tools, Iterable) else [tools]
+    if all(isinstance(item, str) for item in items):
+        return {"tools": items}, None
+    from groq_magic.chat.tools import ToolBox
+
+    box = ToolBox()
+    names = [item if isinstance(item, str) else box.add(item).name for item in items]
+    return {"tools": names}, box
+
+
 @dataclass
 class SweepPlan:
     """A sweep's runs, each prepared on the one road, and where they go."""
@@ -186,6 +202,8 @@ def plan_sweep(
     prompts, many = _prompts(prompt)
     extra = _prompt_columns(columns, len(prompts))
     singles, remembered = _schema_option(schema)
+    offered, toolbox = _tools_option(options.pop("tools", None))
+    singles.update(offered)
     grid: dict[str, list[Any]] = {}
     for name, value in options.items():
         if value is None:
@@ -206,7 +224,9 @@ def plan_sweep(
     specs = [
         RunSpec(
             i * len(runs) + j,
-            session.prepare(run, text, namespace, conversation=scratch, schema=remembered),
+            session.prepare(
+                run, text, namespace, conversation=scratch, schema=remembered, toolbox=toolbox
+            ),
             {name: values[i] for name, values in extra.items()} if extra else None,
         )
         for i, text in enumerate(prompts)
@@ -240,13 +260,15 @@ def sweep(
     ``repeat`` runs each combination that many times with seeds ``seed + i`` (or
     ``0..repeat-1``). ``schema`` is a pydantic model class or a JSON-schema dict
     (or a name in ``namespace``): every answer is asked for and validated
-    against it. ``client`` is an ``AsyncGroq``, a ``Backend``, a ``GroqSession``,
-    or None for the kernel's session when ``%load_ext groq_magic`` ran (its key,
-    pool and ``%config`` defaults; else a fresh one: ``GROQ_API_KEY`` or the
-    embedded local model). ``namespace`` fills ``{name}`` references in the
-    prompts; without it prompts are sent as written. Each prompt is asked alone
-    (no chat history). Every run goes through the same preparation as a cell, so
-    bad input raises one :class:`~groq_magic.chat.ChatError` line before
+    against it. ``tools`` are the functions the model may call in every run: names
+    in ``namespace``, the functions themselves, or both. ``client`` is an
+    ``AsyncGroq``, a ``Backend``, a ``GroqSession``, or None for the kernel's
+    session when ``%load_ext groq_magic`` ran (its key, pool and ``%config``
+    defaults; else a fresh one: ``GROQ_API_KEY`` or the embedded local model).
+    ``namespace`` fills ``{name}`` references in the prompts; without it prompts are
+    sent as written. Each prompt is asked alone (no chat history). Every run goes
+    through the same preparation as a cell, so bad input raises one
+    :class:`~groq_magic.chat.ChatError` line before
     anything is sent; ``max_runs`` (None: no limit) makes more runs bad input.
     ``progress`` shows the progress bar (None: past :data:`PROGRESS_AFTER`
     runs); ``keep_results`` adds a ``result`` column of ``ChatResult``s.

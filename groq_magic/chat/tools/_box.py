@@ -114,6 +114,8 @@ class ToolBox:
 
     def add(self, fn: Callable[..., Any] | Tool, fallback_name: str | None = None) -> Tool:
         """Describe and add a callable (see :func:`make_tool`); a second name is a ToolError."""
+        if not isinstance(fn, Tool) and (isinstance(fn, type) or not callable(fn)):
+            raise not_a_function(repr(fn), fn)
         new = make_tool(fn, fallback_name)
         old = self._tools.get(new.name)
         if old is not None and old.fn is not new.fn and old.fn != new.fn:
@@ -252,11 +254,16 @@ def resolve_tools(names: Iterable[str], namespace: Mapping[str, Any]) -> ToolBox
             box.add(obj)
             continue
         if isinstance(obj, type) or not callable(obj):
-            kind = "class" if isinstance(obj, type) else type(obj).__name__
-            article = "an" if kind[:1].lower() in "aeiou" else "a"
-            raise ToolError(f"--tools: '{name}' is {article} {kind}, not a function")
+            raise not_a_function(f"'{name}'", obj)
         box.add(obj, fallback_name=name)
     return box
+
+
+def not_a_function(label: str, obj: object) -> ToolError:
+    """``--tools: 'answer' is an int, not a function``: the line for a tool that is not one."""
+    kind = "class" if isinstance(obj, type) else type(obj).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return ToolError(f"--tools: {label} is {article} {kind}, not a function")
 
 
 # ---- arguments ---------------------------------------------------------------------------
