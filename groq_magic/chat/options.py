@@ -18,6 +18,7 @@ credential-looking names too).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -64,8 +65,11 @@ _SCHEMA_KEYS = frozenset({"schema", "json_schema", "properties", "$defs", "defin
 REDACTED = "[redacted]"
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_key(name: str) -> bool:
     """True when a mapping key looks like it holds a credential (api_key, Authorization...)."""
+    # Cached: the same few keys ("role", "content", "tool_calls"...) are checked in every
+    # message of every turn that history and the store keep.
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
 
 
