@@ -30,6 +30,14 @@ before it starts or retries: independent per-request retries would each back
 off on their own and keep hammering a limit that is shared by the key. A
 failure of one request alone (a dropped connection, a 5xx) backs off that run
 only. Each run retries at most :data:`RATE_LIMIT_RETRIES` times.
+
+With a ``pacer`` (:class:`~groq_magic.pacing.RateLimitPacer`, one per kernel: see
+:func:`kernel_pacer`) every request first waits for its permit, estimated from
+its prompt and max tokens; the answer's ``x-ratelimit-*`` headers
+(``ChatResult.rate_limits``) and usage settle it, a 429 tells the pacer the
+limit its message names (and its wait), and the pacer, not the shared backoff,
+decides when the retry goes. A spent daily limit fails the run at once with the
+pacer's one line (which points to ``groq_magic.batch``) instead of waiting hours.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from groq_magic.client._retry import (
     error_retry_delay,
     error_wait_hint,
 )
+from groq_magic.pacing import DailyLimitReached, RateLimitPacer
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -67,6 +76,7 @@ __all__ = [
     "RunSpec",
     "SharedBackoff",
     "concurrency_for",
+    "kernel_pacer",
     "summary_table",
     "table_from_rows",
     "without_retries",
@@ -85,6 +95,17 @@ def concurrency_for(backend: Any, wanted: int) -> int:
     nothing there: the model could not have run them in parallel anyway.
     """
     return 1 if getattr(backend, "is_local", False) else wanted
+
+
+_PACERS: dict[str, RateLimitPacer] = {}
+
+
+def kernel_pacer(server: str = "") -> RateLimitPacer:
+    """The kernel's pacer for ``server`` (its base URL): every sweep to it shares its limits."""
+    pacer = _PACERS.get(server)
+    if pacer is None:
+        pacer = _PACERS[server] = RateLimitPacer()
+    return pacer
 
 
 RATE_LIMIT_RETRIES = 3
@@ -375,6 +396,7 @@ class GridRunner:
     keep_results: bool = True
     stream_events: bool = True
     checks: Sequence[Check] = ()
+    pacer: RateLimitPacer | None = None
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
     _cancelled: bool = field(default=False, init=False, repr=False)
@@ -417,6 +439,11 @@ class GridRunner:
         for task in self._tasks:
             task.cancel()
 
+    async def _send(self, spec: RunSpec, client: AsyncGroq, sink: _EventSink) -> ChatResult:
+        if self.pacer is None:
+            return await arun_turn(spec.prep, client, sink, record=False)
+        return await _paced_turn(self.pacer, spec, client, sink)
+
     def _never_ran(self, spec: RunSpec) -> RunRecord:
         """The record of a run an interrupt stopped before it started."""
         record = RunRecord(spec, model=spec.prep.model, status="interrupted")
@@ -453,13 +480,19 @@ class GridRunner:
                     await self.backoff.wait()
                     record.attempts += 1
                     try:
-                        result = await arun_turn(spec.prep, client, sink, record=False)
+                        result = await self._send(spec, client, sink)
+                    except DailyLimitReached as exc:
+                        record.status, record.error = "error", str(exc)
+                        sink.fail(record.error)
+                        return
                     except TurnError as exc:
                         reason = _retry_reason(exc.cause)
                         if exc.cause is None or reason is None or attempt >= self.retries:
                             record.status, record.error = "error", str(exc)
                             return
-                        if isinstance(exc.cause, RateLimitError):
+                        if isinstance(exc.cause, RateLimitError) and self.pacer is not None:
+                            delay = 0.0  # the pacer holds the retry back as long as it must
+                        elif isinstance(exc.cause, RateLimitError):
                             delay = self.backoff.hit(exc.cause)
                         else:
                             delay = pause = self.backoff.alone(exc.cause, attempt)
@@ -481,6 +514,26 @@ class GridRunner:
             record.summary = sink.summary
             self.emit(spec.index, "cancelled", record.text)
             raise
+
+
+async def _paced_turn(
+    pacer: RateLimitPacer, spec: RunSpec, client: AsyncGroq, sink: _EventSink
+) -> ChatResult:
+    """One request under a permit of ``pacer``, settled by how it went."""
+    with await pacer.acquire_request(spec.prep.request) as permit:
+        try:
+            result = await arun_turn(spec.prep, client, sink, record=False)
+        except TurnError as exc:
+            cause = exc.cause
+            if isinstance(cause, RateLimitError):
+                permit.failed_rate_limited(None, cause.message, retry_after=cause.retry_after)
+            raise  # any other failure: leaving the block frees the permit
+        usage = result.usage if isinstance(result.usage, Mapping) else {}
+        total = usage.get("total_tokens")
+        permit.done(
+            headers=result.rate_limits, used_tokens=total if isinstance(total, int) else None
+        )
+        return result
 
 
 def _retry_reason(cause: BaseException | None) -> str | None:

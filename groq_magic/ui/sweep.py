@@ -29,6 +29,14 @@ column, and their pass rate per model and parameter set comes back with the
 table as ``table.attrs["checks"]``. ``columns=`` gives each prompt values of its
 own (say the expected answers) that go into its rows, where ``equals:COLUMN``
 reads them.
+
+Requests are paced by the server's rate limits (the kernel's one
+:class:`~groq_magic.pacing.RateLimitPacer`, shared by every sweep): each waits
+until the limits say it will be accepted, instead of bouncing off 429s; a spent
+daily limit fails the remaining rows at once with a line that points to
+``groq_magic.batch``. ``pacer=False`` turns it off (then a 429 pauses every run:
+the shared backoff), a ``RateLimitPacer`` of your own sets ``max_concurrency``
+or a requests-per-minute cap. The embedded model is never paced.
 """
 
 from __future__ import annotations
@@ -53,11 +61,13 @@ from groq_magic.ui.runner import (
     RunSpec,
     SharedBackoff,
     concurrency_for,
+    kernel_pacer,
     summary_table,
 )
 
 if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolBox
+    from groq_magic.pacing import RateLimitPacer
     from groq_magic.session import GroqSession
 
 __all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep", "with_check_summary"]
@@ -249,6 +259,7 @@ def sweep(
     keep_results: bool = False,
     checks: object = None,
     columns: object = None,
+    pacer: RateLimitPacer | bool | None = None,
     **options: Any,
 ) -> Any:
     """Run ``prompt`` (or each prompt of a list) over every combination of the options.
@@ -275,7 +286,9 @@ def sweep(
     ``checks`` (names, :class:`~groq_magic.checks.Check` objects, functions) add
     a column each and ``table.attrs["checks"]``, the pass rates
     (:func:`~groq_magic.checks.check_summary`); ``columns`` (a DataFrame or a
-    dict of lists, one value per prompt) go into each prompt's rows. Returns a
+    dict of lists, one value per prompt) go into each prompt's rows. ``pacer``
+    (None: the kernel's, not for the embedded model; False: none; or a
+    ``RateLimitPacer``) paces the requests by the server's rate limits. Returns a
     DataFrame (list of dicts without pandas) with one row per run.
     """
     resolved = resolve_checks(checks, reserved=(*TABLE_COLUMNS, "prompt", "result"))
@@ -297,6 +310,7 @@ def sweep(
         keep_results=keep_results,
         stream_events=False,
         checks=resolved,
+        pacer=_pacer(pacer, plan),
     )
     shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
     if not shown:
@@ -318,6 +332,14 @@ def with_check_summary(table: Any, checks: list[Check]) -> Any:
     if checks and hasattr(table, "attrs"):
         table.attrs["checks"] = check_summary(table, checks)
     return table
+
+
+def _pacer(pacer: RateLimitPacer | bool | None, plan: SweepPlan) -> RateLimitPacer | None:
+    if pacer is None:
+        pacer = not getattr(plan.session.backend, "is_local", False)
+    if isinstance(pacer, bool):
+        return kernel_pacer(str(plan.client.base_url)) if pacer else None
+    return pacer
 
 
 def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
