@@ -6,6 +6,8 @@ models, shorten the history) instead of leaving them with a status code.
 
 from __future__ import annotations
 
+import re
+
 from groq_magic.client import (
     APIConnectionError,
     APIError,
@@ -20,7 +22,16 @@ from groq_magic.client import (
     RequestTooLargeError,
 )
 
-__all__ = ["explain_error", "hint_for"]
+__all__ = ["VISION_HINT", "explain_error", "hint_for"]
+
+VISION_HINT = (
+    "this model reads text only: send images to a vision model such as"
+    " meta-llama/llama-4-scout-17b-16e-instruct"
+)
+# Groq's 400 for content parts (images) sent to a text-only model: "message[0].content
+# must be a string", or "'messages.0' : ... ('messages.0.content' : value must be a
+# string)". Only a user message with images has list content here, so this is what it means.
+_TEXT_ONLY = re.compile(r"content'?\s*:?\s*(?:value )?must be a string", re.I)
 
 KEY_HINT = "set GROQ_API_KEY (or run %groq login) with a key from https://console.groq.com/keys"
 MODELS_HINT = "%groq models lists the models this server offers"
@@ -37,6 +48,8 @@ def hint_for(exc: APIError) -> str | None:
         return MODELS_HINT
     if code == "json_validate_failed":
         return "the model's JSON did not match; the failed generation is shown below"
+    if exc.status_code == 400 and _TEXT_ONLY.search(exc.message):
+        return VISION_HINT
     if isinstance(exc, RequestTooLargeError) or code == "context_length_exceeded":
         return "the conversation is too long: %groq reset, %groq undo, or --no-history"
     if exc.param == "messages":

@@ -76,6 +76,7 @@ __all__ = [
     "MIN_SIDE",
     "URL_TIMEOUT",
     "ImageError",
+    "ImageLimitError",
     "ImageLimits",
     "ImageOptions",
     "LoadedImage",
@@ -147,6 +148,10 @@ class ImageOptions(TypedDict, total=False):
 
 class ImageError(ChatError, ValueError):
     """An image source cannot be sent: missing, not an image, unreachable, or too large."""
+
+
+class ImageLimitError(ImageError):
+    """Images that cannot fit one request: too many, or one too large even when shrunk."""
 
 
 @dataclass(frozen=True)
@@ -229,9 +234,9 @@ def check_count(labels: Sequence[str], limits: ImageLimits) -> None:
     """Raise for the first image past ``limits.max_images``."""
     most = max(limits.max_images, 0)
     if len(labels) > most:
-        raise ImageError(
+        raise ImageLimitError(
             f"{labels[most]}: image {most + 1} of {len(labels)},"
-            f" but a request takes at most {most} images"
+            f" but a request takes at most {most} image{'' if most == 1 else 's'}"
         )
 
 
@@ -333,7 +338,8 @@ def _required(value: object, label: str, options: ImageOptions) -> LoadedImage:
     loaded = as_image(value, label, **options)
     if loaded is None:
         kind = type(value).__name__
-        what = "not an image" if label == kind else f"a {kind} is not an image"
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        what = "not an image" if label == kind else f"{article} {kind} is not an image"
         raise ImageError(
             f"{label}: {what} (give a path, a URL, a PIL image, a matplotlib figure"
             " or PNG/JPEG/GIF/WEBP bytes)"
@@ -657,7 +663,7 @@ def _fit_jpeg(image: PILImage, scale: float, source_size: int | None, budget: _B
             if len(data) <= capacity:
                 return _Fitted(data, "JPEG", *out.size)
         if scale <= smallest:
-            raise ImageError(
+            raise ImageLimitError(
                 f"{budget.label}: {width}x{height} does not fit {budget.reason(0)},"
                 f" not even at {out.size[0]}x{out.size[1]} as a quality {quality} JPEG"
             )

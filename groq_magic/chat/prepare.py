@@ -35,6 +35,7 @@ from groq_magic.chat.sink import TurnMeta
 
 if TYPE_CHECKING:
     from groq_magic.chat.conversation import Turn
+    from groq_magic.chat.images import ImageLimitError
     from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import ToolBox
 
@@ -250,6 +251,20 @@ def _user_content(
     return text, {"role": "user", "content": content}, len(prepared), notes
 
 
+def _with_earlier_images(exc: ImageLimitError, window: list[dict[str, Any]]) -> ImageLimitError:
+    """``exc``, saying so when the chat's earlier images (sent again) took the room."""
+    from groq_magic.chat.images import ImageLimitError
+    from groq_magic.chat.parts import image_stats
+
+    earlier = image_stats(window).count
+    if not earlier:
+        return exc
+    return ImageLimitError(
+        f"{exc} (this chat's earlier turns carry {earlier} image{'' if earlier == 1 else 's'},"
+        " sent again with every request: %groq undo, %groq reset or --no-history)"
+    )
+
+
 def prepare_turn(
     options: ChatOptions,
     template: str,
@@ -292,7 +307,14 @@ def prepare_turn(
         user_message = dict(message) if message else {"role": "user", "content": template}
         images = _image_count(user_message)
     else:
-        prompt, user_message, images, notes = _user_content(options, template, namespace, window)
+        from groq_magic.chat.images import ImageLimitError
+
+        try:
+            prompt, user_message, images, notes = _user_content(
+                options, template, namespace, window
+            )
+        except ImageLimitError as exc:
+            raise _with_earlier_images(exc, window) from None
     if not prompt.strip() and not images:
         raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
     refuse_keys(prompt, options.system, *_texts(user_message))
