@@ -140,7 +140,9 @@ def run_compare(
     conversation = session.conversation(options.chat)
     preps = [
         session.prepare(run, template, namespace, conversation=conversation)
-        for run in expand_grid(options, grid, repeat)
+        for run in expand_grid(
+            options, grid, repeat, base_seed=session.defaults().options.get("seed")
+        )
     ]
     if client is None:
         client = session.backend.async_client()

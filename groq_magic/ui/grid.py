@@ -95,6 +95,7 @@ def expand_grid(
     *,
     prompts: int = 1,
     max_runs: int | None = MAX_RUNS,
+    base_seed: int | None = None,
 ) -> list[ChatOptions]:
     """One validated ``ChatOptions`` per run, for every combination of ``grid``, ``repeat`` times.
 
@@ -115,6 +116,7 @@ def expand_grid(
         for i in range(repeat):
             data = {**base, **changes}
             if repeat > 1:
-                data["seed"] = (options.seed or 0) + i
+                start = options.seed if options.seed is not None else base_seed
+                data["seed"] = (start or 0) + i
             runs.append(ChatOptions.parse(**data))
     return runs

@@ -227,8 +227,15 @@ def plan_sweep(
         else:
             singles[name] = value  # e.g. stop=[...]: one value that is a list
     base = ChatOptions.parse(**singles)
-    runs = expand_grid(base, grid, repeat, prompts=len(prompts), max_runs=max_runs)
     session, async_client = _resolve(client)
+    runs = expand_grid(
+        base,
+        grid,
+        repeat,
+        prompts=len(prompts),
+        max_runs=max_runs,
+        base_seed=session.defaults().options.get("seed"),
+    )
     scratch = Conversation(name="sweep")  # each prompt is asked alone
     # The one road for every run, before anything is sent: defaults, key check...
     specs = [

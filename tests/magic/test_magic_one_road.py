@@ -287,3 +287,14 @@ def test_config_values_are_checked_when_set(
     assert not any("--" in m and "GroqMagics" in m for m in messages)
     assert "Traceback" not in run.out + run.err
     assert getattr(groq.magics, name) == before
+
+
+def test_repeats_count_from_the_configured_seed(groq: Any) -> None:
+    """``%config GroqMagics.seed = 42`` then ``--repeat 3``: seeds 42, 43, 44, as before the
+    defaults moved into the one road (the grid is expanded before the road applies them)."""
+    assert groq.run("%config GroqMagics.seed = 42").error is None
+    _answers(groq, 3)
+    run = groq.run("%%groq --no-stream --repeat 3\nName a robot.")
+    assert run.error is None, run.err
+    assert sorted(body["seed"] for body in _requests_sent(groq, "cell")) == [42, 43, 44]
+    assert sorted(run.result.seed) == [42, 43, 44]
