@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
 from functools import cached_property
@@ -32,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from groq_magic._files import write_atomically
 from groq_magic._text import one_line
 from groq_magic.chat.errors import (
     ConversationFileError,
@@ -298,15 +298,7 @@ class Conversation(BaseModel):
         target = Path(path).expanduser()
         text = self.to_json()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".groq-chat-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(target, text, prefix=".groq-chat-")
         except OSError as exc:
             raise ConversationFileError(
                 f"cannot save to {str(target)!r}: {exc.strerror or exc}"

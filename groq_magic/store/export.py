@@ -23,13 +23,13 @@ import json
 import os
 import re
 import shlex
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from groq_magic._files import write_atomically
 from groq_magic.chat.template import find_references
 from groq_magic.store._errors import ExportError
 
@@ -127,18 +127,9 @@ def _target(path: str | os.PathLike[str], kind: str | None, force: bool) -> Path
 def _write(target: Path, text: str) -> Path:
     # Atomic, as Conversation.save: a crash never leaves half a notebook.
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".groq-export-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return write_atomically(target, text, prefix=".groq-export-")
     except OSError as exc:
         raise ExportError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    return target
 
 
 def _turns(conversation: Any) -> Sequence[Any]:
