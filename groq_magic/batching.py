@@ -280,19 +280,26 @@ class BatchJob:
         return self
 
     def wait(self, *, poll: float = POLL_SECONDS, progress: bool = True) -> BatchJob:
-        """Poll until the job ends, with a progress bar; the stop button stops waiting only."""
+        """Poll until the job ends, with a progress bar; the stop button stops waiting only.
+
+        The bar appears once the job is validated (its number of requests known).
+        """
         from groq_magic.render import is_live_kernel
         from groq_magic.ui.progress import Progress
         from groq_magic.ui.sweep import _shell
 
-        batch = self.refresh()
-        bar = None
-        if progress:
-            bar = Progress(batch.request_counts.total, live=is_live_kernel(_shell()))
+        live = is_live_kernel(_shell())
+        bar: Progress | None = None
         try:
-            while not batch.is_done:
+            batch = self.refresh()
+            while True:
+                total = batch.request_counts.total
+                if progress and bar is None and (total or batch.is_done):
+                    bar = Progress(total, live=live)
                 if bar is not None:
                     self._show(bar, batch)
+                if batch.is_done:
+                    break
                 time.sleep(poll)
                 batch = self.refresh()
         except KeyboardInterrupt:
@@ -303,15 +310,12 @@ class BatchJob:
                 print(note)
             return self
         if bar is not None:
-            self._show(bar, batch)
             bar.close(batch.status)
         return self
 
     @staticmethod
     def _show(bar: Any, batch: Batch) -> None:
         counts = batch.request_counts
-        if counts.total and bar.total != counts.total:
-            bar.total = counts.total  # known once validated
         done = counts.completed + counts.failed
         running = counts.total - done if batch.status == "in_progress" else 0
         bar.update(done=done, failed=counts.failed, running=running)
