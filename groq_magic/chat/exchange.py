@@ -356,6 +356,6 @@ class Exchange:
         steps = self.prep.max_steps
         self.status = "incomplete"
         self.error = (
-            f"stopped after {steps} requests (--max-steps {steps}): the model was still"
-            " calling tools; raise --max-steps or %groq retry"
+            f"stopped after {steps} request{'' if steps == 1 else 's'} (--max-steps {steps}):"
+            " the model was still calling tools; raise --max-steps or %groq retry"
         )

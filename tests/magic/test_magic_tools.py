@@ -325,6 +325,19 @@ def test_a_model_that_keeps_calling_stops_at_max_steps(tools: Any, stream: bool)
     assert [m["role"] for m in turn.exchange] == ["assistant", "tool", "assistant", "tool"]
 
 
+def test_max_steps_one_runs_no_tool_and_keeps_no_turn(tools: Any) -> None:
+    """Nothing ran and nothing was shown: the line says so and history is unchanged."""
+    tools.server.enqueue(tool_completion(OSLO))
+    run = tools.run("%%groq --tools get_weather --max-steps 1 --no-stream\nWeather?")
+    assert run.error is None, run.err
+    assert run.result.status == "incomplete"
+    assert run.result.error.startswith("stopped after 1 request (--max-steps 1):")
+    assert f"⚠ incomplete: {run.result.error}" in run.out
+    assert WEATHER_CALLS == []
+    assert len(chat_requests(tools)) == 1
+    assert tools.turns() == []
+
+
 def test_max_steps_defaults_to_eight(tools: Any) -> None:
     for n in range(8):
         tools.server.enqueue(tool_completion([(f"c{n}", "get_weather", '{"city": "X"}')]))
@@ -401,6 +414,32 @@ def test_an_interrupt_during_a_slow_tool_ends_the_turn_and_keeps_it(
     messages = sent(tools.server)["messages"]
     assert messages[1:5] == turn.exchange
     assert messages[-1] == {"role": "user", "content": "And now?"}
+
+
+@STREAMS
+def test_an_interrupt_between_steps_keeps_the_finished_round(tools: Any, stream: bool) -> None:
+    """The stop button while the request after a tool round waits for its first byte."""
+    server = tools.server
+    server.enqueue(tool_reply(OSLO, stream=stream), Reply(stall_before=5, json={}))
+    second_sent = threading.Event()
+    threading.Thread(
+        target=lambda: server.wait_until(lambda: len(server.requests) == 2) and second_sent.set(),
+        daemon=True,
+    ).start()
+    thread = interrupt_when(second_sent, [])
+    run = tools.run(f"%%groq --tools get_weather{no_stream(stream)}\nWeather in Oslo?")
+    thread.join(5)
+    assert run.error is None, run.err
+    assert "Traceback" not in run.out + run.err
+    assert WEATHER_CALLS == [("Oslo", "C")]
+    result = run.result
+    assert result.status == "interrupted"
+    assert result.text == ""
+    assert [c["result"] for c in result.tool_calls] == ["12°C, rain in Oslo"]
+    [turn] = tools.turns()
+    assert turn.status == "interrupted"
+    assert turn.exchange == EXCHANGE
+    assert status_of(run).endswith("· interrupted")
 
 
 # -- request bodies and what is refused before sending ------------------------------------
