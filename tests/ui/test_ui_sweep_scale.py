@@ -204,3 +204,17 @@ def test_a_rerun_with_cache_sends_only_what_is_not_done(env: RoutedServer) -> No
     assert len(env.chat_bodies()) == 4  # only "b" was sent again
     assert [b["messages"][-1]["content"] for b in env.chat_bodies()][-1] == "b"
     assert list(again.text) == [first.text[0], again.text[1], first.text[2]]
+
+
+def test_the_exchange_store_replays_a_rerun_sweep(env: RoutedServer, tmp_path: Any) -> None:
+    from groq_magic.store import StoreSettings
+
+    session = GroqSession(Backend(), store=lambda: StoreSettings(path=str(tmp_path / "s.db")))
+    try:
+        first = groq_magic.sweep(["a", "b"], model="alpha", client=session, cache=True)
+        again = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
+    finally:
+        session.close()
+    assert len(env.chat_bodies()) == 3  # a and b were replayed from the store
+    assert list(again.text[:2]) == list(first.text)
+    assert set(again.status) == {"complete"}
