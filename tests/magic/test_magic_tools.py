@@ -9,6 +9,7 @@ back field by field, and what history keeps. Compares and sweeps with tools are 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,7 +18,15 @@ from typing import Any
 
 import pytest
 from magic_helpers import interrupt_when, sent
-from scripted_server import MODEL, Reply, chunk_events, completion_body, completion_reply, sse_reply
+from scripted_server import (
+    MODEL,
+    Reply,
+    chunk_events,
+    completion_body,
+    completion_reply,
+    error_reply,
+    sse_reply,
+)
 from turn_replies import (
     Call,
     answer_stream,
@@ -187,6 +196,32 @@ def test_parallel_calls_all_run_and_are_answered_in_call_order(tools: Any, strea
     assert "· 3 tool calls ·" in status_of(run)
 
 
+def test_async_tools_of_one_message_run_together_in_a_cell(tools: Any) -> None:
+    """Each waits until it sees the other running (a guard ends the wait): proof of overlap."""
+    arrived: set[str] = set()
+
+    async def meet(me: str, peer: str) -> str:
+        arrived.add(me)
+        for _ in range(400):
+            if peer in arrived:
+                return f"{me} met {peer}"
+            await asyncio.sleep(0.005)
+        return f"{me} alone"
+
+    async def left(tag: str) -> str:
+        return await meet("left", "right")
+
+    async def right(tag: str) -> str:
+        return await meet("right", "left")
+
+    tools.ns.update(left=left, right=right)
+    calls: list[Call] = [("c1", "left", '{"tag": "x"}'), ("c2", "right", '{"tag": "y"}')]
+    tools.server.enqueue(tool_stream(calls), answer_stream("Met."))
+    run = tools.run("%%groq --tools left,right\nMeet.")
+    assert run.error is None, run.err
+    assert [c["result"] for c in run.result.tool_calls] == ["left met right", "right met left"]
+
+
 def test_arguments_one_character_per_delta(tools: Any) -> None:
     seen: list[Any] = []
 
@@ -294,6 +329,29 @@ def test_an_unknown_tool_name_goes_back_to_the_model(tools: Any) -> None:
     ]
     assert WEATHER_CALLS == [("Oslo", "C")]
     assert "⚠ no tool named 'get_wether'" in run.out
+
+
+def test_a_request_failing_after_a_tool_round_keeps_the_round(tools: Any) -> None:
+    tools.server.enqueue(
+        tool_stream(OSLO),
+        error_reply(
+            400,
+            "Please reduce the length of the messages",
+            code="context_length_exceeded",
+            param="messages",
+        ),
+    )
+    run = tools.run("%%groq --tools get_weather\nWeather?")
+    assert run.error is None, run.err
+    result = run.result
+    assert result.status == "incomplete"
+    assert result.error == (
+        "400 context_length_exceeded: Please reduce the length of the messages"
+        " (the conversation is too long: %groq reset, %groq undo, or --no-history)"
+    )
+    assert f"⚠ incomplete: {result.error}" in run.out
+    [turn] = tools.turns()
+    assert (turn.status, turn.exchange) == ("incomplete", EXCHANGE)
 
 
 # -- --max-steps ------------------------------------------------------------------------------
