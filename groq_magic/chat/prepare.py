@@ -11,7 +11,8 @@ nothing else to decide what is sent, so a rule added here holds on every road:
 4. ``--schema NAME`` is resolved (the namespace first, then the schema the turn
    being retried remembered) and turned into ``response_format`` + a validator;
 5. ``--tools`` names become a :class:`~groq_magic.chat.tools.ToolBox` (described
-   from their signatures; never combined with JSON mode);
+   from their signatures; never combined with JSON mode: typed together they are
+   refused, and configured tools give way to a turn that asks for JSON);
 6. images (``{fig}`` in the prompt, ``--image SRC``) become content parts, fitted
    to Groq's limits together with the images the window already carries;
 7. the request window comes from the conversation (cell-aware, ``--no-history``).
@@ -290,13 +291,17 @@ def prepare_turn(
     kept beyond the kernel (replay with ``--cache``, the record of every exchange).
     """
     defaults = defaults or TurnDefaults()
+    asked_for_tools = "tools" in options.model_fields_set
     options = options.with_defaults(defaults.options)
     if options.tools and options.wants_json:
-        raise OptionsError(
-            "--tools cannot be combined with --json or --schema: Groq does not allow JSON"
-            " mode with tools",
-            option="--tools",
-        )
+        if asked_for_tools:
+            raise OptionsError(
+                "--tools cannot be combined with --json or --schema: Groq does not allow JSON"
+                " mode with tools",
+                option="--tools",
+            )
+        # Tools that are only a configured default give way to a turn that asks for JSON.
+        options = options.merged(tools=[])
     window = conversation.window(
         options.system, cell_id=cell_id, replaces=replaces, history=options.history
     )

@@ -520,6 +520,33 @@ def test_json_mode_or_a_schema_with_tools_is_one_line_and_nothing_is_sent(
     assert tools.history_json() == before
 
 
+def test_configured_tools_apply_to_cells_and_give_way_to_a_json_cell(tools: Any) -> None:
+    magics = tools.magics
+    saved = (magics.tools, magics.max_steps)
+    try:
+        assert tools.run('%config GroqMagics.tools = "get_weather"').error is None
+        assert tools.run("%config GroqMagics.max_steps = 2").error is None
+        tools.server.enqueue(tool_completion(OSLO), completion_reply("Rainy."))
+        run = tools.run("%%groq --no-stream\nWeather in Oslo?")
+        assert run.error is None, run.err
+        assert sent(tools.server)["tools"] == [make_tool(get_weather).definition]
+        assert run.result.tool_calls[0]["result"] == "12°C, rain in Oslo"
+        # A cell that asks for JSON gets it: the configured tools are left out, not refused.
+        tools.server.enqueue(completion_reply('{"city": "Oslo"}'))
+        run = tools.run("%%groq --json --no-stream\nOslo as JSON.")
+        assert run.error is None, run.err
+        body = sent(tools.server)
+        assert "tools" not in body
+        assert "tool_choice" not in body
+        assert body["response_format"] == {"type": "json_object"}
+        assert run.result.json == {"city": "Oslo"}
+        # Typed on the cell, the combination is still one line.
+        run = tools.run("%%groq --json --tools get_weather\nOslo as JSON.")
+        assert run.usage_error.startswith("--tools cannot be combined with --json")
+    finally:
+        magics.tools, magics.max_steps = saved
+
+
 @pytest.mark.parametrize(
     ("setup", "flags", "line"),
     [
