@@ -474,6 +474,38 @@ def test_an_interrupt_during_a_slow_tool_ends_the_turn_and_keeps_it(
     assert messages[-1] == {"role": "user", "content": "And now?"}
 
 
+def test_an_interrupt_during_a_slow_async_tool(tools: Any) -> None:
+    started = threading.Event()
+
+    async def quick(city: str) -> str:
+        return f"quick {city}"
+
+    async def slow(city: str) -> str:
+        started.set()
+        await asyncio.sleep(20)
+        return "never"
+
+    tools.ns.update(quick=quick, slow=slow)
+    calls: list[Call] = [
+        ("call_q", "quick", '{"city": "Oslo"}'),
+        ("call_s", "slow", '{"city": "Bergen"}'),
+    ]
+    tools.server.enqueue(tool_stream(calls))
+    thread = interrupt_when(started, [])
+    begun = time.perf_counter()
+    run = tools.run("%%groq --tools quick,slow\nGo.")
+    thread.join(5)
+    assert time.perf_counter() - begun < 10  # a hang guard, not a latency check
+    assert run.error is None, run.err
+    assert "Traceback" not in run.out + run.err
+    assert run.result.status == "interrupted"
+    assert [(c["name"], c["result"], c["error"]) for c in run.result.tool_calls] == [
+        ("quick", "quick Oslo", None),
+        ("slow", None, INTERRUPTED_TOOL),
+    ]
+    assert len(chat_requests(tools)) == 1
+
+
 @STREAMS
 def test_an_interrupt_between_steps_keeps_the_finished_round(tools: Any, stream: bool) -> None:
     """The stop button while the request after a tool round waits for its first byte."""
