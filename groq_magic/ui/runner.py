@@ -97,15 +97,19 @@ def concurrency_for(backend: Any, wanted: int) -> int:
     return 1 if getattr(backend, "is_local", False) else wanted
 
 
-_PACERS: dict[str, RateLimitPacer] = {}
+_PACERS: dict[str, tuple[object, RateLimitPacer]] = {}
 
 
-def kernel_pacer(server: str = "") -> RateLimitPacer:
-    """The kernel's pacer for ``server`` (its base URL): every sweep to it shares its limits."""
-    pacer = _PACERS.get(server)
-    if pacer is None:
-        pacer = _PACERS[server] = RateLimitPacer()
-    return pacer
+def kernel_pacer(server: str = "", loop: object = None) -> RateLimitPacer:
+    """The kernel's pacer for ``server`` (its base URL): every sweep to it shares its limits.
+
+    ``loop`` is the event loop the runs go on: the pacer's waits belong to one loop,
+    so a new background loop (after a stop) gets a new pacer.
+    """
+    found = _PACERS.get(server)
+    if found is None or found[0] is not loop:
+        found = _PACERS[server] = (loop, RateLimitPacer())
+    return found[1]
 
 
 RATE_LIMIT_RETRIES = 3
@@ -462,6 +466,9 @@ class GridRunner:
         except asyncio.CancelledError:
             # Swallowed on purpose: the other runs' records are still wanted.
             pass
+        except Exception as exc:  # a bug here must fail this run, not lose the others silently
+            logger.exception("run %d failed unexpectedly", spec.index)
+            record.status, record.error = "error", one_line(f"{type(exc).__name__}: {exc}")
         return self._settle(record)
 
     async def _attempts(

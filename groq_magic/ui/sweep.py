@@ -53,6 +53,7 @@ from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.ui.drive import drive
 from groq_magic.ui.grid import expand_grid
+from groq_magic.ui.loop import background_loop
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
     TABLE_COLUMNS,
@@ -345,7 +346,9 @@ def _pacer(pacer: RateLimitPacer | bool | None, plan: SweepPlan) -> RateLimitPac
     if pacer is None:
         pacer = not getattr(plan.session.backend, "is_local", False)
     if isinstance(pacer, bool):
-        return kernel_pacer(str(plan.client.base_url)) if pacer else None
+        if not pacer:
+            return None
+        return kernel_pacer(str(plan.client.base_url), background_loop().loop)
     return pacer
 
 

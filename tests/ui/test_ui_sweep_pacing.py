@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from keys import FAKE_KEY
@@ -68,6 +69,20 @@ def test_a_spent_daily_limit_fails_the_rest_at_once_pointing_to_batch(
     assert all("run the rest with groq_magic.batch(...)" in e for e in failed.error)
 
 
-def test_the_kernel_pacer_is_one_per_server() -> None:
-    assert kernel_pacer("http://a/v1") is kernel_pacer("http://a/v1")
-    assert kernel_pacer("http://a/v1") is not kernel_pacer("http://b/v1")
+def test_the_kernel_pacer_is_one_per_server_and_loop() -> None:
+    loop, other = object(), object()
+    assert kernel_pacer("http://a/v1", loop) is kernel_pacer("http://a/v1", loop)
+    assert kernel_pacer("http://a/v1", loop) is not kernel_pacer("http://b/v1", loop)
+    first = kernel_pacer("http://a/v1", loop)
+    assert kernel_pacer("http://a/v1", other) is not first  # its waits belong to one loop
+
+
+class BrokenPacer(RateLimitPacer):
+    async def acquire_request(self, request_body: Any) -> Any:
+        raise RuntimeError("the pacer broke")
+
+
+def test_an_unexpected_failure_fails_each_run_in_its_row(limited: RateLimitedServer) -> None:
+    table = groq_magic.sweep(["a", "b"], model=MODEL, pacer=BrokenPacer())
+    assert list(table.status) == ["error", "error"]
+    assert set(table.error) == {"RuntimeError: the pacer broke"}
