@@ -83,7 +83,7 @@ def _check_shape(
         shape = " x ".join(parts) or "1"
         raise OptionsError(
             f"the grid has {size} runs ({shape}); the limit is {max_runs}:"
-            " use fewer values or split it",
+            " use fewer values (groq_magic.sweep runs a grid of any size, without panes)",
             option="grid",
         )
 

@@ -103,7 +103,7 @@ def test_repeat_sends_distinct_seeds(ip: Any, routed: RoutedServer) -> None:
         (
             "--compare a,b,c,d,e -t 0,0.1,0.2,0.3 --top-p 0.1,0.2,0.3,0.4",
             "the grid has 80 runs (5 compare x 4 temperature x 4 top-p); the limit is 64:"
-            " use fewer values or split it",
+            " use fewer values (groq_magic.sweep runs a grid of any size, without panes)",
         ),
         ("-m alpha --repeat -2", "--repeat must be a whole number >= 1 (got -2)"),
         ("--compare alpha,beta --ui", "--ui and a compare (--compare or list values) cannot"),

@@ -54,7 +54,7 @@ def test_grid_over_the_limit_names_its_shape() -> None:
         expand_grid(ChatOptions(), grid, repeat=9)
     assert str(info.value) == (
         "the grid has 72 runs (2 compare x 4 temperature x repeat 9); the limit is 64:"
-        " use fewer values or split it"
+        " use fewer values (groq_magic.sweep runs a grid of any size, without panes)"
     )
 
 
