@@ -46,7 +46,7 @@ class LeakCheck:
         # asyncio closes a transport's socket on a later loop turn (or at collection when
         # the loop ended first): give that a moment before calling a socket leaked.
         gc.collect()
-        self.server.wait_until(lambda: not client_sockets(self.server), 2.0)
+        self.server.wait_until(lambda: not client_sockets(self.server), 10.0)
         assert client_sockets(self.server) == [], "a client socket to the server is still open"
         # The server thread of a stalled reply sleeps out its stall before closing its end.
         assert self.server.wait_until(lambda: self.server.open_connections == 0, STALL + 5)

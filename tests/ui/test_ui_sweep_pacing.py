@@ -39,7 +39,7 @@ def test_a_paced_sweep_stays_under_the_limits(limited: RateLimitedServer) -> Non
     assert set(table.status) == {"complete"}, table.error.dropna().tolist()[:2]
     # 30 a "minute" of 1 s: the first 30 at once, the other 15 at the refill rate.
     assert took >= 0.4
-    assert limited.rejected <= 2  # the RPM has no header: one or two 429s reveal it
+    assert limited.rejected <= 3  # the RPM has no header: a 429 or two reveal it
     assert limited.accepted == 45
 
 
