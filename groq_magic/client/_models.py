@@ -8,12 +8,13 @@ other OpenAI-compatible servers add fields over time. A list that arrives as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+
+from groq_magic._durations import parse_go_duration
 
 __all__ = [
     "ChatCompletion",
@@ -245,25 +246,6 @@ class ErrorDetail(_Lenient):
     param: str | None = None
     failed_generation: str | None = None
     status_code: int | None = None
-
-
-_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def parse_go_duration(text: str | None) -> float | None:
-    """Seconds in a Go duration such as ``6s``, ``130ms`` or ``1m2.5s``; None if unreadable."""
-    if not text:
-        return None
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = _GO_DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
 def _int_or_none(text: str | None) -> int | None:
