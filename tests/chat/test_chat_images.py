@@ -6,13 +6,12 @@ import base64
 import io
 import os
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from image_web import serve
 from PIL import Image
 
 from groq_magic.chat.conversation import Conversation, Turn
@@ -113,39 +112,10 @@ ROUTES: dict[str, tuple[int, str, bytes]] = {
 }
 
 
-class ImageHandler(BaseHTTPRequestHandler):
-    def do_HEAD(self) -> None:
-        if self.path.startswith("/no-head"):
-            self.send_error(405)
-            return
-        self.reply(body=False)
-
-    def do_GET(self) -> None:
-        self.reply(body=True)
-
-    def reply(self, body: bool) -> None:
-        status, content_type, data = ROUTES.get(
-            self.path.replace("/no-head", ""), (404, "text/plain", b"nope")
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(ROUTES) as url:
+        yield url
 
 
 # ---- each source kind ---------------------------------------------------------------------

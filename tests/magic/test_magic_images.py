@@ -12,13 +12,12 @@ import io
 import json
 import os
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from image_web import serve
 from magic_helpers import sent
 from PIL import Image
 from scripted_server import MODEL, error_reply
@@ -99,34 +98,10 @@ SERVED = {
 }
 
 
-class ImageHandler(BaseHTTPRequestHandler):
-    def do_HEAD(self) -> None:
-        self.reply(body=False)
-
-    def do_GET(self) -> None:
-        self.reply(body=True)
-
-    def reply(self, body: bool) -> None:
-        status, content_type, data = SERVED.get(self.path, (404, "text/plain", b"nope"))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(SERVED) as url:
+        yield url
 
 
 def closed_port() -> int:
