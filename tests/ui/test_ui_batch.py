@@ -231,3 +231,35 @@ def test_a_server_without_the_batch_api_says_batch_needs_groq(env: RoutedServer)
         groq_magic.batch(["a"], model="alpha")
     assert str(info.value).startswith("batch needs Groq's Batch API: this server has no Files API")
     assert env.chat_bodies() == []
+
+
+def test_the_one_road_holds_for_a_batch(
+    server: BatchServer, session: GroqSession, tmp_path: Path
+) -> None:
+    """What every road prepares reaches the JSONL: images, reasoning knobs, the key check;
+    tool rounds cannot run inside a batch, which says so before anything is sent."""
+    from PIL import Image
+
+    from groq_magic.chat.prepare import KeyInPromptError
+
+    picture = tmp_path / "dot.png"
+    Image.new("RGB", (8, 8), "red").save(picture)
+    send(session, model="alpha", images=[str(picture)], reasoning_format="parsed")
+    line = json.loads(server.files[next(iter(server.files))].data.splitlines()[0])
+    body = line["body"]
+    assert body["reasoning_format"] == "parsed"
+    parts = body["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["text", "image_url"]
+    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+    uploads = len(server.files)
+
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return city
+
+    with pytest.raises(BatchError, match="--tools needs a sweep, not a batch"):
+        send(session, tools=[get_weather])
+    with pytest.raises(KeyInPromptError, match="shaped like an API key"):
+        groq_magic.batch(["say {k}"], client=session, namespace={"k": FAKE_KEY}, model="alpha")
+    assert len(server.files) == uploads  # nothing more was uploaded
