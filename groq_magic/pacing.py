@@ -27,6 +27,12 @@ What Groq tells us, and how each piece is used (see ``groq-protocol.md``):
 - Concurrency adapts like TCP's congestion window: it starts at 1 (the first answer's
   headers tell the budgets), grows while no 429 comes back and halves on one, never above
   ``max_concurrency``.
+- An ``eager`` request (the first runs of a compare: a handful the user is watching side
+  by side) skips the probing: no slow start and no spacing while the RPM is unknown, so
+  they go together, up to ``max_concurrency``. Everything known still holds it back (the
+  TPM and RPD budgets, a learned RPM, the wait after a 429, a spent daily limit), and once
+  a 429 has cut the window it is paced like any other request. Past an unknown RPM, a
+  burst costs at most its own size in 429s, once; so callers keep bursts small.
 
 Groq's buckets refill continuously (its "Please try again in 2s" for an RPM of 30 is one
 request's worth of refill), so a bucket with a refill rate reproduces the server's verdicts
@@ -53,10 +59,12 @@ from groq_magic._durations import parse_go_duration
 __all__ = [
     "DAY",
     "DEFAULT_COMPLETION_TOKENS",
+    "DEFAULT_MAX_CONCURRENCY",
     "MINUTE",
     "DailyLimitReached",
     "HeaderSource",
     "ModelLimits",
+    "PacingCaps",
     "Permit",
     "RateLimitHeaders",
     "RateLimitHit",
@@ -73,6 +81,9 @@ MINUTE = 60.0
 
 DAY = 86400.0
 """Seconds in the window of Groq's per-day limits."""
+
+DEFAULT_MAX_CONCURRENCY = 16
+"""Requests in flight per model at most, unless the user caps it otherwise."""
 
 DEFAULT_COMPLETION_TOKENS = 256
 """Completion tokens assumed for a request that sets no max tokens (corrected by its usage)."""
@@ -425,6 +436,25 @@ class _ModelState:
 
 
 @dataclass(frozen=True)
+class PacingCaps:
+    """The user's own caps on a pacer (``%config GroqMagics.max_concurrency`` and
+    ``GroqMagics.requests_per_minute``): at most ``max_concurrency`` requests in flight per
+    model, and at most ``requests_per_minute`` requests a minute per model (None: only the
+    server's limits), evenly spaced."""
+
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    requests_per_minute: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1 (got {self.max_concurrency})")
+        if self.requests_per_minute is not None and not self.requests_per_minute > 0:
+            raise ValueError(
+                f"requests_per_minute must be more than 0 (got {self.requests_per_minute:g})"
+            )
+
+
+@dataclass(frozen=True)
 class ModelLimits:
     """What the pacer knows of one model's limits now (None: not known yet)."""
 
@@ -526,7 +556,7 @@ class RateLimitPacer:
     def __init__(
         self,
         *,
-        max_concurrency: int = 16,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         requests_per_minute: float | None = None,
         max_daily_wait: float = 60.0,
         minute: float = MINUTE,
@@ -534,12 +564,9 @@ class RateLimitPacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        if requests_per_minute is not None and requests_per_minute <= 0:
-            raise ValueError("requests_per_minute must be positive")
-        self.max_concurrency = max_concurrency
-        self.requests_per_minute = requests_per_minute
+        caps = PacingCaps(max_concurrency, requests_per_minute)  # checks them
+        self.max_concurrency = caps.max_concurrency
+        self.requests_per_minute = caps.requests_per_minute
         self.max_daily_wait = max_daily_wait
         self.minute = minute
         self.day = day
@@ -550,10 +577,11 @@ class RateLimitPacer:
 
     # -- public ---------------------------------------------------------------------------
 
-    async def acquire(self, estimated_tokens: int, *, model: str) -> Permit:
+    async def acquire(self, estimated_tokens: int, *, model: str, eager: bool = False) -> Permit:
         """Wait until a request of ``estimated_tokens`` to ``model`` may go; return its permit.
 
-        Requests for one model are let go in the order they asked. Raises
+        Requests for one model are let go in the order they asked. ``eager`` skips the
+        probing (see the module doc): for a few requests wanted together. Raises
         :class:`DailyLimitReached` when a daily limit is spent and refills only in hours.
         """
         state = self._state(model)
@@ -562,20 +590,52 @@ class RateLimitPacer:
                 now = self._clock()
                 tokens = math.ceil(max(0, estimated_tokens) * state.scale)
                 delay = self._check_daily(model, state, tokens, now)
-                if state.in_flight >= self._allowed(state):
+                if state.in_flight >= self._allowed(state, eager=eager):
                     state.changed.clear()
                     await state.changed.wait()
                     continue
-                delay = max(delay, self._delay(state, tokens, now))
+                delay = max(delay, self._delay(state, tokens, now, eager=eager))
                 # Float rounding can leave a wait of 1e-15 s that a clock cannot move by.
                 if delay > _NEGLIGIBLE:
                     await self._sleep(delay)
                     continue
                 return self._grant(state, model, tokens, now)
 
-    async def acquire_request(self, request_body: Mapping[str, Any]) -> Permit:
+    async def acquire_request(
+        self, request_body: Mapping[str, Any], *, eager: bool = False
+    ) -> Permit:
         """:meth:`acquire` for a chat-completions body: its model and :func:`estimate_tokens`."""
-        return await self.acquire(estimate_tokens(request_body), model=str(request_body["model"]))
+        return await self.acquire(
+            estimate_tokens(request_body), model=str(request_body["model"]), eager=eager
+        )
+
+    @property
+    def caps(self) -> PacingCaps:
+        """The user's caps in force."""
+        return PacingCaps(self.max_concurrency, self.requests_per_minute)
+
+    def set_caps(self, caps: PacingCaps) -> None:
+        """Apply new user caps; what was learned of the server's limits is kept.
+
+        Read by the next request that asks (call it before the runs start, from the
+        thread of the runs' loop or before they go to it).
+        """
+        self.max_concurrency = caps.max_concurrency
+        if caps.requests_per_minute != self.requests_per_minute:
+            self.requests_per_minute = caps.requests_per_minute
+            for state in self._states.values():
+                state.user_requests = self._user_budget()
+
+    def wait_for(self, model: str) -> float:
+        """Seconds until a small request to ``model`` could go by what is known now (0: now).
+
+        What a caller tells people after a 429 ("retry in 2.0 s"); it does not reserve
+        anything, and a spent daily limit counts as its wait.
+        """
+        state = self._state(model)
+        now = self._clock()
+        spent = state.spent.until - now if state.spent is not None else 0.0
+        return max(0.0, spent, self._delay(state, 1, now))
 
     def limits(self, model: str) -> ModelLimits:
         """What is known of ``model``'s limits, and its concurrency now."""
@@ -595,17 +655,21 @@ class RateLimitPacer:
         state = self._states.get(model)
         if state is None:
             state = self._states[model] = _ModelState()
-            if self.requests_per_minute is not None:
-                # Capacity 1: the user's cap spaces requests evenly instead of allowing a burst.
-                state.user_requests = _Budget(
-                    1, self.minute / self.requests_per_minute, self._clock()
-                )
+            state.user_requests = self._user_budget()
         return state
 
-    def _allowed(self, state: _ModelState) -> int:
+    def _user_budget(self) -> _Budget | None:
+        if self.requests_per_minute is None:
+            return None
+        # Capacity 1: the user's cap spaces requests evenly instead of allowing a burst.
+        return _Budget(1, self.minute / self.requests_per_minute, self._clock())
+
+    def _allowed(self, state: _ModelState, *, eager: bool = False) -> int:
+        if eager and state.threshold == math.inf:  # no 429 has cut the window yet
+            return self.max_concurrency
         return max(1, min(self.max_concurrency, math.floor(state.window)))
 
-    def _delay(self, state: _ModelState, tokens: int, now: float) -> float:
+    def _delay(self, state: _ModelState, tokens: int, now: float, *, eager: bool = False) -> float:
         waits = [state.resume_at - now]
         if state.tokens is not None:
             waits.append(state.tokens.wait(tokens, now))
@@ -614,7 +678,7 @@ class RateLimitPacer:
                 waits.append(budget.wait(1, now))
         if state.day_tokens is not None:
             waits.append(state.day_tokens.wait(tokens, now))
-        if state.requests is None and state.gap is not None:
+        if state.requests is None and state.gap is not None and not eager:
             waits.append(state.last_sent + state.gap - now)
         return max(waits)
 

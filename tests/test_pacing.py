@@ -19,6 +19,7 @@ from ratelimit_server import RateLimitedServer, go_duration, prompt_tokens
 
 from groq_magic.pacing import (
     DailyLimitReached,
+    PacingCaps,
     Permit,
     RateLimitHeaders,
     RateLimitHit,
@@ -72,6 +73,19 @@ class FakeClock:
 def fake_pacer(clock: FakeClock, **options: Any) -> RateLimitPacer:
     """A pacer on ``clock``."""
     return RateLimitPacer(clock=clock, sleep=clock.sleep, **options)
+
+
+async def one_by_one(
+    pacer: RateLimitPacer, clock: FakeClock, count: int, *, eager: bool = False
+) -> list[float]:
+    """Let ``count`` requests of 10 tokens go one after another, each done at once: when
+    each went (seconds since the clock's start)."""
+    times = []
+    for _ in range(count):
+        permit = await pacer.acquire(10, model=MODEL, eager=eager)
+        times.append(clock.now - 1000.0)
+        permit.done(used_tokens=10)
+    return times
 
 
 def body(content: Any = "Hello", *, model: str = MODEL, **extra: Any) -> dict[str, Any]:
@@ -317,12 +331,7 @@ def test_rpm_is_learned_from_a_429_then_paced() -> None:
     async def scenario() -> list[float]:
         permit = await pacer.acquire(10, model=MODEL)
         permit.failed_rate_limited(None, RPM_MESSAGE)
-        times = []
-        for _ in range(4):
-            permit = await pacer.acquire(10, model=MODEL)
-            times.append(clock.now - 1000.0)
-            permit.done(used_tokens=10)
-        return times
+        return await one_by_one(pacer, clock, 4)
 
     times = run(scenario())
     assert pacer.limits(MODEL).requests_per_minute == 30
@@ -362,16 +371,7 @@ def test_a_429_without_a_known_limit_backs_off_on_the_hint() -> None:
 def test_the_users_own_cap_spaces_requests_evenly() -> None:
     clock = FakeClock()
     pacer = fake_pacer(clock, requests_per_minute=12)
-
-    async def scenario() -> list[float]:
-        times = []
-        for _ in range(4):
-            permit = await pacer.acquire(10, model=MODEL)
-            times.append(clock.now - 1000.0)
-            permit.done()
-        return times
-
-    assert run(scenario()) == pytest.approx([0.0, 5.0, 10.0, 15.0])
+    assert run(one_by_one(pacer, clock, 4)) == pytest.approx([0.0, 5.0, 10.0, 15.0])
 
 
 def test_limits_are_per_model() -> None:
@@ -515,6 +515,134 @@ def test_a_permit_left_without_a_verdict_frees_its_place() -> None:
         return pacer.limits(MODEL).in_flight
 
     assert run(scenario()) == 0
+
+
+async def _granted_now(pending: list[asyncio.Future[Permit]]) -> list[Permit]:
+    """The permits granted once every waiting task has had its turn (the clock unmoved)."""
+    for _ in range(100):
+        await asyncio.sleep(0)
+    return [t.result() for t in pending if t.done()]
+
+
+def test_eager_permits_skip_the_slow_start() -> None:
+    clock = FakeClock()
+    cautious_pacer = fake_pacer(clock, max_concurrency=6)
+    eager_pacer = fake_pacer(clock, max_concurrency=6)
+
+    async def granted(pacer: RateLimitPacer, eager: bool) -> list[Permit]:
+        tasks = [
+            asyncio.ensure_future(pacer.acquire(1, model=MODEL, eager=eager)) for _ in range(8)
+        ]
+        permits = await _granted_now(tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return permits
+
+    async def scenario() -> tuple[int, int]:
+        return len(await granted(cautious_pacer, False)), len(await granted(eager_pacer, True))
+
+    cautious, eager = run(scenario())
+    assert cautious == 1  # a sweep's slow start: one, until its answer tells the budgets
+    assert eager == 6  # a compare's runs together, up to max_concurrency
+    assert clock.sleeps == []
+
+
+def test_eager_permits_skip_the_probing_gap_cautious_ones_wait_it_out() -> None:
+    clock = FakeClock()
+    pacer = fake_pacer(clock, max_concurrency=6)
+
+    async def sends(eager: bool) -> list[float]:
+        times = []
+        for _ in range(3):
+            await pacer.acquire(1, model=MODEL, eager=eager)  # left in flight
+            times.append(round(clock.now - 1000.0, 6))
+        return times
+
+    async def scenario() -> tuple[list[float], list[float]]:
+        first = await pacer.acquire(1, model=MODEL)
+        clock.now += 0.2  # a round trip: the gap while the RPM is unknown
+        first.done()
+        eager = await sends(True)
+        clock.now += 0.2
+        for permit in list(pacer._states[MODEL].log):
+            permit.done()
+        return eager, await sends(False)
+
+    eager, cautious = run(scenario())
+    assert eager == [0.2, 0.2, 0.2]  # together
+    # About a round trip apart (shrunk by a fifth after four answers without a 429).
+    assert cautious[1] - cautious[0] == pytest.approx(0.16)
+    assert cautious[2] - cautious[1] == pytest.approx(0.16)
+
+
+def test_eager_permits_still_wait_for_what_is_known() -> None:
+    clock = FakeClock()
+    pacer = fake_pacer(clock)
+
+    async def scenario() -> tuple[list[float], float, int]:
+        permit = await pacer.acquire(10, model=MODEL, eager=True)
+        permit.failed_rate_limited(None, RPM_MESSAGE)  # RPM 30: one request every 2 s
+        told = pacer.wait_for(MODEL)
+        times = await one_by_one(pacer, clock, 3, eager=True)
+        return times, told, pacer.limits(MODEL).concurrency
+
+    times, told, window = run(scenario())
+    assert told == pytest.approx(2.0)  # what the runner logs after the 429
+    assert times == pytest.approx([2.0, 4.0, 6.0])
+    assert window >= 1
+
+
+def test_after_a_429_cut_the_window_eager_permits_are_paced_like_any_other() -> None:
+    clock = FakeClock()
+    pacer = fake_pacer(clock, max_concurrency=8)
+
+    async def scenario() -> int:
+        burst = [await pacer.acquire(1, model=MODEL, eager=True) for _ in range(4)]
+        for permit in burst:  # no limit named, no wait: only the window is cut
+            permit.failed_rate_limited(None, "Too many requests", retry_after=0.0)
+        eager = [asyncio.ensure_future(pacer.acquire(1, model=MODEL, eager=True)) for _ in range(4)]
+        granted = len(await _granted_now(eager))
+        for task in eager:
+            task.cancel()
+        await asyncio.gather(*eager, return_exceptions=True)
+        return granted
+
+    assert run(scenario()) == 1  # the window after the cut, not max_concurrency
+
+
+def test_caps_are_checked_and_can_be_changed_keeping_what_was_learned() -> None:
+    with pytest.raises(ValueError, match=r"^max_concurrency must be at least 1 \(got 0\)$"):
+        RateLimitPacer(max_concurrency=0)
+    with pytest.raises(ValueError, match=r"^requests_per_minute must be more than 0"):
+        PacingCaps(requests_per_minute=-3)
+    clock = FakeClock()
+    pacer = fake_pacer(clock)
+
+    async def scenario() -> list[float]:
+        permit = await pacer.acquire(10, model=MODEL)
+        permit.failed_rate_limited(None, RPM_MESSAGE)  # learned: RPM 30
+        pacer.set_caps(PacingCaps(max_concurrency=2, requests_per_minute=10))
+        return await one_by_one(pacer, clock, 3)
+
+    times = run(scenario())
+    assert pacer.caps == PacingCaps(2, 10)
+    limits = pacer.limits(MODEL)
+    assert (limits.requests_per_minute, limits.concurrency) == (30, 2)  # learned; the new cap
+    assert times == pytest.approx([2.0, 8.0, 14.0])  # the server's wait, then 10 a minute
+
+
+def test_wait_for_is_zero_when_nothing_holds_a_request_back() -> None:
+    clock = FakeClock()
+    pacer = fake_pacer(clock)
+    assert pacer.wait_for(MODEL) == 0.0
+    pacer_with_cap = fake_pacer(clock, requests_per_minute=6)
+
+    async def scenario() -> float:
+        (await pacer_with_cap.acquire(1, model=MODEL)).done()
+        return pacer_with_cap.wait_for(MODEL)
+
+    assert run(scenario()) == pytest.approx(10.0)
 
 
 # -- against the rate-limited loopback server ------------------------------------------------
