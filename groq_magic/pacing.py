@@ -763,11 +763,22 @@ class RateLimitPacer:
         rtt = max(_MIN_GAP, min(_MAX_GAP, rtt))
         state.gap = rtt if state.gap is None else min(state.gap, rtt)
 
+    @staticmethod
+    def _uncounted(permit: Permit, base: Permit) -> bool:
+        """Whether the server may not have counted ``permit`` when it answered ``base``.
+
+        Those let go after ``base``, and those let go before it that have had no answer
+        yet: on a loaded machine a request let go first can reach the server last.
+        """
+        if permit is base or permit.rejected:
+            return False
+        return permit.seq > base.seq or not permit.answered
+
     def _later(self, state: _ModelState, base: Permit) -> tuple[int, int]:
-        """Requests and tokens let go after ``base`` that the server may not have counted yet."""
+        """Requests and tokens the server may not have counted when it answered ``base``."""
         requests = tokens = 0
         for permit in state.log:
-            if permit.seq > base.seq and not permit.rejected:
+            if self._uncounted(permit, base):
                 requests += 1
                 tokens += permit.tokens
         return requests, tokens
@@ -783,9 +794,10 @@ class RateLimitPacer:
     ) -> None:
         """Reset the TPM and RPD budgets to what the server said when it answered ``base``.
 
-        The server had counted every request let go before ``base`` (and ``base`` itself,
-        unless it was rejected); those let go after are subtracted as still to count. The
-        refill between the server's answer and now is left out: a little conservative.
+        The server had counted ``base`` (unless it was rejected) and the requests let go
+        before it that have been answered; the others are subtracted as still to count
+        (:meth:`_uncounted`). The refill between the server's answer and now is left out:
+        a little conservative.
         """
         if not headers.any or base.seq < state.base_seq:
             return  # an older answer than one already applied
@@ -795,7 +807,7 @@ class RateLimitPacer:
             level = headers.tokens_remaining - later_tokens
             state.tokens = _budget(state.tokens, headers.tokens_limit, self.minute, now, level)
             for permit in state.log:
-                if permit.seq <= base.seq:
+                if not self._uncounted(permit, base):
                     permit.seen = True
             base.seen = True
         if headers.requests_limit and headers.requests_remaining is not None:

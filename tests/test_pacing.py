@@ -324,6 +324,25 @@ def test_a_correction_from_the_headers_wins_over_the_estimate() -> None:
     assert sum(sleeps) == pytest.approx(1000 / 100, rel=0.01)  # 1,000 missing at 100/s
 
 
+def test_a_request_let_go_earlier_but_not_answered_is_not_taken_as_counted() -> None:
+    # On a loaded machine the first request let go can reach the server after the second:
+    # the second's headers then do not count the first, which the pacer must still expect.
+    clock = FakeClock()
+    pacer = fake_pacer(clock, max_concurrency=4)
+
+    async def scenario() -> float:
+        first = await pacer.acquire(400, model=MODEL, eager=True)
+        second = await pacer.acquire(400, model=MODEL, eager=True)
+        headers = {"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "5600"}
+        second.done(headers=headers, used_tokens=400)  # the server has counted only this one
+        (await pacer.acquire(5300, model=MODEL, eager=True)).done(used_tokens=5300)
+        first.done(used_tokens=400)
+        return clock.now - 1000.0
+
+    # 5,600 left minus the first's 400 still to come: 100 short of 5,300 at 100 a second.
+    assert run(scenario()) == pytest.approx(1.0)
+
+
 def test_rpm_is_learned_from_a_429_then_paced() -> None:
     clock = FakeClock()
     pacer = fake_pacer(clock)
