@@ -30,10 +30,12 @@ from groq_magic._keys import looks_like_key
 from groq_magic._text import one_line
 from groq_magic.backend import Backend
 from groq_magic.knobs import CONFIG_KNOBS, KNOBS, Knob
+from groq_magic.pacing import DEFAULT_MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult
     from groq_magic.chat.engine import TurnError
+    from groq_magic.pacing import PacingCaps
     from groq_magic.session import GroqSession
     from groq_magic.store import StoreSettings
 
@@ -428,6 +430,16 @@ class GroqMagics(Magics, KnobDefaults):
         None, help="Prices over the shipped table: a dict, or the path of a JSON file."
     ).tag(config=True)
     show_cost = Bool(False, help="Show each cell's cost in its status line.").tag(config=True)
+    max_concurrency = Int(
+        DEFAULT_MAX_CONCURRENCY,
+        help="Requests in flight per model at most, in compares and sweeps.",
+    ).tag(config=True)
+    requests_per_minute = Float(
+        None,
+        allow_none=True,
+        help="Your own cap on requests a minute per model in compares and sweeps"
+        " (None: only the server's limits, learned as they go).",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -454,6 +466,17 @@ class GroqMagics(Magics, KnobDefaults):
         value = float(proposal["value"])
         if not value > 0:
             raise TraitError(f"GroqMagics.timeout must be more than 0 seconds (got {value:g})")
+        return value
+
+    @validate("max_concurrency", "requests_per_minute")
+    def _check_pacing_cap(self, proposal: Any) -> Any:
+        from groq_magic.pacing import PacingCaps
+
+        name, value = proposal["trait"].name, proposal["value"]
+        try:
+            PacingCaps(**{name: value})
+        except ValueError as exc:
+            raise TraitError(f"GroqMagics.{exc}; the setting was not changed") from None
         return value
 
     @validate("max_retries")
@@ -522,11 +545,22 @@ class GroqMagics(Magics, KnobDefaults):
             max_retries=lambda: self.max_retries,
             notice=print,
         )
-        return GroqSession(backend, configured=self.configured, store=self.store_settings)
+        return GroqSession(
+            backend,
+            configured=self.configured,
+            store=self.store_settings,
+            pacing=self.pacing_caps,
+        )
 
     def configured(self) -> dict[str, Any]:
         """The configured turn defaults by option name (None = not configured)."""
         return {knob.name: getattr(self, knob.name) for knob in CONFIG_KNOBS}
+
+    def pacing_caps(self) -> PacingCaps:
+        """The caps on the kernel's rate-limit pacer now (``%config`` values)."""
+        from groq_magic.pacing import PacingCaps
+
+        return PacingCaps(self.max_concurrency, self.requests_per_minute)
 
     def store_settings(self) -> StoreSettings:
         """The exchange store's settings now, with the notebook's path when the frontend

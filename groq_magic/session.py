@@ -33,6 +33,7 @@ from groq_magic.chat.sink import StreamSink
 
 if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolBox
+    from groq_magic.pacing import PacingCaps
     from groq_magic.store import StoreLog, StoreSettings
 
 __all__ = ["GroqSession", "Report", "Table"]
@@ -100,11 +101,13 @@ class GroqSession:
         backend: Backend | None = None,
         configured: Callable[[], Mapping[str, Any]] | None = None,
         store: Callable[[], StoreSettings] | None = None,
+        pacing: Callable[[], PacingCaps] | None = None,
     ) -> None:
         self.backend = backend or Backend()
         self.store = ChatStore()
         self._configured = configured or dict
         self._store_settings = store
+        self._pacing = pacing
         self._log: StoreLog | None = None
 
     # -- the one road into a turn ---------------------------------------------------------
@@ -119,6 +122,14 @@ class GroqSession:
         # The model is the backend's to choose: a Groq name means nothing to the local model.
         model = self.backend.default_model(configured.pop("model", None) or None)
         return TurnDefaults(options=configured, model=model)
+
+    def pacing_caps(self) -> PacingCaps:
+        """The user's caps on the kernel's rate-limit pacer now (read at each compare/sweep)."""
+        if self._pacing is None:
+            from groq_magic.pacing import PacingCaps
+
+            return PacingCaps()
+        return self._pacing()
 
     def prepare(
         self,

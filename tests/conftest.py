@@ -3,6 +3,7 @@
 - autouse ``_clean_environment``: no GROQ_*, OPENAI_* or proxy variable leaks in from the
   developer's shell (as httpx's own test suite does), so config tests see only what they set;
   ``GROQ_MAGIC_STORE=none``, so nothing writes to the user's data folder.
+- autouse ``_fresh_kernel_pacers``: no rate limit learned in one test paces the next.
 - autouse ``_sigint_raises_keyboard_interrupt``: SIGINT raises ``KeyboardInterrupt`` in
   every test, also when pytest was started with SIGINT ignored (in the background by a
   shell without job control, e.g. ``nohup python -m pytest &`` in a script, or by a CI
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,6 +42,20 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # starts, which inherit this) may write to the user's data folder. Tests of the
     # store point it into their tmp_path.
     monkeypatch.setenv("GROQ_MAGIC_STORE", "none")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kernel_pacers() -> Iterator[None]:
+    """Every test starts with no kernel pacer, as a new kernel does.
+
+    The kernel's pacers live as long as the process (one per server URL): without this, a
+    limit learned from one test's server would pace a later test whose server got the
+    same port.
+    """
+    yield
+    runner = sys.modules.get("groq_magic.ui.runner")
+    if runner is not None:
+        runner._PACERS.clear()
 
 
 @pytest.fixture(autouse=True)

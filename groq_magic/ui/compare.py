@@ -11,6 +11,14 @@ A run that fails (say an unknown model: the server's 404) is reported in its
 own pane and its row (``status="error"``); the others are unaffected. History
 is never changed: each run talks to a throwaway copy of the chat.
 
+The runs are paced by the kernel's rate-limit pacer (the one sweeps share, see
+:mod:`groq_magic.pacing`). The first runs (as many as the compare's
+concurrency) take eager permits and go together; the rest and every retry are
+paced like a sweep's. All wait for what the server's headers and 429s have told
+(a spent tokens-per-minute budget, a learned requests-per-minute limit, a spent
+daily limit, which fails the runs at once with one line). The embedded local
+model is not paced.
+
 ``--check NAME`` (repeatable) checks every answer (:mod:`groq_magic.checks`; a
 name that is no built-in is a function in the notebook): each check is a
 column of the table, and the pass rates per model and parameter set are printed
@@ -37,6 +45,7 @@ from groq_magic.ui.runner import (
     RunRecord,
     RunSpec,
     SharedBackoff,
+    choose_pacer,
     concurrency_for,
     summary_table,
 )
@@ -44,6 +53,7 @@ from groq_magic.ui.sweep import with_check_summary
 
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq
+    from groq_magic.pacing import RateLimitPacer
     from groq_magic.session import GroqSession
 
 __all__ = ["check_lines", "checks_from_names", "interrupted_note", "run_compare", "varying_fields"]
@@ -125,6 +135,7 @@ def run_compare(
     display: DisplayFunction | None = None,
     client: AsyncGroq | None = None,
     checks: Sequence[object] | None = None,
+    pacer: RateLimitPacer | bool | None = None,
 ) -> Any:
     """Run every combination of ``grid`` (x ``repeat``) concurrently; return the summary table.
 
@@ -133,8 +144,9 @@ def run_compare(
     (:meth:`GroqSession.prepare`: defaults, template, key check, schema), all before
     anything is sent. The table is a pandas DataFrame (a list of dicts without
     pandas) with one row per run. ``checks`` are ``--check`` values (see
-    :func:`checks_from_names`). ``concurrency``, ``backoff``, ``display`` and
-    ``client`` are for tests and tuning.
+    :func:`checks_from_names`). ``pacer`` is as for a sweep
+    (:func:`~groq_magic.ui.runner.choose_pacer`; None: the kernel's). ``concurrency``,
+    ``backoff``, ``display`` and ``client`` are for tests and tuning.
     """
     resolved = checks_from_names(checks, namespace)
     conversation = session.conversation(options.chat)
@@ -158,6 +170,8 @@ def run_compare(
         concurrency=concurrency_for(session.backend, concurrency),
         backoff=backoff or SharedBackoff(),
         checks=resolved,
+        pacer=choose_pacer(pacer, session, client),
+        eager=True,
     )
     board.open()
     records, interrupted = drive(runner, on_event=board.handle, tick=board.flush)

@@ -38,6 +38,11 @@ its prompt and max tokens; the answer's ``x-ratelimit-*`` headers
 limit its message names (and its wait), and the pacer, not the shared backoff,
 decides when the retry goes. A spent daily limit fails the run at once with the
 pacer's one line (which points to ``groq_magic.batch``) instead of waiting hours.
+``eager`` (a compare) asks for eager permits for the first ``concurrency`` runs' first
+attempts: they go together instead of through the sweep's probing (see
+:mod:`groq_magic.pacing`); the rest and every retry are paced like a sweep's, so a
+compare larger than its concurrency costs at most one burst of 429s.
+:func:`choose_pacer` is how compares and sweeps pick the pacer.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from groq_magic._text import one_line
 from groq_magic.chat.engine import TurnError, arun_turn
@@ -64,7 +69,10 @@ from groq_magic.client._retry import (
     error_retry_delay,
     error_wait_hint,
 )
-from groq_magic.pacing import DailyLimitReached, RateLimitPacer
+from groq_magic.pacing import DailyLimitReached, PacingCaps, RateLimitPacer
+
+if TYPE_CHECKING:
+    from groq_magic.session import GroqSession
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -75,6 +83,7 @@ __all__ = [
     "RunRecord",
     "RunSpec",
     "SharedBackoff",
+    "choose_pacer",
     "concurrency_for",
     "kernel_pacer",
     "summary_table",
@@ -100,16 +109,45 @@ def concurrency_for(backend: Any, wanted: int) -> int:
 _PACERS: dict[str, tuple[object, RateLimitPacer]] = {}
 
 
-def kernel_pacer(server: str = "", loop: object = None) -> RateLimitPacer:
-    """The kernel's pacer for ``server`` (its base URL): every sweep to it shares its limits.
+def kernel_pacer(
+    server: str = "", loop: object = None, caps: PacingCaps | None = None
+) -> RateLimitPacer:
+    """The kernel's pacer for ``server`` (its base URL): every compare and sweep to it
+    shares its limits.
 
     ``loop`` is the event loop the runs go on: the pacer's waits belong to one loop,
-    so a new background loop (after a stop) gets a new pacer.
+    so a new background loop (after a stop) gets a new pacer. ``caps`` are the
+    user's caps now (``%config GroqMagics.max_concurrency`` and ``.requests_per_minute``),
+    applied to the pacer if they changed; None leaves its caps as they are.
     """
     found = _PACERS.get(server)
     if found is None or found[0] is not loop:
         found = _PACERS[server] = (loop, RateLimitPacer())
-    return found[1]
+    pacer = found[1]
+    if caps is not None and caps != pacer.caps:
+        pacer.set_caps(caps)
+    return pacer
+
+
+def choose_pacer(
+    pacer: RateLimitPacer | bool | None, session: GroqSession, client: AsyncGroq
+) -> RateLimitPacer | None:
+    """The pacer a compare or sweep runs under.
+
+    ``None``: the kernel's pacer for ``client``'s server with the session's caps,
+    except for the embedded local model (one answer at a time, no rate limits);
+    ``False``: none (a 429 then pauses every run: :class:`SharedBackoff`); ``True``:
+    the kernel's even for the local model; a :class:`RateLimitPacer`: that one.
+    """
+    if pacer is None:
+        pacer = not getattr(session.backend, "is_local", False)
+    if isinstance(pacer, bool):
+        if not pacer:
+            return None
+        from groq_magic.ui.loop import background_loop
+
+        return kernel_pacer(str(client.base_url), background_loop().loop, session.pacing_caps())
+    return pacer
 
 
 RATE_LIMIT_RETRIES = 3
@@ -401,6 +439,7 @@ class GridRunner:
     stream_events: bool = True
     checks: Sequence[Check] = ()
     pacer: RateLimitPacer | None = None
+    eager: bool = False
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
     _cancelled: bool = field(default=False, init=False, repr=False)
@@ -443,10 +482,14 @@ class GridRunner:
         for task in self._tasks:
             task.cancel()
 
-    async def _send(self, spec: RunSpec, client: AsyncGroq, sink: _EventSink) -> ChatResult:
+    async def _send(
+        self, spec: RunSpec, client: AsyncGroq, sink: _EventSink, attempt: int
+    ) -> ChatResult:
         if self.pacer is None:
             return await arun_turn(spec.prep, client, sink, record=False)
-        return await _paced_turn(self.pacer, spec, client, sink)
+        # Only the first burst goes unprobed: it is what the user watches start together.
+        eager = self.eager and attempt == 0 and spec.index < self.concurrency
+        return await _paced_turn(self.pacer, spec, client, sink, eager=eager)
 
     def _never_ran(self, spec: RunSpec) -> RunRecord:
         """The record of a run an interrupt stopped before it started."""
@@ -487,7 +530,7 @@ class GridRunner:
                     await self.backoff.wait()
                     record.attempts += 1
                     try:
-                        result = await self._send(spec, client, sink)
+                        result = await self._send(spec, client, sink, attempt)
                     except DailyLimitReached as exc:
                         record.status, record.error = "error", str(exc)
                         sink.fail(record.error)
@@ -498,7 +541,14 @@ class GridRunner:
                             record.status, record.error = "error", str(exc)
                             return
                         if isinstance(exc.cause, RateLimitError) and self.pacer is not None:
-                            delay = 0.0  # the pacer holds the retry back as long as it must
+                            # The pacer holds the retry back as long as it must; this is
+                            # only what it knows now, for the log and the pane.
+                            delay = self.pacer.wait_for(spec.prep.model)
+                            logger.info(
+                                "rate limited (429): the pacer holds %s back %.2f s",
+                                spec.prep.model,
+                                delay,
+                            )
                         elif isinstance(exc.cause, RateLimitError):
                             delay = self.backoff.hit(exc.cause)
                         else:
@@ -524,10 +574,10 @@ class GridRunner:
 
 
 async def _paced_turn(
-    pacer: RateLimitPacer, spec: RunSpec, client: AsyncGroq, sink: _EventSink
+    pacer: RateLimitPacer, spec: RunSpec, client: AsyncGroq, sink: _EventSink, *, eager: bool
 ) -> ChatResult:
     """One request under a permit of ``pacer``, settled by how it went."""
-    with await pacer.acquire_request(spec.prep.request) as permit:
+    with await pacer.acquire_request(spec.prep.request, eager=eager) as permit:
         try:
             result = await arun_turn(spec.prep, client, sink, record=False)
         except TurnError as exc:

@@ -31,7 +31,7 @@ own (say the expected answers) that go into its rows, where ``equals:COLUMN``
 reads them.
 
 Requests are paced by the server's rate limits (the kernel's one
-:class:`~groq_magic.pacing.RateLimitPacer`, shared by every sweep): each waits
+:class:`~groq_magic.pacing.RateLimitPacer`, shared by every sweep and compare): each waits
 until the limits say it will be accepted, instead of bouncing off 429s; a spent
 daily limit fails the remaining rows at once with a line that points to
 ``groq_magic.batch``. ``pacer=False`` turns it off (then a 429 pauses every run:
@@ -53,7 +53,6 @@ from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.ui.drive import drive
 from groq_magic.ui.grid import expand_grid
-from groq_magic.ui.loop import background_loop
 from groq_magic.ui.runner import (
     DEFAULT_CONCURRENCY,
     TABLE_COLUMNS,
@@ -61,8 +60,8 @@ from groq_magic.ui.runner import (
     RunRecord,
     RunSpec,
     SharedBackoff,
+    choose_pacer,
     concurrency_for,
-    kernel_pacer,
     summary_table,
 )
 
@@ -318,7 +317,7 @@ def sweep(
         keep_results=keep_results,
         stream_events=False,
         checks=resolved,
-        pacer=_pacer(pacer, plan),
+        pacer=choose_pacer(pacer, plan.session, plan.client),
     )
     shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
     if not shown:
@@ -340,16 +339,6 @@ def with_check_summary(table: Any, checks: list[Check]) -> Any:
     if checks and hasattr(table, "attrs"):
         table.attrs["checks"] = check_summary(table, checks)
     return table
-
-
-def _pacer(pacer: RateLimitPacer | bool | None, plan: SweepPlan) -> RateLimitPacer | None:
-    if pacer is None:
-        pacer = not getattr(plan.session.backend, "is_local", False)
-    if isinstance(pacer, bool):
-        if not pacer:
-            return None
-        return kernel_pacer(str(plan.client.base_url), background_loop().loop)
-    return pacer
 
 
 def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:

@@ -41,9 +41,9 @@ def test_debug_logs_of_retries_and_grid_backoff_never_hold_the_key(
         groq.server.enqueue(limited, stream(["A"]), stream(["B"]))
         assert groq.run("%%groq --compare m1,m2\nHello.").error is None
     ours = [r.getMessage() for r in caplog.records if r.name == "groq_magic"]
-    # The client's retry and the grid's shared wait are both told, with their waits.
+    # The client's retry and the compare's pacer (its wait after the 429) are both told.
     assert any(m.startswith("POST /chat/completions failed (429); retry 1 in") for m in ours), ours
-    assert any("rate limited (429): every run of the grid waits" in m for m in ours), ours
+    assert any("rate limited (429): the pacer holds m" in m for m in ours), ours
     logged = _every_logged_text(caplog)
     for marker in SECRET_MARKERS:
         assert marker not in logged

@@ -272,6 +272,11 @@ def test_compare_obeys_x_should_retry_false(groq: Any) -> None:
         ('seed = "x"', "GroqMagics.seed"),
         ("timeout = -1", "GroqMagics.timeout must be more than 0 seconds (got -1)"),
         ("max_retries = -2", "GroqMagics.max_retries must be 0 or more (got -2)"),
+        ("max_concurrency = 0", "GroqMagics.max_concurrency must be at least 1 (got 0)"),
+        (
+            "requests_per_minute = 0",
+            "GroqMagics.requests_per_minute must be more than 0 (got 0)",
+        ),
     ],
 )
 def test_config_values_are_checked_when_set(

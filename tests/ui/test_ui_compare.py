@@ -201,6 +201,7 @@ def test_a_429_pauses_every_start_until_the_shared_resume_time(ip: Any) -> None:
                 shell=None,
                 concurrency=2,
                 backoff=backoff,
+                pacer=False,  # the unpaced path: a 429 pauses every run
             )
         finally:
             ip.run_line_magic("config", "GroqMagics.base_url = None")
@@ -235,6 +236,7 @@ def test_429_without_a_hint_backs_off_exponentially_and_gives_up_after_three_ret
                 shell=None,
                 concurrency=1,
                 backoff=SharedBackoff(clock=clock, sleep=clock.sleep, rand=lambda: 0.0),
+                pacer=False,  # the unpaced path: a 429 pauses every run
             )
         finally:
             ip.run_line_magic("config", "GroqMagics.base_url = None")
@@ -314,6 +316,7 @@ def test_a_server_error_is_retried_for_that_run_only(ip: Any) -> None:
                 repeat=1,
                 shell=None,
                 backoff=backoff,
+                pacer=False,  # the unpaced path: a 429 pauses every run
             )
         finally:
             ip.run_line_magic("config", "GroqMagics.base_url = None")

@@ -78,7 +78,7 @@ def test_the_kernel_pacer_is_one_per_server_and_loop() -> None:
 
 
 class BrokenPacer(RateLimitPacer):
-    async def acquire_request(self, request_body: Any) -> Any:
+    async def acquire_request(self, request_body: Any, *, eager: bool = False) -> Any:
         raise RuntimeError("the pacer broke")
 
 
