@@ -17,6 +17,14 @@ The same requests are sent twice, each time to a fresh server:
 - **sweep (paced)**: the same prompts through ``groq_magic.sweep`` (the one road, the
   runner, the progress counters; the pacer wired into the runner), with its own
   ``RateLimitPacer`` so the run starts knowing nothing, as a fresh kernel does;
+- **compares (paced)**: ``%%groq -t ...`` compares one after another, as a notebook runs
+  them: every 8th prompt, each as one :func:`groq_magic.ui.compare.run_compare` of 8
+  temperatures (eager permits for each compare's burst), all sharing one fresh pacer as the
+  kernel's compares do. Its minimum is computed for its own requests; the target is the 429
+  share (a compare waits for its slowest run before the next starts, so its wall time is
+  reported, not held to the sweep's target); and the same with ``pacer=False`` for
+  contrast (**compares (unpaced)**: a 429 pauses every run of that compare for the server's
+  wait; a run still refused after 3 retries fails, counted in the last column);
 - **fixed 8 + retry**: what promptfoo and prompttools do: 8 requests in flight, a 429 is
   retried after the server's ``retry-after`` plus up to 20 % jitter (promptfoo's
   ``retryPolicy``), as often as it takes. The run also counts how many requests needed more
@@ -221,6 +229,66 @@ def run_sweep(
     )
 
 
+def run_compares(
+    requests: list[dict[str, Any]],
+    server: RateLimitedServer,
+    minute: float,
+    stream: bool,
+    paced: bool = True,
+) -> tuple[Outcome, list[tuple[int, int]]]:
+    """Every 8th prompt as a compare of 8 temperatures, one after another, one shared pacer.
+
+    Returns the outcome and the (charged, used) token costs of the requests it sent.
+    """
+    import contextlib
+    import io
+
+    from groq_magic.backend import Backend
+    from groq_magic.chat import ChatOptions
+    from groq_magic.session import GroqSession
+    from groq_magic.ui.compare import run_compare
+
+    prompts = [body["messages"][-1]["content"] for body in requests[::8]]
+    session = GroqSession(Backend(base_url=lambda: server.base_url, notice=lambda _: None))
+    client = session.backend.async_client()
+    pacer: RateLimitPacer | bool = RateLimitPacer(minute=minute) if paced else False
+    options = ChatOptions(model=MODEL, max_tokens=MAX_TOKENS, stream=stream)
+    grid = {"temperature": [round(0.25 * i, 2) for i in range(8)]}
+    started = time.monotonic()
+    failed: list[str] = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        for prompt in prompts:
+            table = run_compare(
+                session,
+                options,
+                grid,
+                prompt,
+                {},
+                repeat=1,
+                shell=None,
+                client=client,
+                pacer=pacer,
+            )
+            failed += [e for e in table.error if isinstance(e, str)]
+    wall = time.monotonic() - started
+    if failed and paced:
+        raise RuntimeError(f"{len(failed)} compare runs failed, e.g. {failed[0]}")
+    sent = [{"messages": [{"role": "user", "content": p}]} for p in prompts for _ in range(8)]
+    costs = [
+        (prompt_tokens(b) + MAX_TOKENS, prompt_tokens(b) + min(ANSWER_TOKENS, MAX_TOKENS))
+        for b in sent
+    ]
+    outcome = Outcome(
+        name="compares (paced)" if paced else "compares (unpaced)",
+        wall=wall,
+        sent=len(server.log),
+        rejected=server.rejected,
+        failed_by_promptfoo=len(failed),  # here: runs that failed after their 3 retries
+        details={"rejected_by": dict(server.rejected_by), "requests": len(sent)},
+    )
+    return outcome, costs
+
+
 def main() -> int:
     """Run both clients against fresh servers; 0 when the paced run meets both targets."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -263,6 +331,15 @@ def main() -> int:
     with RateLimitedServer(**server_options) as server:
         outcomes.append(run_sweep(requests, server, args.minute, stream=not args.no_stream))
     with RateLimitedServer(**server_options) as server:
+        compares, compare_costs = run_compares(
+            requests, server, args.minute, stream=not args.no_stream
+        )
+        compare_minimum = server.ideal_finish(compare_costs) + args.latency
+    with RateLimitedServer(**server_options) as server:
+        unpaced, _ = run_compares(
+            requests, server, args.minute, stream=not args.no_stream, paced=False
+        )
+    with RateLimitedServer(**server_options) as server:
 
         async def both() -> Outcome:
             gate = asyncio.Semaphore(8)
@@ -282,6 +359,14 @@ def main() -> int:
             f"{share:8.2%}{o.failed_by_promptfoo:12d}"
         )
     print(f"paced learned: {outcomes[0].details['learned']}")
+    for o in (compares, unpaced):
+        print(
+            f"{o.name:18}{o.wall:8.2f}{o.wall / compare_minimum:8.3f}{o.sent:7d}"
+            f"{o.rejected:7d}{o.rejected / o.sent:8.2%}{o.failed_by_promptfoo:12d}"
+            f"   ({o.details['requests']} runs, minimum {compare_minimum:.2f} s;"
+            " last column: runs failed after 3 retries)"
+        )
+    compare_share = compares.rejected / compares.details["requests"]
     time_ok = share_ok = True
     for best in outcomes[:2]:  # the pacer alone, and through sweep
         on_time = best.wall <= TARGET_TIME * minimum
@@ -295,9 +380,20 @@ def main() -> int:
             f" of the requests (target <= {TARGET_429:.0%})"
         )
         time_ok, share_ok = time_ok and on_time, share_ok and few
+    compares_few = compare_share <= TARGET_429
+    print(
+        f"{'PASS' if compares_few else 'FAIL'}: {compares.name} 429s {compare_share:.2%}"
+        f" of the requests (target <= {TARGET_429:.0%})"
+    )
+    share_ok = share_ok and compares_few
     out = ROOT / "build" / "bench" / "pacing_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"args": vars(args), "minimum": minimum, "outcomes": [asdict(o) for o in outcomes]}
+    report = {
+        "args": vars(args),
+        "minimum": minimum,
+        "outcomes": [asdict(o) for o in [*outcomes, compares, unpaced]],
+        "compare_minimum": compare_minimum,
+    }
     out.write_text(json.dumps(report, indent=2))
     return 0 if time_ok and share_ok else 1
 
