@@ -15,11 +15,19 @@ a failed request, or JSON that does not parse or validate, leaves the
 conversation exactly as it was; an interrupted or broken stream keeps what was
 shown, marked ``interrupted`` or ``incomplete``. A stream that breaks before any
 text was shown is a failed request (a ``TurnError``), not an empty partial answer.
+
+``arun_turn(..., pace=...)`` asks ``pace(request_body)`` for a permit before each
+request it sends (every tool round is a request; a ``--cache`` replay sends none),
+and settles it by how the request went: ``done`` with its headers and tokens,
+``failed_rate_limited`` on a 429, ``failed`` otherwise. That is how compares and
+sweeps are paced by :class:`~groq_magic.pacing.RateLimitPacer`, whose permits fit
+:class:`RequestPermit`; the engine itself knows nothing of pacing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from groq_magic.chat.conversation import Turn
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
@@ -28,14 +36,39 @@ from groq_magic.chat.explain import explain_error
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult, tokens_per_second
 from groq_magic.chat.sink import StreamSink, TurnSummary
-from groq_magic.client import APIConnectionError, APIError, APIStreamError, APITimeoutError
+from groq_magic.client import (
+    APIConnectionError,
+    APIError,
+    APIStreamError,
+    APITimeoutError,
+    RateLimitError,
+)
 from groq_magic.client._exceptions import status_error_class
 
 if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolCall, ToolOutcome
     from groq_magic.client import AsyncGroq, Groq
 
-__all__ = ["TurnError", "arun_turn", "run_turn"]
+__all__ = ["Pace", "RequestPermit", "TurnError", "arun_turn", "run_turn"]
+
+
+class RequestPermit(Protocol):
+    """Leave to send one request, settled once by how it went (later calls are ignored)."""
+
+    def done(self, *, headers: Any = None, used_tokens: int | None = None) -> None:
+        """The request was answered (``headers``: its rate limits; ``used_tokens``: its usage)."""
+
+    def failed_rate_limited(
+        self, headers: Any = None, message: str | None = None, *, retry_after: float | None = None
+    ) -> None:
+        """The request got a 429 (``message``: the server's, naming the limit)."""
+
+    def failed(self, headers: Any = None) -> None:
+        """The request failed otherwise, or was stopped."""
+
+
+Pace = Callable[[dict[str, Any]], Awaitable[RequestPermit]]
+"""Waits until a request (its body) may go; returns its permit."""
 
 
 class TurnError(ChatError):
@@ -150,8 +183,37 @@ def _request(client: Groq, ex: Exchange) -> bool:
     return True
 
 
-async def _arequest(client: AsyncGroq, ex: Exchange) -> bool:
-    """The asyncio twin of :func:`_request`."""
+async def _arequest(client: AsyncGroq, ex: Exchange, pace: Pace | None) -> bool:
+    """The asyncio twin of :func:`_request`, under a permit of ``pace`` if given."""
+    if pace is None:
+        return await _asend(client, ex, None)
+    body = {"model": ex.prep.model, "messages": ex.messages, **ex.params}
+    permit = await pace(body)
+    limits, tokens = ex.rate_limits, ex.usage.get("total_tokens")
+    try:
+        sent = await _asend(client, ex, permit)
+    except BaseException:
+        permit.failed()  # ignored when a 429 already settled it
+        raise
+    # This request's own headers and tokens (the exchange sums every round's usage).
+    headers = ex.rate_limits if ex.rate_limits is not limits else None
+    total = ex.usage.get("total_tokens")
+    used = total - (tokens or 0) if isinstance(total, int) and total != tokens else None
+    permit.done(headers=headers, used_tokens=used)
+    return sent
+
+
+def _refused(permit: RequestPermit | None, exc: APIError) -> None:
+    """Settle ``permit`` for a request the server refused (a 429 tells the pacer its limit)."""
+    if permit is None:
+        return
+    if isinstance(exc, RateLimitError):
+        permit.failed_rate_limited(None, exc.message, retry_after=exc.retry_after)
+    else:
+        permit.failed()
+
+
+async def _asend(client: AsyncGroq, ex: Exchange, permit: RequestPermit | None) -> bool:
     prep = ex.prep
     try:
         if not prep.stream:
@@ -166,6 +228,7 @@ async def _arequest(client: AsyncGroq, ex: Exchange) -> bool:
     except KeyboardInterrupt:
         return _stopped_before(ex)
     except APIError as exc:
+        _refused(permit, exc)
         return _failed_before(ex, exc)
     try:
         async for chunk in stream:
@@ -205,9 +268,11 @@ def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
     return ex
 
 
-async def _aconsume(client: AsyncGroq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
+async def _aconsume(
+    client: AsyncGroq, prep: PreparedTurn, sink: StreamSink, pace: Pace | None
+) -> Exchange:
     ex = Exchange(prep, sink)
-    while await _arequest(client, ex) and (calls := _next_calls(ex)):
+    while await _arequest(client, ex, pace) and (calls := _next_calls(ex)):
         assert prep.toolbox is not None  # calls come only when tools were offered
         ex.calls_started(calls)
         ex.calls_done(calls, await prep.toolbox.arun(calls, on_done=ex.call_finished))
@@ -367,14 +432,22 @@ def run_turn(
 
 
 async def arun_turn(
-    prep: PreparedTurn, client: AsyncGroq, sink: StreamSink, *, record: bool = True
+    prep: PreparedTurn,
+    client: AsyncGroq,
+    sink: StreamSink,
+    *,
+    record: bool = True,
+    pace: Pace | None = None,
 ) -> ChatResult:
-    """The asyncio twin of :func:`run_turn`, for compare grids and sweeps."""
+    """The asyncio twin of :func:`run_turn`, for compare grids and sweeps.
+
+    ``pace``: each request waits for its permit (see the module doc).
+    """
     sink.start(prep.meta)
     ex = _replayed(prep, sink)
     if ex is None:
         try:
-            ex = await _aconsume(client, prep, sink)
+            ex = await _aconsume(client, prep, sink, pace)
         except TurnError as exc:
             _failed(prep, sink, exc)
             raise

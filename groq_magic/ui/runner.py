@@ -33,8 +33,9 @@ only. Each run retries at most :data:`RATE_LIMIT_RETRIES` times.
 
 With a ``pacer`` (:class:`~groq_magic.pacing.RateLimitPacer`, one per kernel: see
 :func:`kernel_pacer`) every request first waits for its permit, estimated from
-its prompt and max tokens; the answer's ``x-ratelimit-*`` headers
-(``ChatResult.rate_limits``) and usage settle it, a 429 tells the pacer the
+its prompt and max tokens (each tool round is a request; a ``--cache`` replay sends
+none and waits for nothing: the engine asks, see ``arun_turn(pace=...)``); that
+request's ``x-ratelimit-*`` headers and usage settle it, a 429 tells the pacer the
 limit its message names (and its wait), and the pacer, not the shared backoff,
 decides when the retry goes. A spent daily limit fails the run at once with the
 pacer's one line (which points to ``groq_magic.batch``) instead of waiting hours.
@@ -69,7 +70,7 @@ from groq_magic.client._retry import (
     error_retry_delay,
     error_wait_hint,
 )
-from groq_magic.pacing import DailyLimitReached, PacingCaps, RateLimitPacer
+from groq_magic.pacing import DailyLimitReached, PacingCaps, Permit, RateLimitPacer
 
 if TYPE_CHECKING:
     from groq_magic.session import GroqSession
@@ -576,21 +577,13 @@ class GridRunner:
 async def _paced_turn(
     pacer: RateLimitPacer, spec: RunSpec, client: AsyncGroq, sink: _EventSink, *, eager: bool
 ) -> ChatResult:
-    """One request under a permit of ``pacer``, settled by how it went."""
-    with await pacer.acquire_request(spec.prep.request, eager=eager) as permit:
-        try:
-            result = await arun_turn(spec.prep, client, sink, record=False)
-        except TurnError as exc:
-            cause = exc.cause
-            if isinstance(cause, RateLimitError):
-                permit.failed_rate_limited(None, cause.message, retry_after=cause.retry_after)
-            raise  # any other failure: leaving the block frees the permit
-        usage = result.usage if isinstance(result.usage, Mapping) else {}
-        total = usage.get("total_tokens")
-        permit.done(
-            headers=result.rate_limits, used_tokens=total if isinstance(total, int) else None
-        )
-        return result
+    """The run's turn with a permit of ``pacer`` for each request it sends (tool rounds
+    each take one; a replay from the cache takes none)."""
+
+    async def pace(body: dict[str, Any]) -> Permit:
+        return await pacer.acquire_request(body, eager=eager)
+
+    return await arun_turn(spec.prep, client, sink, record=False, pace=pace)
 
 
 def _retry_reason(cause: BaseException | None) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from scripted_server import RecordedRequest, Reply, chunk_events, error_reply, sse_reply
-from ui_fakes import RoutedServer, answer_reply, echo_responder
+from ui_fakes import RecordingPacer, RoutedServer, answer_reply, echo_responder
 
 import groq_magic
 from groq_magic.backend import Backend
@@ -199,9 +199,14 @@ def test_a_rerun_with_cache_sends_only_what_is_not_done(env: RoutedServer) -> No
     first = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
     assert list(first.status) == ["complete", "error", "complete"]
     assert len(env.chat_bodies()) == 3
-    again = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
+    pacer = RecordingPacer()
+    again = groq_magic.sweep(
+        ["a", "b", "c"], model="alpha", client=session, cache=True, pacer=pacer
+    )
     assert list(again.status) == ["complete"] * 3
     assert len(env.chat_bodies()) == 4  # only "b" was sent again
+    # and only "b" was paced: a replay sends nothing, so it waits for no permit
+    assert [b["messages"][-1]["content"] for b in pacer.bodies] == ["b"]
     assert [b["messages"][-1]["content"] for b in env.chat_bodies()][-1] == "b"
     assert list(again.text) == [first.text[0], again.text[1], first.text[2]]
 

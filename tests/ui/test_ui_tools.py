@@ -18,7 +18,7 @@ import pytest
 from keys import FAKE_KEY
 from scripted_server import RecordedRequest, Reply
 from turn_replies import answer_stream, tool_stream
-from ui_fakes import RoutedServer
+from ui_fakes import RecordingPacer, RoutedServer
 
 import groq_magic
 from groq_magic.chat import ChatError
@@ -139,6 +139,21 @@ def test_sweep_takes_tool_names_and_a_namespace(env: RoutedServer, meeting: Meet
     assert list(table.status) == ["complete", "complete"]
     assert set(table.text) == {expected("alpha")}
     check_requests(env, ["meet_a", "meet_b"], runs=2)
+
+
+def test_a_paced_sweep_takes_a_permit_for_every_tool_round(
+    env: RoutedServer, meeting: Meeting
+) -> None:
+    meet_a, meet_b = meeting.tools()
+    pacer = RecordingPacer()
+    table = groq_magic.sweep(
+        "Meet.", model="alpha", temperature=[0, 1], tools=[meet_a, meet_b], pacer=pacer
+    )
+    assert list(table.status) == ["complete", "complete"]
+    # Each run sends two requests (the calls, then the answer): four permits, not two.
+    assert len(pacer.bodies) == 4
+    assert [b["messages"][-1]["role"] for b in pacer.bodies].count("tool") == 2
+    assert pacer.limits("alpha").in_flight == 0
 
 
 def test_sweep_takes_tool_functions_themselves(env: RoutedServer, meeting: Meeting) -> None:

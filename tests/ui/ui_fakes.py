@@ -1,4 +1,5 @@
-"""Test doubles for the ui tests: a body-routed scripted server, a clock, a display recorder.
+"""Test doubles for the ui tests: a body-routed scripted server, a clock, a display recorder,
+a pacer that records the requests it lets go.
 
 ``RoutedServer`` is the shared :class:`ScriptedServer` with one addition: replies
 are chosen by a function of the recorded request (its JSON body), because a
@@ -25,7 +26,24 @@ from scripted_server import (
     sse_reply,
 )
 
+from groq_magic.pacing import Permit, RateLimitPacer
+
 Responder = Callable[[RecordedRequest], Reply]
+
+
+class RecordingPacer(RateLimitPacer):
+    """A real pacer that also keeps the body of every request it let go, in order."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.bodies: list[dict[str, Any]] = []
+
+    async def acquire_request(self, request_body: Any, *, eager: bool = False) -> Permit:
+        """Let the request go as the pacer would; remember its body."""
+        permit = await super().acquire_request(request_body, eager=eager)
+        # A copy of the messages as they are now: the turn appends to its list later.
+        self.bodies.append({**request_body, "messages": list(request_body["messages"])})
+        return permit
 
 
 class _BurstTCPServer(_TCPServer):
