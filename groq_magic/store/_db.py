@@ -462,6 +462,18 @@ class Store:
             (time.time(), chat, notebook, turn_id),
         )
 
+    def record_keep(self, chat: str, turn_id: str, *, replaces: str | None = None) -> bool:
+        """Note that turn ``turn_id``, stored when it ran outside history (a panel run),
+        entered ``chat`` now, replacing ``replaces`` (never raises).
+
+        Its row moves to now in the restore timeline, where the live chat put it.
+        """
+        return self._quiet_write(
+            "UPDATE exchanges SET in_history = 1, chat = ?, replaces = ?, created = ?"
+            " WHERE turn_id = ?",
+            (chat, replaces, time.time(), turn_id),
+        )
+
     def record_reset(self, chat: str, *, notebook: str | None = None) -> bool:
         """Note that ``chat`` was reset (or dropped): a restore starts after this (never raises)."""
         return self._quiet_write(

@@ -183,6 +183,10 @@ class StoreLog:
         """Note that ``%groq undo`` removed ``turn_id`` from ``chat`` (never raises)."""
         self.store.record_undo(chat, turn_id, notebook=self.settings.notebook)
 
+    def kept(self, chat: str, turn_id: str, replaces: str | None = None) -> None:
+        """Note that a turn run outside history (the panel's) was kept into ``chat``."""
+        self.store.record_keep(chat, turn_id, replaces=replaces)
+
     def reset(self, chat: str) -> None:
         """Note that ``chat`` was reset: a restore starts after this (never raises)."""
         self.store.record_reset(chat, notebook=self.settings.notebook)

@@ -397,7 +397,11 @@ class ParameterPanel:
             self.say("nothing to keep: run the prompt first")
             return None
         conversation = self.conversation()
-        conversation.record(turn, replaces=self.replaces.id if self.replaces else None)
+        replaces = self.replaces.id if self.replaces else None
+        conversation.record(turn, replaces=replaces)
+        # The run was stored outside history; now the store says it entered the chat,
+        # so a restore after a restart brings it back.
+        self.session.log.kept(conversation.name, turn.id, replaces)
         self.replaces = turn  # keeping again after another run replaces this one
         self.kept, self._shown_turn = turn, None
         self.keep_button.disabled = True

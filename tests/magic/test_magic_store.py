@@ -335,6 +335,28 @@ def test_undo_and_reset_are_restored_as_they_happened(groq: Any, db: Path) -> No
     assert groq.turns("wiped") == []
 
 
+def test_a_turn_kept_from_the_panel_is_restored_where_it_entered(groq: Any, db: Path) -> None:
+    from groq_magic.chat import ChatOptions
+    from groq_magic.ui.panel import ParameterPanel
+
+    cell(groq, "%%groq\nBefore?", "Before.", "a")
+    panel = ParameterPanel(groq.session, ChatOptions(), "Panel?", {}, echo=lambda _: None)
+    groq.server.enqueue(stream(["Not this one."]), stream(["From the panel."]))
+    panel.run()
+    panel.run()  # the slider moved: the second run is the one shown
+    cell(groq, "%%groq\nBetween?", "Between.", "b")  # after the panel ran, before Keep
+    panel.keep()
+    assert [t.answer for t in groq.turns()] == ["Before.", "Between.", "From the panel."]
+    groq.server.enqueue(stream(["Kept again."]))
+    panel.run()
+    panel.keep()  # replaces the turn it kept before, in the store too
+    live = ["Before.", "Between.", "Kept again."]
+    assert [t.answer for t in groq.turns()] == live
+    restart(groq)
+    assert groq.run("%groq restore").error is None
+    assert [t.answer for t in groq.turns()] == live
+
+
 def test_restore_never_drops_a_turn_the_store_does_not_have(groq: Any, db: Path) -> None:
     cell(groq, "%%groq --cache\nStored?", "Yes.", "a")
     assert groq.run("%%groq --cache\nStored?", cell_id="a").error is None  # a replay: not stored
