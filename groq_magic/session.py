@@ -307,7 +307,7 @@ class GroqSession:
             if live is not None and any(turn.id not in stored for turn in live.turns):
                 lines.append(
                     f"chat {conversation.name!r} was kept as it is: it has turns in memory"
-                    " that the store does not (replayed, loaded or kept from a panel)"
+                    " that the store does not (loaded from a file, or run while the store was off)"
                 )
                 continue
             self.store.conversations[conversation.name] = conversation

@@ -402,8 +402,9 @@ def _kept(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -
         if prep.log is not None and not ex.cached:
             prep.log.record_failure(prep, str(exc))
         raise
-    # A replay is not a new exchange: it cost nothing and is already in the store.
-    if prep.log is not None and not ex.cached:
+    # A replay is recorded too (marked so, it cost nothing): it is a turn of its chat,
+    # which a restore must bring back and an undo must be able to remove.
+    if prep.log is not None:
         prep.log.record(prep, result)
     return result
 

@@ -91,7 +91,8 @@ class TurnLog(Protocol):
         """A complete stored answer to the same request to the same server, or None."""
 
     def record(self, prep: PreparedTurn, result: ChatResult) -> None:
-        """Keep a turn that ended (complete, interrupted or incomplete)."""
+        """Keep a turn that ended (complete, interrupted or incomplete; a replay too,
+        ``result.cached``: it is a turn of its chat, though nothing was sent)."""
 
     def record_failure(self, prep: PreparedTurn, error: str) -> None:
         """Keep a turn that failed (nothing reached history)."""

@@ -167,7 +167,8 @@ class Exchange:
     holds the turn's own messages when it made more than a prompt and an answer
     (tool calls and tool results); ``user_message`` is the user message as sent
     (with image parts). ``turn_id`` and ``replaces`` are the conversation's turn
-    ids, so a restored chat keeps retry and re-run semantics.
+    ids, so a restored chat keeps retry and re-run semantics. ``replayed``: the
+    answer came from the store (``--cache``), nothing was sent.
     """
 
     request: dict[str, Any]
@@ -193,6 +194,7 @@ class Exchange:
     messages: list[dict[str, Any]] | None = None
     history: bool = True
     batch: bool = False
+    replayed: bool = False
     request_id: str | None = None
     created: datetime = field(default_factory=_now)
     id: int | None = None
@@ -265,6 +267,7 @@ class Exchange:
             messages=list(extra_messages) if isinstance(extra_messages, list) else None,
             history=history,
             batch=batch,
+            replayed=bool(getattr(result, "cached", False)),
             request_id=result.request_id,
             created=turn.created_at if turn is not None else _now(),
         )

@@ -45,15 +45,18 @@ def _log_row(row: sqlite3.Row, prices: PriceTable) -> dict[str, Any]:
     if tokens is None and usage:
         tokens = (row["prompt_tokens"] or 0) + (row["completion_tokens"] or 0)
     moment = when(row["created"])
+    replayed = bool(row["replayed"])
     return {
         "id": row["id"],
         "time": moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "",
         "chat": row["chat"],
         "model": row["model"] or "",
         "prompt": row["snippet"],
-        "status": row["status"],
+        "status": "replayed" if replayed else row["status"],
         "tokens": tokens,
-        "cost": cost(row["model"], usage, batch=bool(row["batch"]), prices=prices),
+        "cost": 0.0
+        if replayed
+        else cost(row["model"], usage, batch=bool(row["batch"]), prices=prices),
     }
 
 
@@ -88,7 +91,7 @@ def log_rows(
         params.append(chat)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(
-        "SELECT e.id, e.created, e.chat, e.model, e.snippet, e.status, e.batch,"
+        "SELECT e.id, e.created, e.chat, e.model, e.snippet, e.status, e.batch, e.replayed,"
         " e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.total_tokens"
         f" FROM {source}{where} ORDER BY {order} DESC LIMIT ?",
         (*params, max(int(limit), 0)),
@@ -171,7 +174,8 @@ def usage_rows(
     if chat is not None:
         clauses.append("chat = ?")
         params.append(chat)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    clauses.append("replayed = 0")  # a replay sent nothing: the original counts once
+    where = f" WHERE {' AND '.join(clauses)}"
     sums = ", ".join(f"SUM({name}) AS {name}" for name in _TOKEN_SUMS)
     rows = conn.execute(
         f"SELECT model, batch, COUNT(*) AS n, {sums} FROM exchanges{where}"

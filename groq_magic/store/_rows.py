@@ -40,7 +40,7 @@ SNIPPET = 80
 _EX_COLUMNS = (
     "created, chat, model, status, finish_reason, host, cell_id, notebook, session, turn_id,"
     " replaces, in_history, batch, cache_key, snippet, prompt_tokens, completion_tokens,"
-    " cached_tokens, total_tokens"
+    " cached_tokens, total_tokens, replayed"
 )
 _DATA_COLUMNS = (
     "prompt, answer, reasoning, error, request, tool_calls, usage, timings, options,"
@@ -143,8 +143,11 @@ def exchange_rows(
     """The ``exchanges`` row and the ``exchange_data`` row (without id) for ``ex``."""
     request = _clean_request(ex.request, memo)
     keyed = keyed_text(request)
-    key = key_from_text(keyed, ex.base_url) if ex.base_url else None
+    # A replay is not a request: no cache key (the original is what a replay finds)
+    # and no tokens in the narrow row (usage totals count the original once).
+    key = key_from_text(keyed, ex.base_url) if ex.base_url and not ex.replayed else None
     usage = ex.usage or {}
+    counted = {} if ex.replayed else usage
     prompt = scrub_text(ex.prompt_text)
     exchange_row = (
         ex.created.timestamp(),
@@ -162,10 +165,11 @@ def exchange_rows(
         int(ex.batch),
         key,
         one_line(prompt, SNIPPET),
-        _int(usage.get("prompt_tokens")),
-        _int(usage.get("completion_tokens")),
-        cached_tokens(usage) or None,
-        _int(usage.get("total_tokens")),
+        _int(counted.get("prompt_tokens")),
+        _int(counted.get("completion_tokens")),
+        cached_tokens(counted) or None,
+        _int(counted.get("total_tokens")),
+        int(ex.replayed),
     )
     data_row = (
         prompt,
@@ -202,6 +206,7 @@ def exchange_from_row(row: sqlite3.Row) -> Exchange:
         history=bool(row["in_history"]),
         batch=bool(row["batch"]),
         cache_key=row["cache_key"],
+        replayed=bool(row["replayed"]),
         prompt=row["prompt"],
         answer=row["answer"],
         reasoning=row["reasoning"],

@@ -17,6 +17,10 @@ Layout, and why:
 - ``batches`` keeps Batch API jobs (issue 12).
 - Exchanges are listed by id, which is the order they were written; they are
   written when they end, so that is the order they ended.
+- ``replayed`` (version 2) marks a ``--cache`` replay: a turn of its chat like any
+  other (restore brings it back, undo removes it), but not a request: no tokens in
+  the narrow row (usage and cost count the original once) and no cache key (the
+  original stays what a replay finds).
 
 A schema change adds a function to ``MIGRATIONS`` (old version -> SQL) and bumps
 ``SCHEMA_VERSION``; a database from a newer groq_magic is refused, not guessed at.
@@ -28,7 +32,7 @@ import sqlite3
 
 __all__ = ["SCHEMA_VERSION", "ensure_schema", "has_fts"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -55,7 +59,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     prompt_tokens INTEGER,
     completion_tokens INTEGER,
     cached_tokens INTEGER,
-    total_tokens INTEGER
+    total_tokens INTEGER,
+    replayed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS exchanges_chat ON exchanges(chat);
 CREATE INDEX IF NOT EXISTS exchanges_created ON exchanges(created);
@@ -110,8 +115,11 @@ CREATE TRIGGER IF NOT EXISTS exchange_data_ad AFTER DELETE ON exchange_data BEGI
 END;
 """
 
-# old version -> SQL that brings it to the next one. Empty until the first change.
-MIGRATIONS: dict[int, str] = {}
+# old version -> SQL that brings it to the next one. No index may name a column added
+# here in _TABLES, which runs before the migrations (on an old file it would fail).
+MIGRATIONS: dict[int, str] = {
+    1: "ALTER TABLE exchanges ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;",
+}
 
 
 class NewerSchemaError(Exception):

@@ -335,6 +335,43 @@ def test_undo_and_reset_are_restored_as_they_happened(groq: Any, db: Path) -> No
     assert groq.turns("wiped") == []
 
 
+def test_a_replayed_turn_is_stored_as_a_turn_not_as_a_request(groq: Any, db: Path) -> None:
+    cell(groq, "%%groq --cache\nStored?", "Yes.", "a")
+    replay = groq.run("%%groq --cache -c other\nStored?", cell_id="b")
+    assert replay.error is None, replay.err
+    assert chats_sent(groq) == 1
+    assert rows(
+        db, "SELECT chat, replayed, total_tokens IS NULL, cache_key IS NULL FROM exchanges"
+    ) == [
+        ("default", 0, 0, 0),
+        ("other", 1, 1, 1),  # no tokens, no cache key: the original is the one
+    ]
+    usage = groq.run("%groq usage").result
+    assert [row["exchanges"] for row in usage.rows] == [1]  # the request, counted once
+    log = groq.run("%groq log").result
+    assert [row["status"] for row in log.rows] == ["replayed", "complete"]
+    assert log.rows[0]["cost"] in ("$0", "$0.00", "0", "$0.000000")
+
+
+def test_replayed_turns_are_restored_and_their_undo_too(groq: Any, db: Path) -> None:
+    cell(groq, "%%groq --cache\nOne?", "1", "a")
+    cell(groq, "%%groq --cache\nTwo?", "2", "b")
+    groq.run("%groq -c other reset")
+    # Another chat replays both (what a Restart & Run All with --cache does), then undoes one.
+    for source, cell_id in (
+        ("%%groq --cache -c other\nOne?", "c"),
+        ("%%groq --cache -c other\nTwo?", "d"),
+    ):
+        assert groq.run(source, cell_id=cell_id).error is None
+    assert chats_sent(groq) == 2
+    assert groq.run("%groq -c other undo").error is None
+    assert [t.answer for t in groq.turns("other")] == ["1"]
+    restart(groq)
+    assert groq.run("%groq restore").error is None
+    assert [t.answer for t in groq.turns("other")] == ["1"]
+    assert [t.answer for t in groq.turns("default")] == ["1", "2"]
+
+
 def test_a_turn_kept_from_the_panel_is_restored_where_it_entered(groq: Any, db: Path) -> None:
     from groq_magic.chat import ChatOptions
     from groq_magic.ui.panel import ParameterPanel
@@ -358,14 +395,16 @@ def test_a_turn_kept_from_the_panel_is_restored_where_it_entered(groq: Any, db: 
 
 
 def test_restore_never_drops_a_turn_the_store_does_not_have(groq: Any, db: Path) -> None:
-    cell(groq, "%%groq --cache\nStored?", "Yes.", "a")
-    assert groq.run("%%groq --cache\nStored?", cell_id="a").error is None  # a replay: not stored
+    cell(groq, "%%groq\nStored?", "Yes.", "a")
+    assert groq.run('%config GroqMagics.store = "none"').error is None
+    cell(groq, "%%groq\nNot stored?", "No.", "b")  # the store was off
+    assert groq.run(f'%config GroqMagics.store = "{db}"').error is None
     before = groq.history_json()
     run = groq.run("%groq restore")
     assert run.error is None, run.err
     assert str(run.result) == (
         "chat 'default' was kept as it is: it has turns in memory that the store does not"
-        " (replayed, loaded or kept from a panel)"
+        " (loaded from a file, or run while the store was off)"
     )
     assert groq.history_json() == before
 

@@ -154,6 +154,31 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path, warnings: li
     assert_one_line(str(info.value))
 
 
+def test_a_version_1_database_is_migrated_and_keeps_its_exchanges(
+    tmp_path: Path, make_exchange: MakeExchange, warnings: list[str]
+) -> None:
+    path = tmp_path / "v1.sqlite"
+    old = Store(path)
+    old.record(make_exchange("From before."))
+    old.close()
+    with sqlite3.connect(path) as conn:  # what version 1 wrote: no replayed column
+        conn.execute("ALTER TABLE exchanges DROP COLUMN replayed")
+        conn.execute("UPDATE schema_version SET version = 1")
+    store = Store(path, on_warning=warnings.append)
+    try:
+        assert [row["prompt"] for row in store.log()] == ["From before."]
+        store.record(make_exchange("A replay.", replayed=True))
+        assert [row["status"] for row in store.log()] == ["replayed", "complete"]
+        assert [row["exchanges"] for row in store.usage_summary()] == [1]
+    finally:
+        store.close()
+    assert warnings == []
+    with sqlite3.connect(path) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == [1, SCHEMA_VERSION] == [1, 2]
+        assert conn.execute("SELECT replayed FROM exchanges ORDER BY id").fetchall() == [(0,), (1,)]
+
+
 def test_log_lists_newest_first_with_cost(store: Store, make_exchange: MakeExchange) -> None:
     for i in range(5):
         store.record(make_exchange(f"prompt {i}", chat="a" if i % 2 else "b"))
