@@ -24,8 +24,12 @@ schema: {...}}``                                that follows the schema
 ``response_format: {type: json_object}``        honoured: some JSON object
 ``stream: true``                                no usage in any frame
 ``stream_options: {include_usage: true}``       accepted, ignored: still no usage
-any ``model`` name                              accepted (serves its one model)
+any ``model`` name                              accepted, and echoed in the answer
 ==============================================  ===================================
+
+Every chat body's ``model`` becomes the served model's name (its alias), so the
+answer, the status line and the tables name the model that really answered, not
+the Groq model a ``-m`` asked for (which needs a Groq key).
 
 So :func:`translate_request` renames ``max_completion_tokens`` to
 ``max_tokens`` and turns ``json_schema`` into ``json_object`` with a ``schema``
@@ -52,6 +56,7 @@ from typing import Any
 
 import httpx
 
+from groq_magic.local.server import LOCAL_MODEL_NAME
 from groq_magic.local.tools import forced_tool, tool_call_request, tool_call_response, without_tools
 
 SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
@@ -282,11 +287,17 @@ def _tool_call_reply(
 
 
 def _parse_body(raw: bytes) -> dict[str, Any] | None:
+    """A chat request's body, its ``model`` the one the server serves (None: not JSON)."""
     try:
         body = json.loads(raw)
     except ValueError:
         return None  # not ours to fix: let the server answer it
-    return body if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    # The server accepts any name and echoes it: a -m llama-3.3-70b-versatile answered by
+    # SmolLM2 would say so in the status line.
+    body["model"] = LOCAL_MODEL_NAME
+    return body
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

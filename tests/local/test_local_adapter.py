@@ -18,6 +18,7 @@ from groq_magic.local.adapter import (
     chatml_prompt,
     translate_request,
 )
+from groq_magic.local.server import LOCAL_MODEL_NAME
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
 
@@ -196,9 +197,14 @@ def test_sync_transport_translates_and_adds_stream_usage() -> None:
             },
         )
         assert plain.json()["ok"] is True
+        # The model becomes the one the server serves: it echoes whatever name it gets.
         assert recorder.requests[-1] == (
             "/v1/chat/completions",
-            {"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 4},
+            {
+                "model": LOCAL_MODEL_NAME,
+                "messages": [{"role": "user", "content": "x"}],
+                "max_tokens": 4,
+            },
         )
         with client.stream(
             "POST",

@@ -306,6 +306,18 @@ def test_groq_client_reaches_the_local_server_through_the_adapter(
         assert stream.completed
 
 
+def test_an_answer_names_the_model_that_gave_it_whatever_was_asked(
+    local_client: httpx.Client,
+) -> None:
+    # llama-cpp-python accepts any name and echoes it; a Groq name asked of the embedded
+    # model must not come back as if that model had answered.
+    asked = {**_ask(max_completion_tokens=2), "model": "llama-3.3-70b-versatile"}
+    assert local_client.post("/chat/completions", json=asked).json()["model"] == LOCAL_MODEL_NAME
+    with local_client.stream("POST", "/chat/completions", json={**asked, "stream": True}) as r:
+        frames = [ln for ln in r.read().decode().splitlines() if ln.startswith("data: {")]
+    assert {json.loads(f[len("data: ") :])["model"] for f in frames} == {LOCAL_MODEL_NAME}
+
+
 def test_gguf_that_llama_cpp_cannot_load_is_a_clear_error(
     make_local_server: MakeServer, gguf_file: Any
 ) -> None:
