@@ -66,7 +66,7 @@ CREATE INDEX IF NOT EXISTS exchanges_chat ON exchanges(chat);
 CREATE INDEX IF NOT EXISTS exchanges_created ON exchanges(created);
 CREATE INDEX IF NOT EXISTS exchanges_cache ON exchanges(cache_key) WHERE status = 'complete';
 CREATE INDEX IF NOT EXISTS exchanges_usage ON exchanges(
-    model, batch, created, prompt_tokens, completion_tokens, cached_tokens, total_tokens
+    model, batch, replayed, created, prompt_tokens, completion_tokens, cached_tokens, total_tokens
 );
 CREATE TABLE IF NOT EXISTS exchange_data (
     id INTEGER PRIMARY KEY,
@@ -115,10 +115,17 @@ CREATE TRIGGER IF NOT EXISTS exchange_data_ad AFTER DELETE ON exchange_data BEGI
 END;
 """
 
-# old version -> SQL that brings it to the next one. No index may name a column added
-# here in _TABLES, which runs before the migrations (on an old file it would fail).
+# old version -> SQL that brings it to the next one. _TABLES runs first, on an old file
+# too: a new index there may not name a column added here (an index it already has is
+# left alone by IF NOT EXISTS, and a migration may drop and remake it).
 MIGRATIONS: dict[int, str] = {
-    1: "ALTER TABLE exchanges ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;",
+    1: """
+ALTER TABLE exchanges ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS exchanges_usage;
+CREATE INDEX exchanges_usage ON exchanges(
+    model, batch, replayed, created, prompt_tokens, completion_tokens, cached_tokens, total_tokens
+);
+""",
 }
 
 

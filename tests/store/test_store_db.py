@@ -162,7 +162,12 @@ def test_a_version_1_database_is_migrated_and_keeps_its_exchanges(
     old.record(make_exchange("From before."))
     old.close()
     with sqlite3.connect(path) as conn:  # what version 1 wrote: no replayed column
+        conn.execute("DROP INDEX exchanges_usage")
         conn.execute("ALTER TABLE exchanges DROP COLUMN replayed")
+        conn.execute(
+            "CREATE INDEX exchanges_usage ON exchanges(model, batch, created, prompt_tokens,"
+            " completion_tokens, cached_tokens, total_tokens)"
+        )
         conn.execute("UPDATE schema_version SET version = 1")
     store = Store(path, on_warning=warnings.append)
     try:
@@ -177,6 +182,8 @@ def test_a_version_1_database_is_migrated_and_keeps_its_exchanges(
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
         assert versions == [1, SCHEMA_VERSION] == [1, 2]
         assert conn.execute("SELECT replayed FROM exchanges ORDER BY id").fetchall() == [(0,), (1,)]
+        usage_index = [row[2] for row in conn.execute("PRAGMA index_info(exchanges_usage)")]
+        assert usage_index[:3] == ["model", "batch", "replayed"]  # usage stays index-only
 
 
 def test_log_lists_newest_first_with_cost(store: Store, make_exchange: MakeExchange) -> None:
