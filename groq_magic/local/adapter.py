@@ -287,16 +287,20 @@ def _tool_call_reply(
 
 
 def _parse_body(raw: bytes) -> dict[str, Any] | None:
-    """A chat request's body, its ``model`` the one the server serves (None: not JSON)."""
     try:
         body = json.loads(raw)
     except ValueError:
         return None  # not ours to fix: let the server answer it
-    if not isinstance(body, dict):
-        return None
-    # The server accepts any name and echoes it: a -m llama-3.3-70b-versatile answered by
-    # SmolLM2 would say so in the status line.
-    body["model"] = LOCAL_MODEL_NAME
+    return body if isinstance(body, dict) else None
+
+
+def _chat_body(raw: bytes) -> dict[str, Any] | None:
+    """A chat request's body with the served model's name (None: not a JSON object)."""
+    body = _parse_body(raw)
+    if body is not None:
+        # The server accepts any name and echoes it: a -m llama-3.3-70b-versatile
+        # answered by SmolLM2 would say so in the status line.
+        body["model"] = LOCAL_MODEL_NAME
     return body
 
 
@@ -322,7 +326,7 @@ class LocalCompatTransport(httpx.BaseTransport):
         """Translate a chat-completions request; pass everything else through."""
         if not _is_chat(request):
             return self._inner.handle_request(request)
-        body = _parse_body(request.read())
+        body = _chat_body(request.read())
         if body is None:
             return self._inner.handle_request(request)
         refused = _text_only(body)
@@ -371,7 +375,7 @@ class AsyncLocalCompatTransport(httpx.AsyncBaseTransport):
         """Translate a chat-completions request; pass everything else through."""
         if not _is_chat(request):
             return await self._inner.handle_async_request(request)
-        body = _parse_body(await request.aread())
+        body = _chat_body(await request.aread())
         if body is None:
             return await self._inner.handle_async_request(request)
         refused = _text_only(body)
