@@ -6,7 +6,8 @@ log a kernel's session gives every road (cell, retry, panel, compare, sweep):
 - ``replay``: with ``--cache``, the newest complete stored answer to the very same
   request body sent to the same server, as a :class:`~groq_magic.chat.Turn` the
   engine shows at once (tool lines, thinking, text, tool rounds);
-- ``record`` / ``record_failure``: each turn that ends, and each that fails,
+- ``record`` / ``record_failure``: each turn that ends, and each that fails
+  (a ``--cache`` replay only when it entered its chat: it is no new request),
   with its chat, cell id, turn id (and the turn it replaced), the notebook when
   the frontend says which, the server's URL (its host is what is stored), never
   the key. Whether the turn entered its conversation is read from the
@@ -139,6 +140,10 @@ class StoreLog:
             and conversation is not None
             and any(t is turn for t in reversed(conversation.turns))
         )
+        if result.cached and not entered:
+            # A replay is stored only as a turn of its chat (for restore and undo); a
+            # compare or sweep row replayed from the store would be the original again.
+            return
         self.store.record(
             Exchange.from_result(
                 result,

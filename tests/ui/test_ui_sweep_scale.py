@@ -218,8 +218,11 @@ def test_the_exchange_store_replays_a_rerun_sweep(env: RoutedServer, tmp_path: A
     try:
         first = groq_magic.sweep(["a", "b"], model="alpha", client=session, cache=True)
         again = groq_magic.sweep(["a", "b", "c"], model="alpha", client=session, cache=True)
+        stored = session.log.store.log(10)
     finally:
         session.close()
     assert len(env.chat_bodies()) == 3  # a and b were replayed from the store
+    # Sweep rows never enter a chat: their replays are not stored again, only "c" is new.
+    assert [row["status"] for row in stored] == ["complete"] * 3
     assert list(again.text[:2]) == list(first.text)
     assert set(again.status) == {"complete"}
