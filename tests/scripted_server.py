@@ -299,11 +299,13 @@ class _Handler(socketserver.BaseRequestHandler):
         except (OSError, ValueError):
             return
         finally:
-            scripted._closed(sock)
             with contextlib.suppress(OSError):
                 reader.close()
             with contextlib.suppress(OSError):
                 sock.close()
+            # Counted closed only once its descriptor is: leak checks wait for
+            # open_connections == 0 and then count the process's descriptors.
+            scripted._closed(sock)
 
 
 def _read_request(reader: Any, conn_id: int) -> RecordedRequest | None:
