@@ -46,7 +46,7 @@ from groq_magic.checks import Check, apply_checks, check_columns, resolve_checks
 from groq_magic.client import Groq, NotFoundError
 from groq_magic.client._batches import Batch, BatchOutputLine, parse_batch_output
 from groq_magic.client._resource import ENDPOINT_NOT_FOUND
-from groq_magic.ui.runner import TABLE_COLUMNS, table_from_rows
+from groq_magic.ui.runner import TABLE_COLUMNS, RunSpec, table_from_rows
 from groq_magic.ui.sweep import plan_sweep, with_check_summary
 
 if TYPE_CHECKING:
@@ -96,10 +96,10 @@ def _not_found(exc: NotFoundError, what: str) -> BatchError:
     return BatchError(f"{what}: {one_line(exc.message, 200)}")
 
 
-def _jsonl(specs: Sequence[Any]) -> bytes:
+def _jsonl(specs: Sequence[RunSpec]) -> bytes:
     lines = []
     for spec in specs:
-        prep = spec.prep
+        prep = spec.prepare()
         if prep.toolbox is not None:
             raise BatchError("batch sends one request per row: --tools needs a sweep, not a batch")
         body = {k: v for k, v in prep.request.items() if k not in _STREAM_FIELDS}
@@ -171,7 +171,7 @@ def batch(
         raise _not_found(exc, "the batch could not be created") from None
     store = _store(plan.session)
     if store is not None:
-        models = sorted({s.prep.model for s in plan.specs})
+        models = sorted({s.model for s in plan.specs})
         store.record_batch(
             created.id,
             str(sync.base_url),

@@ -165,7 +165,7 @@ def run_compare(
         display=display,
     )
     runner = GridRunner(
-        [RunSpec(i, prep) for i, prep in enumerate(preps)],
+        [RunSpec.of(i, prep) for i, prep in enumerate(preps)],
         client,
         concurrency=concurrency_for(session.backend, concurrency),
         backoff=backoff or SharedBackoff(),

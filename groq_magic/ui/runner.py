@@ -1,7 +1,8 @@
 """The async core of compares and sweeps: many turns at once, bounded, with shared backoff.
 
 ``GridRunner(specs, client, ...).run()`` runs every :class:`RunSpec` (a turn
-prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`) through
+prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`, when its
+run starts) through
 :func:`~groq_magic.chat.engine.arun_turn` (the same engine as a ``%%groq``
 cell) with ``record=False``, so a compare never changes history. It runs on the background
 loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
@@ -73,6 +74,7 @@ from groq_magic.client._retry import (
 from groq_magic.pacing import DailyLimitReached, PacingCaps, Permit, RateLimitPacer
 
 if TYPE_CHECKING:
+    from groq_magic.chat.options import ChatOptions
     from groq_magic.session import GroqSession
 
 __all__ = [
@@ -243,20 +245,36 @@ class SharedBackoff:
             await self.sleep(delay)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunSpec:
-    """One run: its position, its prepared turn, and values its row carries as they are.
+    """One run: its position, what its row shows, and how to get its prepared turn.
 
-    ``columns`` (a sweep's ``columns=``: say the expected answer of each prompt) go
-    into the row after ``prompt``, where checks such as ``equals:COLUMN`` read them.
+    ``prompt``, ``model`` and ``options`` are the prepared turn's (the row reads
+    them). ``prepare`` gives the turn when the run starts: a sweep keeps only this
+    much per row and prepares each turn again then (see
+    :func:`~groq_magic.ui.sweep.plan_sweep`), so its memory does not grow with the
+    rows' requests (images' data URLs included); :meth:`of` wraps a turn prepared
+    already. ``columns`` (a sweep's ``columns=``: say the expected answer of each
+    prompt) go into the row after ``prompt``, where checks such as ``equals:COLUMN``
+    read them.
     """
 
     index: int
-    prep: PreparedTurn
+    prompt: str
+    model: str
+    options: ChatOptions
+    prepare: Callable[[], PreparedTurn] = field(repr=False, compare=False)
     columns: Mapping[str, Any] | None = None
 
+    @classmethod
+    def of(
+        cls, index: int, prep: PreparedTurn, columns: Mapping[str, Any] | None = None
+    ) -> RunSpec:
+        """The run of ``prep``, a turn prepared already (held until the run is dropped)."""
+        return cls(index, prep.prompt, prep.model, prep.options, lambda: prep, columns)
 
-@dataclass
+
+@dataclass(slots=True)
 class RunRecord:
     """How one run ended: text, summary numbers, status (``error`` when it failed)."""
 
@@ -316,8 +334,8 @@ class RunRecord:
         return {k: v for k, v in row.items() if k != "prompt"}
 
     def _row(self) -> dict[str, Any]:
-        opts, summary = self.spec.prep.options, self.summary
-        row: dict[str, Any] = {"prompt": self.spec.prep.prompt}
+        opts, summary = self.spec.options, self.summary
+        row: dict[str, Any] = {"prompt": self.spec.prompt}
         row.update(self.spec.columns or {})
         row.update(
             model=self.model,
@@ -354,10 +372,11 @@ def summary_table(
     ``with_results`` adds a last ``result`` column: each run's :class:`ChatResult`
     (None when it has none, or when its record did not keep it).
     """
-    rows = [r.row(with_prompt=with_prompt) for r in records]
+    # The settled rows themselves, not copies: the table takes only the columns it
+    # names (a copy of every row was a third of a large sweep's peak memory).
+    rows = [r.settled if r.settled is not None else r._row() for r in records]
     if with_results:
-        for row, record in zip(rows, records, strict=True):
-            row["result"] = record.result
+        rows = [{**row, "result": r.result} for row, r in zip(rows, records, strict=True)]
     names = ["prompt"] if with_prompt else []
     names += [*columns, *TABLE_COLUMNS]
     if checks:
@@ -368,11 +387,12 @@ def summary_table(
 
 
 def table_from_rows(rows: list[dict[str, Any]], columns: Sequence[str]) -> Any:
-    """``rows`` as a pandas DataFrame with ``columns``, or the rows themselves without pandas."""
+    """``rows`` as a pandas DataFrame of ``columns`` (other keys are left out), or
+    without pandas as a list of new dicts of those columns."""
     try:
         import pandas as pd
     except ImportError:
-        return rows
+        return [{name: row.get(name) for name in columns} for row in rows]
     return pd.DataFrame(rows, columns=list(columns))
 
 
@@ -484,17 +504,17 @@ class GridRunner:
             task.cancel()
 
     async def _send(
-        self, spec: RunSpec, client: AsyncGroq, sink: _EventSink, attempt: int
+        self, spec: RunSpec, prep: PreparedTurn, client: AsyncGroq, sink: _EventSink, attempt: int
     ) -> ChatResult:
         if self.pacer is None:
-            return await arun_turn(spec.prep, client, sink, record=False)
+            return await arun_turn(prep, client, sink, record=False)
         # Only the first burst goes unprobed: it is what the user watches start together.
         eager = self.eager and attempt == 0 and spec.index < self.concurrency
-        return await _paced_turn(self.pacer, spec, client, sink, eager=eager)
+        return await _paced_turn(self.pacer, prep, client, sink, eager=eager)
 
     def _never_ran(self, spec: RunSpec) -> RunRecord:
         """The record of a run an interrupt stopped before it started."""
-        record = RunRecord(spec, model=spec.prep.model, status="interrupted")
+        record = RunRecord(spec, model=spec.model, status="interrupted")
         self._settle(record)
         return record
 
@@ -504,7 +524,7 @@ class GridRunner:
         return record
 
     async def _one(self, spec: RunSpec, client: AsyncGroq, gate: asyncio.Semaphore) -> RunRecord:
-        record = RunRecord(spec, model=spec.prep.model)
+        record = RunRecord(spec, model=spec.model)
         try:
             await self._attempts(record, client, gate)
         except asyncio.CancelledError:
@@ -522,6 +542,14 @@ class GridRunner:
         sink = _EventSink(spec.index, self.emit, stream=self.stream_events)
         pause = 0.0
         try:
+            # Prepared now, held only while the run is in flight (see RunSpec). It was
+            # prepared once already; only a change since (a file gone) can fail it.
+            prep = spec.prepare()
+        except ChatError as exc:
+            record.status, record.error = "error", one_line(exc)
+            sink.fail(record.error)
+            return
+        try:
             for attempt in range(self.retries + 1):
                 if pause:
                     # A failure of this run alone: wait without holding a slot.
@@ -531,7 +559,7 @@ class GridRunner:
                     await self.backoff.wait()
                     record.attempts += 1
                     try:
-                        result = await self._send(spec, client, sink, attempt)
+                        result = await self._send(spec, prep, client, sink, attempt)
                     except DailyLimitReached as exc:
                         record.status, record.error = "error", str(exc)
                         sink.fail(record.error)
@@ -544,10 +572,10 @@ class GridRunner:
                         if isinstance(exc.cause, RateLimitError) and self.pacer is not None:
                             # The pacer holds the retry back as long as it must; this is
                             # only what it knows now, for the log and the pane.
-                            delay = self.pacer.wait_for(spec.prep.model)
+                            delay = self.pacer.wait_for(spec.model)
                             logger.info(
                                 "rate limited (429): the pacer holds %s back %.2f s",
-                                spec.prep.model,
+                                spec.model,
                                 delay,
                             )
                         elif isinstance(exc.cause, RateLimitError):
@@ -575,7 +603,7 @@ class GridRunner:
 
 
 async def _paced_turn(
-    pacer: RateLimitPacer, spec: RunSpec, client: AsyncGroq, sink: _EventSink, *, eager: bool
+    pacer: RateLimitPacer, prep: PreparedTurn, client: AsyncGroq, sink: _EventSink, *, eager: bool
 ) -> ChatResult:
     """The run's turn with a permit of ``pacer`` for each request it sends (tool rounds
     each take one; a replay from the cache takes none)."""
@@ -583,7 +611,7 @@ async def _paced_turn(
     async def pace(body: dict[str, Any]) -> Permit:
         return await pacer.acquire_request(body, eager=eager)
 
-    return await arun_turn(spec.prep, client, sink, record=False, pace=pace)
+    return await arun_turn(prep, client, sink, record=False, pace=pace)
 
 
 def _retry_reason(cause: BaseException | None) -> str | None:

@@ -16,8 +16,10 @@ sweep shows no pane per row: past :data:`PROGRESS_AFTER` runs (or with
 ``progress=True``) it shows one progress bar (:class:`~groq_magic.ui.progress.Progress`:
 widgets in a live notebook, text elsewhere) with done / failed / running,
 tokens, cost so far and time left. Each run keeps only its table row unless
-``keep_results=True`` (then a ``result`` column holds the ``ChatResult``s), so
-10,000 rows cost 10,000 rows of memory, not 10,000 answers with their requests.
+``keep_results=True`` (then a ``result`` column holds the ``ChatResult``s), and a
+run's request is prepared when it starts (every row was prepared once before
+anything was sent, to check it), so 10,000 rows cost 10,000 rows of memory, not
+10,000 answers and requests.
 The stop button ends a sweep within a second and returns the table of what
 finished; the rest are marked ``interrupted``. With ``cache=True`` (the
 ``--cache`` knob) a re-run replays every answer the session's log already holds
@@ -41,6 +43,7 @@ or a requests-per-minute cap. The embedded model is never paced.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from groq_magic.chat.conversation import Conversation
 from groq_magic.chat.errors import OptionsError
 from groq_magic.chat.options import ChatOptions
+from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.checks import Check, check_summary, resolve_checks
 from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
@@ -74,6 +78,11 @@ __all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep", "with_check_sum
 
 PROGRESS_AFTER = 10
 """A sweep of more runs than this shows a progress bar unless told otherwise."""
+
+KEEP_PREPARED = 64
+"""A sweep of at most this many runs keeps each run's prepared turn from the check
+before sending; a larger one prepares each again as its run starts (memory flat in
+the rows: a prepared turn holds its request, images' data URLs included)."""
 
 
 def _shell() -> Any:
@@ -237,18 +246,30 @@ def plan_sweep(
         base_seed=session.defaults().options.get("seed"),
     )
     scratch = Conversation(name="sweep")  # each prompt is asked alone
-    # The one road for every run, before anything is sent: defaults, key check...
-    specs = [
-        RunSpec(
-            i * len(runs) + j,
-            session.prepare(
-                run, text, namespace, conversation=scratch, schema=remembered, toolbox=toolbox
-            ),
-            {name: values[i] for name, values in extra.items()} if extra else None,
+
+    def prepare(i: int, j: int) -> PreparedTurn:
+        return session.prepare(
+            runs[j], prompts[i], namespace, conversation=scratch, schema=remembered, toolbox=toolbox
         )
-        for i, text in enumerate(prompts)
-        for j, run in enumerate(runs)
-    ]
+
+    small = len(prompts) * len(runs) <= KEEP_PREPARED
+    specs = []
+    for i in range(len(prompts)):
+        row_columns = {name: values[i] for name, values in extra.items()} if extra else None
+        for j in range(len(runs)):
+            # The one road for every run, before anything is sent: defaults, key check,
+            # rendering, schema, images... so bad input is one line and nothing is sent.
+            prep = prepare(i, j)
+            if small:
+                spec = RunSpec.of(i * len(runs) + j, prep, row_columns)
+            else:
+                # Dropped now and prepared again when the run starts: a large sweep's
+                # memory holds rows, not every request (see bench/sweep_scale.py).
+                again = functools.partial(prepare, i, j)
+                spec = RunSpec(
+                    i * len(runs) + j, prep.prompt, prep.model, prep.options, again, row_columns
+                )
+            specs.append(spec)
     return SweepPlan(session, async_client, specs, many, list(extra))
 
 

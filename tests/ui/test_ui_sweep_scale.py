@@ -10,8 +10,11 @@ button returns the table of what finished within a second; and with
 from __future__ import annotations
 
 import _thread
+import dataclasses
+import gc
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -28,7 +31,7 @@ from groq_magic.session import GroqSession
 from groq_magic.ui.drive import drive
 from groq_magic.ui.grid import MAX_RUNS, expand_grid
 from groq_magic.ui.runner import TABLE_COLUMNS, GridRunner, RunRecord, RunSpec, SharedBackoff
-from groq_magic.ui.sweep import PROGRESS_AFTER
+from groq_magic.ui.sweep import KEEP_PREPARED, PROGRESS_AFTER, plan_sweep
 
 
 def test_a_sweep_has_no_run_cap_but_a_compare_keeps_its_pane_limit(
@@ -76,7 +79,7 @@ def test_rows_are_kept_not_results_unless_asked(env: RoutedServer) -> None:
 def _specs(session: GroqSession, prompts: list[str], model: str = "alpha") -> list[RunSpec]:
     scratch = Conversation(name="sweep")
     return [
-        RunSpec(i, session.prepare(ChatOptions(model=model), p, None, conversation=scratch))
+        RunSpec.of(i, session.prepare(ChatOptions(model=model), p, None, conversation=scratch))
         for i, p in enumerate(prompts)
     ]
 
@@ -91,7 +94,7 @@ def test_each_run_ends_with_one_done_event_carrying_its_settled_row(env: RoutedS
 
     env.responder = responder
     session = GroqSession(Backend())
-    missing = RunSpec(3, _specs(session, ["x"], model="nope")[0].prep)
+    missing = dataclasses.replace(_specs(session, ["x"], model="nope")[0], index=3)
     specs = [*_specs(session, ["ok", "flaky", "ok2"]), missing]
     events: list[tuple[int, str, Any]] = []
     runner = GridRunner(
@@ -226,3 +229,88 @@ def test_the_exchange_store_replays_a_rerun_sweep(env: RoutedServer, tmp_path: A
     assert [row["status"] for row in stored] == ["complete"] * 3
     assert list(again.text[:2]) == list(first.text)
     assert set(again.status) == {"complete"}
+
+
+def _tracked(session: GroqSession) -> list[weakref.ref[PreparedTurn]]:
+    """Weak references to the turns ``session`` prepares from now on."""
+    made: list[weakref.ref[PreparedTurn]] = []
+    prepare = session.prepare
+
+    def tracking(*args: Any, **kwargs: Any) -> PreparedTurn:
+        prep = prepare(*args, **kwargs)
+        made.append(weakref.ref(prep))
+        return prep
+
+    session.prepare = tracking  # type: ignore[method-assign]
+    return made
+
+
+def _alive(made: list[weakref.ref[PreparedTurn]]) -> int:
+    gc.collect()
+    return sum(ref() is not None for ref in made)
+
+
+def test_a_large_sweep_holds_rows_not_prepared_requests(env: RoutedServer) -> None:
+    session = GroqSession(Backend())
+    made = _tracked(session)
+    rows = KEEP_PREPARED + 16
+    plan = plan_sweep([f"p{i}" for i in range(rows)], model="alpha", client=session)
+    # Every row was prepared (bad input would have raised), none is held...
+    assert len(plan.specs) == rows
+    assert _alive(made) == 0
+    # ...and each is prepared again, the same, when its run starts.
+    spec = plan.specs[5]
+    assert (spec.prompt, spec.model) == ("p5", "alpha")
+    assert spec.prepare().request == spec.prepare().request
+    assert spec.prepare().messages[-1] == {"role": "user", "content": "p5"}
+    small = plan_sweep(["a", "b"], model="alpha", client=session)
+    assert _alive(made) == 2  # a small sweep keeps its own: nothing is prepared twice
+    del small
+    assert _alive(made) == 0
+
+    in_flight: list[int] = []
+
+    def count(result: Any) -> bool:
+        if len(in_flight) < 12:  # a collection per row would make the test slow
+            in_flight.append(_alive(made))
+        return True
+
+    table = groq_magic.sweep(
+        [f"q{i}" for i in range(rows)],
+        model="alpha",
+        client=session,
+        concurrency=4,
+        checks=[count],
+        progress=False,
+    )
+    assert set(table.status) == {"complete"}
+    assert list(table.prompt[:3]) == ["q0", "q1", "q2"]
+    sent = [body["messages"][-1]["content"] for body in env.chat_bodies()]
+    assert sorted(sent) == sorted(f"q{i}" for i in range(rows))
+    # Only the runs under way hold their turn: at most the workers, twice the 4 slots.
+    assert 1 <= max(in_flight) <= 8, in_flight
+
+
+def test_a_row_whose_input_went_away_mid_sweep_fails_alone(env: RoutedServer) -> None:
+    namespace: dict[str, Any] = {"topic": "tea"}
+    rows = KEEP_PREPARED + 6
+
+    def forget(result: Any) -> bool:
+        namespace.pop("topic", None)  # the variable is deleted while the sweep runs
+        return True
+
+    table = groq_magic.sweep(
+        ["about {topic}"] * rows,
+        model="alpha",
+        namespace=namespace,
+        concurrency=1,
+        checks=[forget],
+    )
+    assert table.status[0] == "complete"  # the answers that came are kept
+    sent = [body["messages"][-1]["content"] for body in env.chat_bodies()]
+    assert sent[0] == "about tea"
+    assert len(sent) == (table.status == "complete").sum() < 4  # the runs already under way
+    assert table.prompt[rows - 1] == "about tea"  # the row shows what was checked
+    failed = table[table.status == "error"]
+    assert len(failed) == rows - len(sent)
+    assert all("topic" in e and "\n" not in e for e in failed.error)
