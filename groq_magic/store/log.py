@@ -143,16 +143,29 @@ class StoreLog:
         if result.cached and not entered:
             # A replay is stored only as a turn of its chat (for restore and undo); a
             # compare or sweep row replayed from the store would be the original again.
+            # (A panel run that is kept later is written then: see kept.)
             return
+        self._write(prep, result, chat=prep.chat, replaces=prep.replaces, entered=entered)
+
+    def _write(
+        self,
+        prep: PreparedTurn,
+        result: ChatResult,
+        *,
+        chat: str,
+        replaces: str | None,
+        entered: bool,
+    ) -> None:
+        conversation = prep.conversation
         self.store.record(
             Exchange.from_result(
                 result,
                 base_url=self.server_url(prep),
-                chat=prep.chat,
+                chat=chat,
                 cell_id=prep.cell_id,
                 notebook=self.settings.notebook,
-                turn=turn,
-                replaces=prep.replaces,
+                turn=result.turn,
+                replaces=replaces,
                 system=conversation.system if conversation is not None else None,
                 history=entered,
             )
@@ -188,8 +201,25 @@ class StoreLog:
         """Note that ``%groq undo`` removed ``turn_id`` from ``chat`` (never raises)."""
         self.store.record_undo(chat, turn_id, notebook=self.settings.notebook)
 
-    def kept(self, chat: str, turn_id: str, replaces: str | None = None) -> None:
-        """Note that a turn run outside history (the panel's) was kept into ``chat``."""
+    def kept(
+        self,
+        chat: str,
+        turn_id: str,
+        replaces: str | None = None,
+        *,
+        replayed: tuple[PreparedTurn, ChatResult] | None = None,
+    ) -> None:
+        """Note that a turn run outside history (the panel's) was kept into ``chat``.
+
+        A run that was a ``--cache`` replay (``replayed``: its turn and result) was not
+        stored when it ran, so it is written now, as a turn of ``chat``.
+        """
+        if not self.store.enabled:
+            return
+        if replayed is not None:
+            prep, result = replayed
+            self._write(prep, result, chat=chat, replaces=replaces, entered=True)
+            return
         self.store.record_keep(chat, turn_id, replaces=replaces)
 
     def reset(self, chat: str) -> None:

@@ -136,6 +136,8 @@ class ParameterPanel:
         self.result: ChatResult | None = None
         self.runs = 0
         self._shown_turn: Turn | None = None
+        # The shown run's turn and result when it was a --cache replay (stored at Keep).
+        self._shown_replay: tuple[PreparedTurn, ChatResult] | None = None
 
         model = first.model
         names, note = self._model_names(models, model)
@@ -370,7 +372,7 @@ class ParameterPanel:
     def run(self) -> ChatResult | None:
         """Run the prompt with the current settings into the answer area (not recorded)."""
         self.keep_button.disabled = True
-        self._shown_turn = None
+        self._shown_turn = self._shown_replay = None
         self.say("")
         try:
             prep = self.prepare(self.options())
@@ -385,6 +387,7 @@ class ParameterPanel:
         self.result = result
         if prep.options.history and result.turn is not None:
             self._shown_turn = result.turn
+            self._shown_replay = (prep, result) if result.cached else None
             self.keep_button.disabled = False
         if result.status != "complete":
             self.say(f"{result.status}: {result.error or 'the partial answer is shown'}")
@@ -401,7 +404,7 @@ class ParameterPanel:
         conversation.record(turn, replaces=replaces)
         # The run was stored outside history; now the store says it entered the chat,
         # so a restore after a restart brings it back.
-        self.session.log.kept(conversation.name, turn.id, replaces)
+        self.session.log.kept(conversation.name, turn.id, replaces, replayed=self._shown_replay)
         self.replaces = turn  # keeping again after another run replaces this one
         self.kept, self._shown_turn = turn, None
         self.keep_button.disabled = True

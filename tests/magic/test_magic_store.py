@@ -394,6 +394,25 @@ def test_a_turn_kept_from_the_panel_is_restored_where_it_entered(groq: Any, db: 
     assert [t.answer for t in groq.turns()] == live
 
 
+def test_a_replayed_panel_run_that_is_kept_is_restored(groq: Any, db: Path) -> None:
+    from groq_magic.chat import ChatOptions
+    from groq_magic.ui.panel import ParameterPanel
+
+    cell(groq, "%%groq --cache -c first\nPanel?", "Stored once.", "a")
+    panel = ParameterPanel(groq.session, ChatOptions(cache=True), "Panel?", {}, echo=lambda _: None)
+    assert panel.run().cached  # the panel's run is answered from the store, nothing sent
+    assert chats_sent(groq) == 1
+    panel.keep()
+    assert [t.answer for t in groq.turns()] == ["Stored once."]
+    restart(groq)
+    assert groq.run("%groq restore").error is None
+    assert [t.answer for t in groq.turns()] == ["Stored once."]
+    assert [t.answer for t in groq.turns("first")] == ["Stored once."]
+    rows = groq.session.log.store.log(10)
+    statuses = [(r["chat"], r["status"]) for r in rows]
+    assert statuses == [("default", "replayed"), ("first", "complete")]
+
+
 def test_restore_never_drops_a_turn_the_store_does_not_have(groq: Any, db: Path) -> None:
     cell(groq, "%%groq\nStored?", "Yes.", "a")
     assert groq.run('%config GroqMagics.store = "none"').error is None
