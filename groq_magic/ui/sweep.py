@@ -74,7 +74,14 @@ if TYPE_CHECKING:
     from groq_magic.pacing import RateLimitPacer
     from groq_magic.session import GroqSession
 
-__all__ = ["PROGRESS_AFTER", "SweepPlan", "plan_sweep", "sweep", "with_check_summary"]
+__all__ = [
+    "KEEP_PREPARED",
+    "PROGRESS_AFTER",
+    "SweepPlan",
+    "plan_sweep",
+    "sweep",
+    "with_check_summary",
+]
 
 PROGRESS_AFTER = 10
 """A sweep of more runs than this shows a progress bar unless told otherwise."""
