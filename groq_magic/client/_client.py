@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, overload
 
@@ -98,15 +98,25 @@ class _ClientCore:
         headers["Accept"] = "text/event-stream" if stream else "application/json"
         if retries_done:
             headers["x-stainless-retry-count"] = str(retries_done)
-        content: bytes | None = None
+        content: Iterator[bytes] | AsyncIterator[bytes] | None = None
         files: Mapping[str, Any] | None = None
         data: Mapping[str, str] | None = None
         if isinstance(body, Multipart):
             # A file upload: httpx writes the parts and the boundary header itself.
             files, data = body.files, body.fields
         elif body is not None:
-            content = encode_body(body)
+            encoded = encode_body(body)
             headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(encoded))
+            # Given as bytes, the body would live as long as httpx's reference cycles
+            # around the request (the response and its stream, the pool's request): until
+            # Python's cyclic collector runs, so a sweep of requests with images held
+            # dozens of megabytes of sent bodies. A generator lets go once it is written;
+            # every retry builds a new request, so nothing reads a body twice.
+            if isinstance(http, httpx.AsyncClient):
+                content = _sent_once_async(encoded)
+            else:
+                content = _sent_once(encoded)
         if extra_headers:
             headers.update(extra_headers)
         return http.build_request(
@@ -148,6 +158,16 @@ class _ClientCore:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
+
+
+def _sent_once(data: bytes) -> Iterator[bytes]:
+    """``data`` as a request body that is let go of once written (see ``_ClientCore._request``)."""
+    yield data
+
+
+async def _sent_once_async(data: bytes) -> AsyncIterator[bytes]:
+    """The async twin of :func:`_sent_once`."""
+    yield data
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
