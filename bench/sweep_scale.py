@@ -1,6 +1,7 @@
 """A sweep of 10,000 rows: our CPU per row and peak memory, with and without the answers kept.
 
-    .venv/bin/python bench/sweep_scale.py [--rows 1000 10000] [--concurrency 8]
+    .venv/bin/python bench/sweep_scale.py [--rows 1000 10000] [--image-rows 100 400]
+                                          [--concurrency 8]
 
 A loopback server in a *separate* process (its own CPU and memory never count)
 answers every chat request with the same short streamed answer (20 deltas, usage on
@@ -14,11 +15,19 @@ to a discarded stream, as in the notebook runner) and reports:
   one road, running it, the progress bar, the DataFrame) divided by the rows; the
   preparation alone is timed too (``plan_sweep``);
 - peak memory: the highest RSS during the call minus the RSS before it (``ru_maxrss``),
-  and what the table retains afterwards (``tracemalloc`` is not used: it would triple
-  the CPU figure);
+  and what the table retains afterwards;
 - wall time and rows per second.
 
-Memory is flat when the peak per row stays the same from 1,000 to 10,000 rows.
+RSS moves in allocator arenas, so a third interpreter per size measures the same
+sweep (``keep_results`` False) under ``tracemalloc`` (whose CPU figure is not
+reported: tracing triples it): the peak of Python's own allocations during the
+call, the returned table's, and the peak beyond the table per row. Last, sweeps of
+``--image-rows`` rows (100 and 400) that each send the same 400x400 noise PNG (469 KB)
+show what the rows' requests cost: traced peak and CPU (a prepared request holds its
+image's data URL).
+
+Memory is flat when the peak per row stays the same from 1,000 to 10,000 rows, and
+an image sweep's peak does not grow with its rows.
 Exits non-zero if a run did not complete.
 """
 
@@ -69,6 +78,51 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
+def noise_png() -> str:
+    """A 400x400 PNG of noise (it does not compress: 469 KB), written once."""
+    import numpy as np
+    from PIL import Image
+
+    path = ROOT / "build" / "bench" / "noise.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def traced(rows: int, concurrency: int, image: bool) -> dict[str, Any]:
+    """Child mode: one sweep under tracemalloc; its peak and what the table keeps."""
+    import tracemalloc
+
+    import groq_magic
+
+    prompts = [f"Classify item {i}." for i in range(rows)]
+    extra: dict[str, Any] = {"images": [noise_png()]} if image else {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        groq_magic.sweep(prompts[:20], model="alpha", concurrency=concurrency, **extra)
+    gc.collect()
+    tracemalloc.start()
+    cpu = time.process_time()
+    with contextlib.redirect_stdout(io.StringIO()):
+        table = groq_magic.sweep(
+            prompts, model="alpha", concurrency=concurrency, progress=True, **extra
+        )
+    cpu = time.process_time() - cpu
+    gc.collect()
+    kept, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "rows": rows,
+        "image": image,
+        "complete": int((table.status == "complete").sum()),
+        "traced_cpu_s": cpu,
+        "traced_peak_mb": peak / 1e6,
+        "table_mb": kept / 1e6,
+        "beyond_table_per_row_b": (peak - kept) / rows,
+    }
+
+
 def measure(rows: int, keep: bool, concurrency: int) -> dict[str, Any]:
     """Child mode: one sweep of ``rows`` rows; its figures as a dict."""
     import groq_magic
@@ -112,10 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--image-rows", type=int, nargs="+", default=[100, 400])
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--image", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve()
+        return 0
+    if args.measure and args.trace:
+        print(json.dumps(traced(args.measure, args.concurrency, args.image)))
         return 0
     if args.measure:
         print(json.dumps(measure(args.measure, args.keep, args.concurrency)))
@@ -127,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     assert server.stdout is not None
     env = dict(os.environ, GROQ_BASE_URL=server.stdout.readline().decode().strip())
     env["GROQ_API_KEY"] = FAKE_KEY
-    results = []
+    results: list[dict[str, Any]] = []
+    traces: list[dict[str, Any]] = []
     try:
         for rows in args.rows:
             for keep in (False, True):
@@ -135,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["--concurrency", str(args.concurrency)] + (["--keep"] if keep else [])
                 out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs = [(rows, False) for rows in args.rows] + [(rows, True) for rows in args.image_rows]
+        for rows, image in runs:
+            command = [sys.executable, __file__, "--measure", str(rows), "--trace"]
+            command += ["--concurrency", str(args.concurrency)] + (["--image"] if image else [])
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            traces.append(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
         assert server.stdin is not None
         server.stdin.close()
@@ -152,9 +219,21 @@ def main(argv: list[str] | None = None) -> int:
             f" {r['retained_mb']:>12.1f}"
         )
         failed = failed or r["complete"] != r["rows"]
+    print(
+        f"\ntracemalloc: {'rows':>7} {'image':>5} {'peak MB':>8} {'table MB':>9}"
+        f" {'beyond table B/row':>19} {'CPU s (traced)':>15}"
+    )
+    for t in traces:
+        print(
+            f"{'':12} {t['rows']:>7,} {t['image']!s:>5} {t['traced_peak_mb']:>8.1f}"
+            f" {t['table_mb']:>9.1f} {t['beyond_table_per_row_b']:>19,.0f}"
+            f" {t['traced_cpu_s']:>15.2f}"
+        )
+        failed = failed or t["complete"] != t["rows"]
     out_dir = ROOT / "build" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "sweep_scale.json").write_text(json.dumps(results, indent=2))
+    report = {"rss": results, "tracemalloc": traces}
+    (out_dir / "sweep_scale.json").write_text(json.dumps(report, indent=2))
     if failed:
         print("FAIL: a run did not complete")
     return 1 if failed else 0
