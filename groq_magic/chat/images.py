@@ -48,6 +48,10 @@ Every bad input is one :class:`ImageError` line naming the source: a path that
 does not exist, a file Pillow cannot identify, an unreachable URL, a URL that is
 not an image, a variable that is not an image, an image too large to fit, more
 images than a request takes. Pillow and httpx are imported on first use only.
+
+A sweep prepares every row (and, past a few dozen rows, each row again when its run
+starts): inside :func:`urls_read_once` an image URL is checked or downloaded once for
+all of them, not once per row.
 """
 
 from __future__ import annotations
@@ -59,7 +63,9 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
@@ -90,6 +96,7 @@ __all__ = [
     "looks_like_image",
     "prepare_image",
     "prepare_images",
+    "urls_read_once",
 ]
 
 UrlMode = Literal["auto", "link", "inline"]
@@ -97,6 +104,25 @@ UrlMode = Literal["auto", "link", "inline"]
 
 URL_TIMEOUT = 5.0
 """Seconds to wait for an image server (connect, and each read)."""
+
+_URLS_READ: ContextVar[dict[tuple[Any, ...], LoadedImage] | None] = ContextVar(
+    "_URLS_READ", default=None
+)
+
+
+@contextmanager
+def urls_read_once(read: dict[tuple[Any, ...], LoadedImage]) -> Iterator[None]:
+    """Within the block, an image URL already in ``read`` is not fetched again.
+
+    ``read`` is filled as URLs are checked or downloaded; a sweep passes the same
+    dict to every row's preparation (in any thread), so its rows share one fetch.
+    """
+    token = _URLS_READ.set(read)
+    try:
+        yield
+    finally:
+        _URLS_READ.reset(token)
+
 
 MIN_SIDE = 64
 """An image is never shrunk below this longer side: smaller is useless to a model."""
@@ -254,7 +280,13 @@ def load_image(
     if not isinstance(source, str):
         return _required(source, label, options)
     if source.startswith(("http://", "https://")):
-        return _from_url(source, label, options)
+        read = _URLS_READ.get()
+        if read is None:
+            return _from_url(source, label, options)
+        key = (source, label, *sorted(options.items(), key=lambda item: item[0]))
+        if key not in read:
+            read[key] = _from_url(source, label, options)
+        return read[key]
     if source.startswith("data:"):
         return LoadedImage(label, data=_from_data_url(source, label))
     if namespace is not None and source.isidentifier() and source in namespace:

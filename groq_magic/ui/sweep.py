@@ -70,6 +70,7 @@ from groq_magic.ui.runner import (
 )
 
 if TYPE_CHECKING:
+    from groq_magic.chat.images import LoadedImage
     from groq_magic.chat.tools import ToolBox
     from groq_magic.pacing import RateLimitPacer
     from groq_magic.session import GroqSession
@@ -253,11 +254,20 @@ def plan_sweep(
         base_seed=session.defaults().options.get("seed"),
     )
     scratch = Conversation(name="sweep")  # each prompt is asked alone
+    from groq_magic.chat.images import urls_read_once  # Pillow and httpx stay unloaded
+
+    fetched: dict[tuple[Any, ...], LoadedImage] = {}  # an image URL is fetched once
 
     def prepare(i: int, j: int) -> PreparedTurn:
-        return session.prepare(
-            runs[j], prompts[i], namespace, conversation=scratch, schema=remembered, toolbox=toolbox
-        )
+        with urls_read_once(fetched):
+            return session.prepare(
+                runs[j],
+                prompts[i],
+                namespace,
+                conversation=scratch,
+                schema=remembered,
+                toolbox=toolbox,
+            )
 
     small = len(prompts) * len(runs) <= KEEP_PREPARED
     specs = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import _thread
 import dataclasses
 import gc
+import io
 import threading
 import time
 import weakref
@@ -314,3 +315,39 @@ def test_a_row_whose_input_went_away_mid_sweep_fails_alone(env: RoutedServer) ->
     failed = table[table.status == "error"]
     assert len(failed) == rows - len(sent)
     assert all("topic" in e and "\n" not in e for e in failed.error)
+
+
+class _CountedRoutes(dict[str, tuple[int, str, bytes]]):
+    """Routes for ``image_web.serve`` that count how often each path is asked for."""
+
+    def __init__(self, routes: dict[str, tuple[int, str, bytes]]) -> None:
+        super().__init__(routes)
+        self.asked: list[str] = []
+
+    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked.append(path)
+        return super().get(path, default)
+
+
+def test_an_image_url_is_fetched_once_for_every_row(env: RoutedServer) -> None:
+    from image_web import serve
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), "red").save(buffer, "PNG")
+    routes = _CountedRoutes({"/cat.png": (200, "image/png", buffer.getvalue())})
+    rows = KEEP_PREPARED + 6  # each row prepared twice: to check, then to send
+    with serve(routes) as base:
+        table = groq_magic.sweep(
+            [f"What is in it? ({i})" for i in range(rows)],
+            model="alpha",
+            images=[f"{base}/cat.png"],
+            progress=False,
+        )
+    assert set(table.status) == {"complete"}
+    assert routes.asked == ["/cat.png"]  # a loopback URL is downloaded (once) and sent inline
+    bodies = env.chat_bodies()
+    assert len(bodies) == rows
+    parts = [body["messages"][-1]["content"][1]["image_url"]["url"] for body in bodies]
+    assert len(set(parts)) == 1
+    assert parts[0].startswith("data:image/png;base64,")
