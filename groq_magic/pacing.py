@@ -423,6 +423,7 @@ class _ModelState:
     in_flight: int = 0
     cut_after: int = -1  # a 429 on a permit granted at or before this seq cuts no further
     base_seq: int = -1  # the permit whose headers last reset the TPM/RPD budgets
+    base_requests_left: int | None = None  # the RPD remaining those headers said
     gap: float | None = None
     header_rtt: float = math.inf  # shortest time from a send to its response's start
     streak: int = 0
@@ -589,7 +590,16 @@ class RateLimitPacer:
             while True:
                 now = self._clock()
                 tokens = math.ceil(max(0, estimated_tokens) * state.scale)
-                delay = self._check_daily(model, state, tokens, now)
+                try:
+                    delay = self._check_daily(model, state, tokens, now)
+                except DailyLimitReached:
+                    if state.spent is not None or not state.in_flight:
+                        raise  # the server said so, or every answer is in
+                    # Spent by the estimate, which counts requests still on their way
+                    # as not yet counted: their answers say what really remains.
+                    state.changed.clear()
+                    await state.changed.wait()
+                    continue
                 if state.in_flight >= self._allowed(state, eager=eager):
                     state.changed.clear()
                     await state.changed.wait()
@@ -786,22 +796,46 @@ class RateLimitPacer:
     def _observe(self, permit: Permit, headers: RateLimitHeaders) -> None:
         state = self._states[permit.model]
         now = self._clock()
+        first = not permit.answered
         self._round_trip(state, permit, now, headers_only=True)
-        self._correct(state, permit, headers, now)
+        self._correct(state, permit, headers, now, first_answer=first)
 
     def _correct(
-        self, state: _ModelState, base: Permit, headers: RateLimitHeaders, now: float
+        self,
+        state: _ModelState,
+        base: Permit,
+        headers: RateLimitHeaders,
+        now: float,
+        *,
+        first_answer: bool = False,
     ) -> None:
         """Reset the TPM and RPD budgets to what the server said when it answered ``base``.
 
         The server had counted ``base`` (unless it was rejected) and the requests let go
         before it that have been answered; the others are subtracted as still to count
         (:meth:`_uncounted`). The refill between the server's answer and now is left out:
-        a little conservative.
+        a little conservative. ``first_answer``: ``base`` had no answer before this one.
         """
-        if not headers.any or base.seq < state.base_seq:
-            return  # an older answer than one already applied
+        if not headers.any:
+            return
+        if base.seq < state.base_seq:
+            # An older answer than the one applied, which took this request as not yet
+            # counted. If the server had counted it (more requests remained when it
+            # answered this one), the daily budget was charged twice: give one back, or
+            # the last request of a day would be refused as spent.
+            left, applied = headers.requests_remaining, state.base_requests_left
+            if (
+                first_answer
+                and not base.rejected
+                and state.day_requests is not None
+                and left is not None
+                and applied is not None
+                and left > applied
+            ):
+                state.day_requests.give(1, now)
+            return
         state.base_seq = base.seq
+        state.base_requests_left = headers.requests_remaining
         later_requests, later_tokens = self._later(state, base)
         if headers.tokens_limit and headers.tokens_remaining is not None:
             level = headers.tokens_remaining - later_tokens
@@ -824,6 +858,7 @@ class RateLimitPacer:
     def _done(self, permit: Permit, headers: RateLimitHeaders, used: int | None) -> None:
         now = self._clock()
         state = self._settle(permit)
+        first = not permit.answered
         self._round_trip(state, permit, now, headers_only=False)
         if used is not None and used >= 0:
             refund = permit.tokens - used
@@ -832,7 +867,7 @@ class RateLimitPacer:
                 state.tokens.give(refund, now)
             if state.day_tokens is not None:
                 state.day_tokens.give(refund, now)
-        self._correct(state, permit, headers, now)
+        self._correct(state, permit, headers, now, first_answer=first)
         self._trim(state)
         # Additive increase: +1 a success below the threshold (slow start), +1 a window above.
         step = 1.0 if state.window < state.threshold else 1.0 / state.window

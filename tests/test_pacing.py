@@ -343,6 +343,50 @@ def test_a_request_let_go_earlier_but_not_answered_is_not_taken_as_counted() -> 
     assert run(scenario()) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("first_left", "second_left", "day_sent"),
+    [(2, 1, 3), (1, 2, 3)],
+    ids=["server-counted-the-first-first", "server-counted-the-second-first"],
+)
+def test_the_last_request_of_a_day_is_not_refused_while_answers_are_on_their_way(
+    first_left: int, second_left: int, day_sent: int
+) -> None:
+    # 3 requests a day. Two are on their way; the second's answer comes back first and
+    # is applied with the first still to count: by that estimate the day is spent. The
+    # third must wait for the first's answer instead of being refused, and when that
+    # says more remained than the second's did, the server had counted it already.
+    clock = FakeClock()
+    pacer = fake_pacer(clock, max_concurrency=4)
+
+    def day(left: int) -> dict[str, str]:
+        return {"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": str(left)}
+
+    sent: list[str] = []
+
+    async def scenario() -> None:
+        first = await pacer.acquire(10, model=MODEL, eager=True)
+        second = await pacer.acquire(10, model=MODEL, eager=True)
+        sent.extend(["first", "second"])
+        second.done(headers=day(second_left), used_tokens=10)
+
+        async def answer_the_first() -> None:
+            await asyncio.sleep(0)
+            first.done(headers=day(first_left), used_tokens=10)
+
+        answering = asyncio.ensure_future(answer_the_first())
+        third = await pacer.acquire(10, model=MODEL, eager=True)  # waits for that answer
+        await answering
+        sent.append("third")
+        third.done(headers=day(0), used_tokens=10)
+        await pacer.acquire(10, model=MODEL, eager=True)
+        sent.append("fourth")
+
+    with pytest.raises(DailyLimitReached):
+        run(scenario())
+    assert len(sent) == day_sent  # the whole day; the fourth is refused at once
+    assert clock.sleeps == []
+
+
 def test_rpm_is_learned_from_a_429_then_paced() -> None:
     clock = FakeClock()
     pacer = fake_pacer(clock)
