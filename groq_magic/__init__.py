@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._keys import install_log_filter
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
     from groq_magic.chat.tools import describe_tool, tool
     from groq_magic.client import AsyncGroq, Groq
     from groq_magic.ui.sweep import sweep
+
+
+# Every module logs to "groq_magic"; its records are masked of keys before any handler.
+install_log_filter()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,12 +1,120 @@
-"""Writing a text file so that a crash never leaves half of it: standard library only."""
+"""Local files, read and written so that no file can hang, flood or half-write: stdlib only.
+
+Every file a user names (a chat to load, an image, a price table, a ``.env``) is read
+through :func:`read_bounded`: only regular files (a device such as ``/dev/zero`` or a
+FIFO would read forever or block), and never more than a cap checked twice, by ``stat``
+before reading and by reading at most ``cap + 1`` bytes (a file that grows meanwhile).
+Each refusal is one :class:`FileReadError` line naming the file and the cap.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = [
+    "MIB",
+    "FileReadError",
+    "read_bounded",
+    "read_text_bounded",
+    "size_text",
+    "write_atomically",
+]
+
+MIB = 1024 * 1024
+
+
+class FileReadError(OSError):
+    """A file that cannot be read within the rules above; ``str()`` is one line."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def size_text(count: int) -> str:
+    """A byte count as people read it: ``200 MB``, ``512 KB``, ``90 bytes``."""
+    if count >= MIB:
+        return f"{count / MIB:,.0f} MB"
+    if count >= 1024:
+        return f"{count / 1024:,.0f} KB"
+    return f"{count:,} bytes"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_bounded(path: str | os.PathLike[str], cap: int, *, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path``, at most ``cap`` of them.
+
+    Raises :class:`FileReadError` (one line naming ``what``, the path and the cap) for
+    a missing or unreadable file, a folder, device, FIFO or socket, or a file over
+    ``cap`` bytes. The file is opened non-blocking, so a FIFO swapped in after the
+    check cannot hang the read either.
+    """
+    target = Path(path).expanduser()
+    shown = str(target)
+    try:
+        before = os.stat(target)
+    except OSError as exc:
+        raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(before.st_mode):
+        raise FileReadError(f"{what} {shown!r} is {_kind(before.st_mode)}, not a file")
+    if before.st_size > cap:
+        raise FileReadError(_too_big(what, shown, before.st_size, cap))
+    try:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
+            raise FileReadError(f"{what} {shown!r} is {_kind(opened.st_mode)}, not a file")
+        chunks: list[bytes] = []
+        left = cap + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except FileReadError:
+        raise
+    except OSError as exc:
+        raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        raise FileReadError(_too_big(what, shown, len(data), cap, grew=True))
+    return data
+
+
+def read_text_bounded(path: str | os.PathLike[str], cap: int, *, what: str = "file") -> str:
+    """:func:`read_bounded` decoded as UTF-8; text that is not UTF-8 is one line too."""
+    data = read_bounded(path, cap, what=what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = str(Path(path).expanduser())
+        raise FileReadError(
+            f"{what} {shown!r} is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
+
+
+def _too_big(what: str, shown: str, size: int, cap: int, *, grew: bool = False) -> str:
+    how = "grew past" if grew else f"is {size_text(size)}, over"
+    return f"{what} {shown!r} {how} the {size_text(cap)} this reads at most"
 
 
 def write_atomically(target: Path, text: str, *, prefix: str = ".groq-") -> Path:

@@ -8,7 +8,9 @@ read the same in the status line and in every table (:func:`cost_text`).
 
 from __future__ import annotations
 
-__all__ = ["cost_text", "one_line"]
+import unicodedata
+
+__all__ = ["cost_text", "one_line", "printable"]
 
 
 def one_line(text: object, limit: int | None = None) -> str:
@@ -17,6 +19,26 @@ def one_line(text: object, limit: int | None = None) -> str:
     if limit is None or len(flat) <= limit:
         return flat
     return flat[: max(limit - 1, 0)] + "…"
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object, limit: int | None = None) -> str:
+    """:func:`one_line`, with control and format characters shown as escapes.
+
+    For names and texts that came from a file or a server (a chat name with an ANSI
+    escape or a right-to-left override): shown as ``\x1b[31m``, they cannot recolour a
+    terminal, hide text or break a table.
+    """
+    flat = one_line(text, limit)
+    if flat.isprintable():
+        return flat
+    return "".join(
+        _escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") else c for c in flat
+    )
 
 
 def cost_text(usd: float | None) -> str:

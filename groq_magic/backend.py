@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._files import read_text_bounded
+from groq_magic._keys import remember_key
+
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, Groq
 
@@ -31,6 +34,9 @@ logger = logging.getLogger("groq_magic")
 
 KEY_VARIABLE = "GROQ_API_KEY"
 
+MAX_DOTENV_BYTES = 1024 * 1024
+"""A ``.env`` file is read only when it is a regular file of at most this size."""
+
 
 def read_dotenv_key(start: Path | None = None) -> str | None:
     """``GROQ_API_KEY`` from a ``.env`` file in ``start`` (the cwd) or its parents."""
@@ -38,8 +44,8 @@ def read_dotenv_key(start: Path | None = None) -> str | None:
     for candidate in (folder, *folder.parents):
         path = candidate / ".env"
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
+            lines = read_text_bounded(path, MAX_DOTENV_BYTES, what=".env file").splitlines()
+        except OSError:  # missing, unreadable, not a file, too big or not UTF-8
             continue
         for line in lines:
             name, sep, value = line.strip().removeprefix("export ").partition("=")
@@ -115,7 +121,11 @@ class Backend:
         if self._login_key:
             value: str = self._login_key.reveal()
             return value
-        return os.environ.get(KEY_VARIABLE) or read_dotenv_key()
+        key = os.environ.get(KEY_VARIABLE) or read_dotenv_key()
+        # Registered as soon as it is read, before any request: the key guard refuses a
+        # prompt that holds it, and every sink masks it, whatever its shape.
+        remember_key(key)
+        return key
 
     def key_source(self) -> str:
         """Where the key comes from, for ``%groq config`` (never the key itself)."""

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._keys import redact
 from groq_magic._text import one_line
 from groq_magic.chat.errors import ChatError
 from groq_magic.chat.result import ChatResult
@@ -405,10 +406,10 @@ class BatchJob:
                 status="complete",
             )
         elif answer is not None and not _never_ran(answer):
-            row["error"] = answer.error_message
+            row["error"] = redact(answer.error_message or "") or None
         elif answer is not None:
             row["status"] = "interrupted"
-            row["error"] = answer.error_message
+            row["error"] = redact(answer.error_message or "") or None
         else:
             row["status"] = "interrupted"
             row["error"] = f"not run: the batch was {status}"
@@ -424,7 +425,8 @@ class BatchJob:
         log = getattr(self.session, "log", None) if self.session is not None else None
         price = log.cost(model, usage) if log is not None and usage else None
         return ChatResult(
-            (message.content if message is not None else None) or "",
+            # An answer read from the output file is masked like a streamed one.
+            redact((message.content if message is not None else None) or ""),
             model=model,
             usage=usage,
             finish_reason=choice.finish_reason if choice is not None else None,

@@ -19,7 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["CONFIG_KNOBS", "FLAGS", "GRID_FIELDS", "KNOBS", "SLIDER_KNOBS", "Knob", "Slider"]
+__all__ = [
+    "CONFIG_KNOBS",
+    "ENGINE_FIELDS",
+    "EXTRA_FIELDS",
+    "FLAGS",
+    "GRID_FIELDS",
+    "KNOBS",
+    "SLIDER_KNOBS",
+    "Knob",
+    "Slider",
+    "extra_field_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class Knob:
     - ``escapes``: ``\\n``, ``\\t`` typed on the line become characters (``--stop``).
     - ``choices``: the only values it takes (``--reasoning-effort``).
     - ``csv``: one flag value is a comma-separated list (``--tools a,b``).
+    - ``runs_code``: it makes notebook code run (``--tools``); a turn read from a file or
+      the store never turns it on again by itself (:func:`groq_magic.chat.prepare.options_again`).
     """
 
     name: str
@@ -65,6 +78,7 @@ class Knob:
     escapes: bool = False
     choices: tuple[str, ...] | None = None
     csv: bool = False
+    runs_code: bool = False
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -103,10 +117,10 @@ _TABLE = (
          style="append", escapes=True, param="stop"),
     Knob("tools", str, "--tools",
          "Let the model call these notebook functions (comma-separated names).", short="-T",
-         metavar="NAMES", csv=True, config=True),
+         metavar="NAMES", csv=True, config=True, runs_code=True),
     Knob("tool_choice", str, "--tool-choice",
          "With --tools: auto (the model decides), required, none, or a tool's name (call it"
-         " first).", metavar="CHOICE", min_length=1, config=True),
+         " first).", metavar="CHOICE", min_length=1, config=True, runs_code=True),
     Knob("max_steps", int, "--max-steps",
          "With --tools: most requests in one turn (tool rounds), 1 to 64; default 8.", ge=1,
          le=64, config=True),
@@ -152,3 +166,54 @@ GRID_FIELDS: tuple[str, ...] = tuple(k.name for k in _TABLE if k.list_flag is no
 
 FLAGS: dict[str, str] = {knob.name: knob.flag for knob in _TABLE} | {"extra": "extra"}
 """Field name -> the flag a user typed; error messages speak in flags."""
+
+EXTRA_FIELDS: dict[str, tuple[type, ...]] = {
+    "frequency_penalty": (int, float),
+    "presence_penalty": (int, float),
+    "service_tier": (str,),
+    "user": (str,),
+    "logprobs": (bool,),
+    "top_logprobs": (int,),
+    "logit_bias": (dict,),
+    "parallel_tool_calls": (bool,),
+    "include_reasoning": (bool,),
+    "search_settings": (dict,),
+    "citation_options": (str,),
+    "documents": (list,),
+    "compound_custom": (dict,),
+    "metadata": (dict,),
+}
+"""Request fields ``extra=`` may set, with the types each takes: Groq's fields that have
+no flag of their own. Anything else is refused (a knob's field has its flag; the
+engine's fields are the engine's), so neither a typo nor a loaded file can slip a field
+into the request."""
+
+ENGINE_FIELDS: dict[str, str] = {
+    "model": "--model",
+    "messages": "the prompt and the chat's history",
+    "stream": "--no-stream",
+    "stream_options": "groq_magic (usage is always asked for)",
+    "tools": "--tools",
+    "tool_choice": "--tool-choice",
+    "response_format": "--json or --schema",
+    "max_tokens": "--max-tokens",
+    "n": "groq_magic (one answer per request)",
+    "functions": "--tools",
+    "function_call": "--tool-choice",
+}
+"""Request fields that something else sets, and what does."""
+
+
+def extra_field_problem(name: str, value: Any) -> str | None:
+    """Why ``extra={name: value}`` is refused, as the end of a one-line message; None if fine."""
+    owner = ENGINE_FIELDS.get(name) or next((k.flag for k in _TABLE if k.param == name), None)
+    if owner is not None:
+        return f"{name!r} is set by {owner}, not by extra"
+    kinds = EXTRA_FIELDS.get(name)
+    if kinds is None:
+        return f"{name!r} is not a request field it takes (it takes: {', '.join(EXTRA_FIELDS)})"
+    if isinstance(value, bool) and bool not in kinds:
+        return f"{name!r} must be {'/'.join(k.__name__ for k in kinds)} (got {value!r})"
+    if not isinstance(value, kinds):
+        return f"{name!r} must be {'/'.join(k.__name__ for k in kinds)} (got {value!r})"
+    return None

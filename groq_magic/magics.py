@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, TraitError, TraitType, Unicode, validate
 from traitlets.config import Configurable
 
-from groq_magic._keys import looks_like_key
+from groq_magic._keys import looks_like_key, redact
 from groq_magic._text import one_line
 from groq_magic.backend import Backend
 from groq_magic.knobs import CONFIG_KNOBS, KNOBS, Knob
@@ -117,6 +117,11 @@ def split_line(line: str, takes_value: set[str]) -> tuple[list[str], str, bool]:
 def usage_error(exc: BaseException) -> UsageError:
     """The one red line IPython shows for a user's mistake: the message, whitespace collapsed."""
     return UsageError(one_line(exc))
+
+
+def say(line: str) -> None:
+    """Print a notice or a partial-answer note, masked of keys (every print goes here)."""
+    print(redact(line))
 
 
 def _options_with_values(parser: Any) -> set[str]:
@@ -298,12 +303,20 @@ class Subcommand:
 
 
 def _retry(magics: GroqMagics, args: Any, _: Any) -> Any:
+    from groq_magic.chat import ChatError
     from groq_magic.chat.engine import TurnError
     from groq_magic.render import choose_sink
 
+    # Flags typed before "retry" (%groq -t 0 -T get_weather retry) go over the turn's own.
+    try:
+        typed, _grid = magics.options_from(args)
+    except ChatError as exc:
+        raise usage_error(exc) from None
+    changes = typed.model_dump(exclude_unset=True)
+    changes.pop("chat", None)
     sink = choose_sink(magics.shell)
     try:
-        result = magics.session.retry(sink, magics.user_ns, name=args.chat)
+        result = magics.session.retry(sink, magics.user_ns, name=args.chat, changes=changes)
     except TurnError as exc:
         magics.show_failed_generation(exc, sink)
         raise UsageError(str(exc)) from None
@@ -543,7 +556,7 @@ class GroqMagics(Magics, KnobDefaults):
             base_url=lambda: self.base_url,
             timeout=lambda: self.timeout,
             max_retries=lambda: self.max_retries,
-            notice=print,
+            notice=say,
         )
         return GroqSession(
             backend,
@@ -643,7 +656,11 @@ class GroqMagics(Magics, KnobDefaults):
 
     # -- the magic ---------------------------------------------------------------------
 
+    # no_var_expand: IPython must not expand {expr} and $name on the line before we see
+    # it (that would evaluate code the user did not mean to run); braces follow our own
+    # template rules in the prompt and are literal in option values.
     @line_cell_magic
+    @no_var_expand
     @with_knob_arguments
     def groq(self, line: str, cell: str | None = None) -> Any:
         """Chat with Groq (or the embedded local model) from a notebook.
@@ -667,6 +684,13 @@ class GroqMagics(Magics, KnobDefaults):
 
             %groq history          %groq undo          %groq use drafts
         """
+        try:
+            return self._run(line, cell)
+        except UsageError as exc:
+            # The last net for every error line: a key echoed anywhere in it is masked.
+            raise UsageError(redact(str(exc))) from None
+
+    def _run(self, line: str, cell: str | None) -> Any:
         if looks_like_key(line):
             raise UsageError(
                 "that line looks like it holds an API key, so it was not used: keys never go on"
@@ -732,7 +756,7 @@ class GroqMagics(Magics, KnobDefaults):
         streamed_locally = isinstance(exc.cause, ChatError)
         if streamed_locally and not getattr(sink, "shows_answer", False):
             return
-        print("failed generation:\n" + exc.failed_generation)
+        say("failed generation:\n" + exc.failed_generation)
 
     def _compare(
         self, args: Any, options: ChatOptions, prompt: str, grid: dict[str, list[Any]]
@@ -790,9 +814,9 @@ class GroqMagics(Magics, KnobDefaults):
             # "interrupted" or "incomplete" when so; show it once, not twice.
             return already_shown(result, self.shell)
         if result.status == "interrupted":
-            print(f"⏹ interrupted: the partial answer ({len(result.text)} characters) is kept")
+            say(f"⏹ interrupted: the partial answer ({len(result.text)} characters) is kept")
         elif result.status == "incomplete":
-            print(f"⚠ incomplete: {result.error}")
+            say(f"⚠ incomplete: {result.error}")
         return result
 
     def _subcommand(self, name: str, tail: str, args: Any) -> Any:

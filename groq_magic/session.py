@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groq_magic._text import cost_text, one_line
+from groq_magic._keys import redact
+from groq_magic._text import cost_text, one_line, printable
 from groq_magic.backend import Backend
 from groq_magic.chat import (
     ChatError,
@@ -28,7 +29,7 @@ from groq_magic.chat import (
     UnknownChatError,
 )
 from groq_magic.chat.engine import run_turn
-from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, prepare_turn
+from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, options_again, prepare_turn
 from groq_magic.chat.sink import StreamSink
 
 if TYPE_CHECKING:
@@ -39,13 +40,22 @@ if TYPE_CHECKING:
 __all__ = ["GroqSession", "Report", "Table"]
 
 
+def _shown(value: Any) -> str:
+    """A table cell or report line as shown: masked of keys, one line, escaped controls."""
+    return printable(redact("" if value is None else str(value)))
+
+
 def _md_cell(value: Any) -> str:
-    return one_line("" if value is None else value).replace("|", "\\|")
+    # Markdown and HTML must not read a cell's text (names and texts may come from files).
+    return _shown(value).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass
 class Table:
-    """Rows of dicts that show as a Markdown table in notebooks and aligned text elsewhere."""
+    """Rows of dicts that show as a Markdown table in notebooks and aligned text elsewhere.
+
+    Every cell and the title are masked of keys and escaped (:func:`_shown`): what a
+    table shows may have come from a loaded file or a server."""
 
     rows: list[dict[str, Any]]
     title: str = ""
@@ -55,20 +65,20 @@ class Table:
         return list(self.rows[0]) if self.rows else []
 
     def _repr_markdown_(self) -> str:
-        head = f"**{self.title}**\n\n" if self.title else ""
+        head = f"**{_md_cell(self.title)}**\n\n" if self.title else ""
         if not self.rows:
             return head + self.empty
         cols = self._columns()
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(_md_cell(r.get(c)) for c in cols) + " |" for r in self.rows]
         return head + "\n".join(lines)
 
     def __repr__(self) -> str:
-        head = f"{self.title}\n" if self.title else ""
+        head = f"{_shown(self.title)}\n" if self.title else ""
         if not self.rows:
             return head + self.empty
-        cols = self._columns()
-        cells = [[("" if r.get(c) is None else str(r.get(c))) for c in cols] for r in self.rows]
+        cols = [_shown(c) for c in self._columns()]
+        cells = [[_shown(r.get(c)) for c in self._columns()] for r in self.rows]
         widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         return head + "\n".join([fmt.format(*cols), *(fmt.format(*row) for row in cells)])
@@ -81,10 +91,10 @@ class Report:
     lines: list[str] = field(default_factory=list)
 
     def _repr_markdown_(self) -> str:
-        return "  \n".join(self.lines)
+        return "  \n".join(_md_cell(line) for line in self.lines)
 
     def __repr__(self) -> str:
-        return "\n".join(self.lines)
+        return "\n".join(_shown(line) for line in self.lines)
 
 
 class GroqSession:
@@ -170,12 +180,12 @@ class GroqSession:
     ) -> PreparedTurn:
         """A recorded turn prepared again (retry, ``%groq ui``), replacing it when it succeeds.
 
-        The turn's own options and schema are reused; ``changes`` (a ``%groq ui``
-        line's flags) go on top. The recorded prompt is already rendered.
+        The turn's own options and schema are reused; ``changes`` (the flags typed on
+        the ``%groq retry`` or ``%groq ui`` line) go on top (see ``options_again``: a
+        loaded or restored turn offers no tools of its own). The recorded prompt is
+        already rendered.
         """
-        options = ChatOptions.from_snapshot(turn.options).merged(
-            chat=conversation.name, **(changes or {})
-        )
+        options = options_again(turn, {**(changes or {}), "chat": conversation.name})
         return self.prepare(
             options,
             turn.prompt,
@@ -207,10 +217,14 @@ class GroqSession:
         namespace: Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
+        changes: Mapping[str, Any] | None = None,
     ) -> ChatResult:
-        """Run a chat's last turn again, replacing it when the new answer arrives."""
+        """Run a chat's last turn again, replacing it when the new answer arrives.
+
+        ``changes``: options typed on the retry line (``%groq -t 0 retry``) over the turn's.
+        """
         conversation = self.chat(name)
-        prep = self.prepare_again(conversation.retry(), conversation, namespace)
+        prep = self.prepare_again(conversation.retry(), conversation, namespace, changes)
         return run_turn(prep, self.backend.client(), sink)
 
     # -- the exchange store ----------------------------------------------------------------

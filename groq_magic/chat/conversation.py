@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import weakref
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -31,14 +32,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
-from groq_magic._files import write_atomically
+from groq_magic._files import MIB, FileReadError, read_text_bounded, write_atomically
+from groq_magic._keys import redact_value
 from groq_magic._text import one_line
 from groq_magic.chat.errors import (
     ConversationFileError,
     EmptyConversationError,
+    OptionsError,
     UnknownChatError,
 )
-from groq_magic.chat.options import strip_secrets
+from groq_magic.chat.options import ChatOptions, strip_secrets
 from groq_magic.chat.sink import TurnStatus
 
 __all__ = [
@@ -55,6 +58,15 @@ DEFAULT_CHAT = "default"
 
 FILE_FORMAT = "groq_magic.conversation"
 FILE_VERSION = 1
+
+MAX_CHAT_FILE_BYTES = 256 * MIB
+"""``%groq load`` reads a chat file only when it is a regular file of at most this size
+(a long chat with images in it is tens of MB)."""
+
+
+# The turns this kernel's engine made, by identity (see Turn.made_here); weak, so a
+# forgotten turn leaves it.
+_MADE_HERE: weakref.WeakValueDictionary[int, Turn] = weakref.WeakValueDictionary()
 
 
 def _now() -> datetime:
@@ -98,13 +110,28 @@ class Turn(BaseModel):
     _schema: object | None = PrivateAttr(default=None)
 
     @property
+    def made_here(self) -> bool:
+        """True when this kernel made the turn (not loaded from a file or restored).
+
+        Re-running a turn that was not made here offers the model none of the tools
+        its options name: a file or a store cannot make notebook code run. (Kept
+        outside the model, so two turns with the same fields stay equal.)
+        """
+        return _MADE_HERE.get(id(self)) is self
+
+    @property
     def schema_object(self) -> object | None:
         """The pydantic model or schema dict the turn used, while the kernel lives."""
         return self._schema
 
     def remember_schema(self, schema: object | None) -> Turn:
-        """Keep ``schema`` with the turn (see :attr:`schema_object`); returns the turn."""
+        """Keep ``schema`` with the turn (see :attr:`schema_object`); returns the turn.
+
+        Only the engine calls this, for a turn it just made: the turn is marked
+        :attr:`made_here`.
+        """
         self._schema = schema
+        _MADE_HERE[id(self)] = self
         return self
 
     @field_validator("options", "usage", "user_message", "exchange")
@@ -266,17 +293,28 @@ class Conversation(BaseModel):
     # ---- files ---------------------------------------------------------------------
 
     def to_json(self) -> str:
-        """The conversation as a JSON document (every field, plus a format tag)."""
+        """The conversation as a JSON document (every field, plus a format tag).
+
+        Every text is masked of keys (:func:`groq_magic._keys.redact`) on the way out.
+        """
         data = {"format": FILE_FORMAT, "version": FILE_VERSION, **self.model_dump(mode="json")}
-        return json.dumps(data, ensure_ascii=False, indent=1)
+        return json.dumps(redact_value(data), ensure_ascii=False, indent=1)
 
     @classmethod
     def from_json(cls, text: str, source: str = "conversation") -> Conversation:
-        """Parse :meth:`to_json` output; any problem is one ConversationFileError line."""
+        """Parse :meth:`to_json` output; any problem is one ConversationFileError line.
+
+        A file is data: its turns' options are checked like a cell's (an ``extra``
+        field the option table does not take is refused), and nothing it names is
+        offered to a model again unless the command that re-runs it names it too
+        (see :attr:`Turn.made_here`).
+        """
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConversationFileError(f"{source}: not JSON ({exc})") from None
+        except RecursionError:
+            raise ConversationFileError(f"{source}: nested too deeply to be a chat") from None
         if not isinstance(data, dict) or data.get("format") != FILE_FORMAT:
             raise ConversationFileError(f"{source}: not a groq_magic conversation file")
         if data.get("version") != FILE_VERSION:
@@ -285,13 +323,21 @@ class Conversation(BaseModel):
             )
         body = {k: v for k, v in data.items() if k not in {"format", "version"}}
         try:
-            return cls.model_validate(body)
+            conversation = cls.model_validate(body)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
             raise ConversationFileError(
                 f"{source}: invalid conversation at {where or '(root)'}: {first.get('msg')}"
             ) from None
+        except RecursionError:
+            raise ConversationFileError(f"{source}: nested too deeply to be a chat") from None
+        for number, turn in enumerate(conversation.turns, start=1):
+            try:
+                ChatOptions.from_snapshot(turn.options)
+            except OptionsError as exc:
+                raise ConversationFileError(f"{source}: turn {number}: {exc}") from None
+        return conversation
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the conversation to ``path`` atomically (a crash never leaves half a file)."""
@@ -307,13 +353,13 @@ class Conversation(BaseModel):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Conversation:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save` (a regular file of at most
+        :data:`MAX_CHAT_FILE_BYTES`; anything else is one line)."""
         source = Path(path).expanduser()
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ConversationFileError(f"cannot read {str(source)!r}: {reason}") from None
+            text = read_text_bounded(source, MAX_CHAT_FILE_BYTES, what="chat file")
+        except FileReadError as exc:
+            raise ConversationFileError(str(exc)) from None
         return cls.from_json(text, source=repr(str(source)))
 
 

@@ -16,6 +16,7 @@ the option, expression or file at fault and never spans lines::
 
 from __future__ import annotations
 
+from groq_magic._keys import redact
 from groq_magic._text import one_line
 
 __all__ = [
@@ -33,10 +34,10 @@ __all__ = [
 
 
 class ChatError(Exception):
-    """Base of every conversation-engine error; ``str()`` is one line."""
+    """Base of every conversation-engine error; ``str()`` is one line, masked of keys."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(one_line(message))
+        super().__init__(one_line(redact(str(message))))
 
     def __str__(self) -> str:
         # LookupError subclasses would otherwise quote the message like a KeyError key.

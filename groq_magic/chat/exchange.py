@@ -19,10 +19,12 @@ carries only the content and the calls.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._keys import StreamRedactor, redact
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.reasoning import ThinkSplitter
 from groq_magic.chat.sink import StreamSink, ToolNote, TurnStatus
@@ -96,6 +98,12 @@ class Exchange:
         self.steps = 0
         self._reasoning: list[str] = []
         self._answer: list[str] = []
+        # A key in the answer or the thinking (echoed by a server, leaked by a tool) is
+        # masked here, where the text enters the record, so the screen, history, the
+        # store and every file get the masked text. A tail that may still become a key
+        # is held until the next piece (or the end) decides it.
+        self._answer_guard = StreamRedactor()
+        self._thinking_guard = StreamRedactor()
         self._begin()
 
     # -- one request ------------------------------------------------------------------
@@ -141,6 +149,11 @@ class Exchange:
         if not text:
             return
         self._first_token()
+        self._show_thinking(self._thinking_guard.feed(text))
+
+    def _show_thinking(self, text: str) -> None:
+        if not text:
+            return
         self._reasoning.append(text)
         if self._reasoning_to is not None:
             self._reasoning_to(text)
@@ -149,9 +162,26 @@ class Exchange:
         if not text:
             return
         self._first_token()
+        self._show_answer(self._answer_guard.feed(text))
+
+    def _show_answer(self, text: str) -> None:
+        if not text:
+            return
         self._answer.append(text)
         self._step_text.append(text)
         self.sink.delta(text)
+
+    def _release_held(self) -> None:
+        """Show what the key guards still hold (a request's answer ended)."""
+        self._show_thinking(self._thinking_guard.flush())
+        self._show_answer(self._answer_guard.flush())
+
+    def _show_tool(self, note: ToolNote) -> None:
+        if self._tool_to is not None:
+            # Arguments come from the model, results from notebook code or a server.
+            self._tool_to(
+                dataclasses.replace(note, line=redact(note.line), markdown=redact(note.markdown))
+            )
 
     def _content(self, text: str) -> None:
         thinking, answer = self._splitter.feed(text)
@@ -208,6 +238,7 @@ class Exchange:
         thinking, answer = self._splitter.flush()
         self._think(thinking)
         self._say(answer)
+        self._release_held()
         if self._executed_raw:
             self.executed.extend(self._show_executed(final=True))
             self._executed_raw = []
@@ -228,9 +259,9 @@ class Exchange:
             else:
                 line = _call_line(outcome.name, outcome.arguments_json, icon="🌐")
                 shown = ToolNote(outcome.id, line, line, done=False)
-            if self._tool_to is not None and self._executed_shown.get(outcome.id) != shown:
+            if self._executed_shown.get(outcome.id) != shown:
                 self._executed_shown[outcome.id] = shown
-                self._tool_to(shown)
+                self._show_tool(shown)
         return outcomes
 
     def _account(
@@ -256,7 +287,7 @@ class Exchange:
     def _note(self, outcome: ToolOutcome) -> None:
         """Show a finished call (replacing its running line)."""
         if self._tool_to is not None:
-            self._tool_to(_finished_note(outcome))
+            self._show_tool(_finished_note(outcome))
 
     def calls_started(self, calls: Sequence[ToolCall]) -> None:
         """Show a "running" line per call before the functions run."""
@@ -264,7 +295,7 @@ class Exchange:
             return
         for call in calls:
             line = _call_line(call.name, call.arguments_json)
-            self._tool_to(ToolNote(call.id, line, line, done=False))
+            self._show_tool(ToolNote(call.id, line, line, done=False))
 
     def call_finished(self, outcome: ToolOutcome) -> None:
         """One call of the running round finished: show its result now, and keep it."""
@@ -333,6 +364,7 @@ class Exchange:
                 self._note(outcome)
         self._think(stored.reasoning or "")
         self._say(stored.answer)
+        self._release_held()
         self.exchange = [dict(m) for m in stored.exchange]
         self._account(stored.model, dict(stored.usage), stored.finish_reason, None)
 

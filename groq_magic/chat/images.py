@@ -70,6 +70,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
+from groq_magic._files import FileReadError, read_bounded
 from groq_magic.chat.errors import ChatError
 
 if TYPE_CHECKING:
@@ -129,6 +130,9 @@ MIN_SIDE = 64
 
 DOWNLOAD_CAP = 64_000_000
 """The most bytes downloaded for one image URL (the largest a user plausibly means)."""
+
+MAX_IMAGE_FILE_BYTES = DOWNLOAD_CAP
+"""An image file is read only when it is a regular file of at most this size (as a download)."""
 
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
@@ -381,9 +385,9 @@ def _required(value: object, label: str, options: ImageOptions) -> LoadedImage:
 
 def _from_path(path: Path, label: str) -> LoadedImage:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImageError(f"{label}: cannot read it ({exc.strerror or exc})") from None
+        data = read_bounded(path, MAX_IMAGE_FILE_BYTES, what="image")
+    except FileReadError as exc:
+        raise ImageError(f"{label}: {exc}") from None
     return LoadedImage(label, data=data)
 
 

@@ -34,9 +34,9 @@ from pydantic import (
     field_validator,
 )
 
-from groq_magic._keys import KEY_SHAPE
+from groq_magic._keys import KEY_SHAPE, REDACTED, redact
 from groq_magic.chat.errors import OptionsError
-from groq_magic.knobs import FLAGS, KNOBS
+from groq_magic.knobs import FLAGS, KNOBS, extra_field_problem
 
 __all__ = [
     "FLAGS",
@@ -62,8 +62,6 @@ _SECRET_VALUE = re.compile(rf"^\s*({KEY_SHAPE.pattern}|bearer\s+\S+)\s*$", re.I)
 # JSON schemas describe data (a "password" property is not a password): kept as they are.
 _SCHEMA_KEYS = frozenset({"schema", "json_schema", "properties", "$defs", "definitions"})
 
-REDACTED = "[redacted]"
-
 
 @functools.lru_cache(maxsize=1024)
 def is_secret_key(name: str) -> bool:
@@ -74,15 +72,19 @@ def is_secret_key(name: str) -> bool:
 
 
 def is_secret_value(value: object) -> bool:
-    """True for a string shaped like a Groq key (``gsk_...``) or a ``Bearer ...`` value."""
-    return isinstance(value, str) and bool(_SECRET_VALUE.match(value))
+    """True for a string that is a key in force, shaped like a Groq key (``gsk_...``) or a
+    ``Bearer ...`` value."""
+    if not isinstance(value, str):
+        return False
+    return bool(_SECRET_VALUE.match(value)) or redact(value).strip() == REDACTED
 
 
 def strip_secrets(value: Any) -> Any:
     """A deep copy of dicts/lists without credentials, for anything kept or shown.
 
-    Credential-looking keys are dropped and key-shaped string values become
-    ``"[redacted]"``. The contents of JSON schemas are copied unchanged.
+    Credential-looking keys are dropped, key-shaped string values become
+    ``"[redacted]"`` and keys inside longer strings are masked (:func:`groq_magic._keys.redact`).
+    The contents of JSON schemas are copied unchanged.
     """
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
@@ -94,8 +96,8 @@ def strip_secrets(value: Any) -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [strip_secrets(v) for v in value]
-    if is_secret_value(value):
-        return REDACTED
+    if isinstance(value, str):
+        return REDACTED if _SECRET_VALUE.match(value) else redact(value)
     return value
 
 
@@ -199,6 +201,13 @@ class ChatOptions(BaseModel):
             raise ValueError(f"must not carry credentials (got field {secret[0]!r})")
         if strip_secrets(value) != value:
             raise ValueError("must not carry credentials (a value looks like an API key)")
+        # Checked against the option table: a knob's field has its flag, the engine's
+        # fields are the engine's, and an unknown field is refused (a typo, or a file
+        # that would slip something into the request).
+        for name, item in value.items():
+            problem = extra_field_problem(str(name), item)
+            if problem is not None:
+                raise ValueError(f"field {problem}")
         return value
 
     # ---- construction -------------------------------------------------------------

@@ -33,6 +33,7 @@ from groq_magic.chat.errors import ChatError, OptionsError, SchemaError
 from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.schema import SchemaValidator, schema_response_format
 from groq_magic.chat.sink import TurnMeta
+from groq_magic.knobs import KNOBS
 
 if TYPE_CHECKING:
     from groq_magic.chat.conversation import Turn
@@ -47,6 +48,7 @@ __all__ = [
     "PreparedTurn",
     "TurnDefaults",
     "TurnLog",
+    "options_again",
     "prepare_turn",
     "resolve_schema",
 ]
@@ -354,6 +356,22 @@ def prepare_turn(
         notes=notes,
         log=log,
     )
+
+
+def options_again(turn: Turn, changes: Mapping[str, Any] | None = None) -> ChatOptions:
+    """The options to run a recorded turn again (retry, ``%groq ui``): its own, then
+    ``changes`` (what the command re-running it typed) on top.
+
+    A turn this kernel did not make (loaded from a file, restored from the store) is
+    data: the options that make notebook code run (``--tools``, ``--tool-choice``:
+    knobs marked ``runs_code``) are not taken from it; only ``changes`` can name them.
+    """
+    snapshot = dict(turn.options)
+    if not turn.made_here:
+        for name, knob in KNOBS.items():
+            if knob.runs_code:
+                snapshot.pop(name, None)
+    return ChatOptions.from_snapshot(snapshot).merged(**(changes or {}))
 
 
 def _texts(message: Mapping[str, Any]) -> list[str]:

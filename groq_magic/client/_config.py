@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from groq_magic._keys import remember_key
+
 from ._exceptions import ArgumentError, GroqError
 
 __all__ = [
@@ -42,12 +44,17 @@ MISSING_KEY_MESSAGE = (
 
 
 class Secret:
-    """A string that never shows itself in a repr, str or f-string."""
+    """A string that never shows itself in a repr, str or f-string.
+
+    Making one registers the value as a key in force (:func:`groq_magic._keys.remember_key`),
+    so every sink masks it from then on, whatever its shape.
+    """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember_key(value)
 
     def reveal(self) -> str:
         """The secret itself; call it only where it goes onto the wire."""

@@ -23,6 +23,8 @@ from typing import IO, Any, TypeAlias, TypeVar
 import httpx
 from pydantic import Field
 
+from groq_magic._files import FileReadError, read_bounded
+
 from ._exceptions import APIResponseValidationError, ArgumentError
 from ._models import NullableList, _Lenient
 from ._resource import (
@@ -49,6 +51,9 @@ __all__ = [
 FILES_API = "Files API (needed by the Batch API)"
 # Groq's Batch API takes only .jsonl files, so bytes without a name are sent as one.
 DEFAULT_FILENAME = "batch.jsonl"
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+"""A file uploaded by path is read only up to Groq's limit for a batch file (200 MB)."""
 
 T = TypeVar("T")
 
@@ -167,9 +172,9 @@ def _read_path(path: Path) -> bytes:
             "(to upload text itself, pass it as bytes: text.encode())"
         )
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ArgumentError(f"could not read {str(path)!r}: {exc.strerror or exc}") from None
+        return read_bounded(path, MAX_UPLOAD_BYTES, what="file")
+    except FileReadError as exc:
+        raise ArgumentError(str(exc)) from None
 
 
 def upload_part(file: FileInput) -> tuple[str, bytes, str | None]:

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from groq_magic._keys import MIN_KEY_LENGTH, REDACTED
+
 from ._config import Secret
 from ._exceptions import (
     APIError,
@@ -37,18 +39,16 @@ def _snippet(raw: bytes | str) -> str:
     return text[:_SNIPPET] + ("..." if len(text) > _SNIPPET else "")
 
 
-# Shorter "keys" are placeholders that OpenAI-compatible servers ignore ("local" for the
-# embedded model, "ollama", "EMPTY"): replacing them would corrupt answers that happen to
-# contain the word, and they protect nothing. Real keys (Groq's are 56 characters) are longer.
-MIN_REDACTED_KEY = 12
-
-
 def _redact(raw: bytes, secret: Secret | None) -> bytes:
-    """Drop the key from a body before anything keeps it: servers echo rejected keys."""
+    """Drop the key from a body before anything keeps it: servers echo rejected keys.
+
+    (Placeholder "keys" shorter than ``MIN_KEY_LENGTH``, such as the embedded model's
+    "local", protect nothing and are left alone: masking them would corrupt answers.)
+    """
     if secret:
         key = secret.reveal().encode()
-        if len(key) >= MIN_REDACTED_KEY and key in raw:
-            return raw.replace(key, b"[redacted]")
+        if len(key) >= MIN_KEY_LENGTH and key in raw:
+            return raw.replace(key, REDACTED.encode())
     return raw
 
 

@@ -4,23 +4,22 @@ An :class:`Exchange` is plain data (no IPython, no network): the request body
 sent, what came back, and where it belongs (chat, cell, notebook). Before
 anything is written, :func:`scrub` removes credentials twice over: the body goes
 through :func:`~groq_magic.chat.options.strip_secrets` (credential-named fields
-dropped, whole-value keys redacted), then every string has key-shaped parts
-(``groq_magic._keys.KEY_SHAPE``) and ``Bearer`` credentials replaced by
-``[redacted]``, wherever they sit in the text. Redacting costs a few characters
+dropped, whole-value keys redacted), then every string has the keys in force,
+key-shaped parts and ``Bearer`` credentials replaced by ``[redacted]``
+(:func:`groq_magic._keys.redact`), wherever they sit in the text. Redacting costs a few characters
 of a prompt that held a key; storing the key would cost the key.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from groq_magic._keys import KEY_SHAPE
-from groq_magic.chat.options import REDACTED, strip_secrets
+from groq_magic._keys import redact, redact_value
+from groq_magic.chat.options import strip_secrets
 from groq_magic.chat.result import as_dict
 
 if TYPE_CHECKING:
@@ -41,39 +40,16 @@ __all__ = [
 STATUSES = ("complete", "interrupted", "incomplete", "error")
 """What an exchange's ``status`` can be: the result statuses plus ``error`` (nothing usable)."""
 
-# Applied before KEY_SHAPE, so "Bearer gsk_..." goes whole, the word "Bearer" with it.
-_BEARER = re.compile(r"\bbearer\s+[A-Za-z0-9._~+/=-]{12,}", re.I)
-
-
-def _suspect(text: str) -> bool:
-    # Plain substring tests: a case-insensitive regex alternation costs ~50x more on
-    # a long request. Only text that passes here pays for the redaction regexes. (A
-    # key always holds "gsk_" or "sk-"; only a non-key token after a "bEaReR" in odd
-    # case would slip by.)
-    return "gsk_" in text or "sk-" in text or "earer" in text or "EARER" in text
-
 
 def scrub_text(text: str) -> str:
-    """``text`` with key-shaped substrings and ``Bearer`` credentials replaced by ``[redacted]``."""
-    if not _suspect(text):
-        return text
-    return KEY_SHAPE.sub(REDACTED, _BEARER.sub(REDACTED, text))
-
-
-def _scrubbed(value: Any) -> Any:
-    # New containers, shared leaves: nothing the caller (or a memo) holds is changed.
-    if isinstance(value, str):
-        return scrub_text(value)
-    if isinstance(value, dict):
-        return {k: _scrubbed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v) for v in value]
-    return value
+    """``text`` with keys in force, key-shaped words and ``Bearer`` credentials masked."""
+    return redact(text)
 
 
 def scrub(value: Any) -> Any:
     """A copy of ``value`` (dicts, lists, scalars) that is safe to store: no credential in it."""
-    return _scrubbed(strip_secrets(value))
+    # New containers, shared leaves: nothing the caller (or a memo) holds is changed.
+    return redact_value(strip_secrets(value))
 
 
 def _json(value: Any, *, sort_keys: bool = False) -> str:
@@ -84,12 +60,12 @@ def _json(value: Any, *, sort_keys: bool = False) -> str:
 
 def safe_json(value: Any, text: str) -> str:
     """``text`` (the JSON of ``value``, already through strip_secrets), redacted if it must be."""
-    if not _suspect(text):
+    if redact(text) == text:
         return text
-    # Rare: only text that mentions a key prefix or "bearer" pays for the walk.
-    redacted = _json(_scrubbed(value))
+    # Rare: only text that holds a key (or something shaped like one) pays for the walk.
+    redacted = _json(redact_value(value))
     # Last net for objects serialized through str(): the walk cannot see inside them.
-    return KEY_SHAPE.sub(REDACTED, _BEARER.sub(REDACTED, redacted))
+    return redact(redacted)
 
 
 def dumps(value: Any) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from groq_magic._files import write_atomically
+from groq_magic._keys import redact, redact_value
 from groq_magic.chat.template import find_references
 from groq_magic.store._errors import ExportError
 
@@ -168,7 +169,7 @@ def export_markdown(
             "",
             _answer_markdown(turn),
         ]
-    return _write(target, "\n".join(lines).rstrip() + "\n")
+    return _write(target, redact("\n".join(lines).rstrip() + "\n"))
 
 
 def _flag_value(value: Any) -> str:
@@ -298,7 +299,9 @@ def export_notebook(
         },
         "cells": cells,
     }
-    return _write(target, json.dumps(notebook, ensure_ascii=False, indent=1) + "\n")
+    # Every text masked of keys, value by value (a key with JSON-escaped characters would
+    # slip past a search of the finished file).
+    return _write(target, json.dumps(redact_value(notebook), ensure_ascii=False, indent=1) + "\n")
 
 
 def export(conversation: Any, path: str | os.PathLike[str], *, force: bool = False) -> Path:

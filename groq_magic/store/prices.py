@@ -30,12 +30,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from groq_magic._files import MIB, FileReadError, read_text_bounded
 from groq_magic.chat.result import as_dict
 from groq_magic.store._errors import PriceFileError
 
 __all__ = ["ModelPrice", "PriceTable", "cost", "default_prices", "load_prices", "local_models"]
 
 _RATES = ("input", "output", "cached_input")
+
+MAX_PRICE_FILE_BYTES = 4 * MIB
+"""A price file is read only when it is a regular file of at most this size."""
 
 
 @dataclass(frozen=True)
@@ -153,14 +157,15 @@ def load_prices(override: Mapping[str, Any] | str | os.PathLike[str] | None = No
     path = Path(override).expanduser()
     where = f"price file {str(path)!r}"
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise PriceFileError(f"cannot read {where}: {reason}") from None
+        text = read_text_bounded(path, MAX_PRICE_FILE_BYTES, what="price file")
+    except FileReadError as exc:
+        raise PriceFileError(str(exc)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PriceFileError(f"{where} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise PriceFileError(f"{where} is nested too deeply to be a price table") from None
     return _parse_table(where, data, base)
 
 

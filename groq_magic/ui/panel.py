@@ -43,7 +43,7 @@ from groq_magic.chat.conversation import Conversation, Turn
 from groq_magic.chat.engine import TurnError, run_turn
 from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
 from groq_magic.chat.options import FLAGS, ChatOptions
-from groq_magic.chat.prepare import PreparedTurn
+from groq_magic.chat.prepare import PreparedTurn, options_again
 from groq_magic.chat.result import ChatResult
 from groq_magic.client import GroqError
 from groq_magic.knobs import SLIDER_KNOBS
@@ -445,9 +445,7 @@ def show_panel(
             )
         prompt = replaces.prompt
         # The last turn's settings, with whatever the %groq ui line itself set on top.
-        options = ChatOptions.from_snapshot(replaces.options).merged(
-            **options.model_dump(exclude_unset=True)
-        )
+        options = options_again(replaces, options.model_dump(exclude_unset=True))
     if not is_live_kernel(shell):
         return _plain_run(session, options, prompt, namespace, replaces)
     panel = ParameterPanel(

@@ -307,7 +307,7 @@ def test_missing_and_binary_files(tmp_path: Path) -> None:
         Conversation.load(tmp_path / "nope.json")
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ConversationFileError, match="cannot read"):
+    with pytest.raises(ConversationFileError, match=r"bin\.json' is not UTF-8 text"):
         Conversation.load(binary)
 
 

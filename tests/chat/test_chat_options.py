@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from groq_magic.chat.errors import OptionsError
@@ -145,9 +147,33 @@ def test_schema_response_format_wins_over_json_mode() -> None:
     assert not ChatOptions().wants_json
 
 
-def test_extra_fields_pass_through_but_explicit_options_win() -> None:
-    opts = ChatOptions.parse(temperature=1.0, extra={"temperature": 0.1, "reasoning_effort": "low"})
-    assert opts.to_request_params() == {"temperature": 1.0, "reasoning_effort": "low"}
+def test_extra_fields_of_the_table_pass_through() -> None:
+    opts = ChatOptions.parse(temperature=1.0, extra={"frequency_penalty": 0.5, "user": "me"})
+    assert opts.to_request_params() == {
+        "frequency_penalty": 0.5,
+        "user": "me",
+        "temperature": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"temperature": 0.1}, "extra field 'temperature' is set by --temperature, not by extra"),
+        ({"model": "other"}, "extra field 'model' is set by --model, not by extra"),
+        ({"stream": False}, "extra field 'stream' is set by --no-stream, not by extra"),
+        ({"n": 64}, "extra field 'n' is set by groq_magic (one answer per request), not by extra"),
+        ({"tools": []}, "extra field 'tools' is set by --tools, not by extra"),
+        ({"nope": 1}, "extra field 'nope' is not a request field it takes (it takes: "),
+        ({"frequency_penalty": "high"}, "extra field 'frequency_penalty' must be int/float"),
+        ({"logprobs": 1}, "extra field 'logprobs' must be bool (got 1)"),
+    ],
+)
+def test_extra_fields_outside_the_table_are_one_line(extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(OptionsError) as info:
+        ChatOptions.parse(extra=extra)
+    assert str(info.value).startswith(message), str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_snapshot_round_trip() -> None:

@@ -704,16 +704,38 @@ def test_rerunning_the_cell_replaces_its_turn_in_place(tools: Any) -> None:
     assert sent(tools.server)["messages"][:4] == FIRST_TURN
 
 
-def test_retry_of_a_loaded_tool_turn_whose_function_is_gone_is_one_line(
+def test_retry_of_a_loaded_tool_turn_offers_no_tools_unless_the_line_names_them(
     tools: Any, tmp_path: Path
 ) -> None:
+    # A chat file is data: the tools its turn names are not offered again by themselves.
+    round_trip(tools)
+    path = tmp_path / "chat.json"
+    assert tools.run(f"%groq save {path}").error is None
+    assert tools.run(f"%groq load {path}").error is None
+    WEATHER_CALLS.clear()
+    tools.server.enqueue(answer_stream("Rainy."))
+    run = tools.run("%groq retry")
+    assert run.error is None, run.err
+    retried = chat_requests(tools)[-1]
+    assert "tools" not in retried
+    assert "tool_choice" not in retried
+    assert WEATHER_CALLS == []
+    # Named on the retry line, the notebook's function is offered again.
+    tools.server.enqueue(tool_reply(OSLO, stream=True), final("Rainy, 12°C.", stream=True))
+    run = tools.run("%groq -T get_weather retry")
+    assert run.error is None, run.err
+    assert chat_requests(tools)[-2]["tools"] == [make_tool(get_weather).definition]
+    assert WEATHER_CALLS == [("Oslo", "C")]
+
+
+def test_retry_naming_a_tool_that_is_gone_is_one_line(tools: Any, tmp_path: Path) -> None:
     round_trip(tools)
     path = tmp_path / "chat.json"
     assert tools.run(f"%groq save {path}").error is None
     del tools.ns["get_weather"]
     assert tools.run(f"%groq load {path}").error is None
     before, requests = tools.history_json(), len(chat_requests(tools))
-    run = tools.run("%groq retry")
+    run = tools.run("%groq -T get_weather retry")
     assert run.usage_error == "--tools: no function named 'get_weather' in the notebook"
     assert len(chat_requests(tools)) == requests
     assert tools.history_json() == before

@@ -108,7 +108,7 @@ def test_an_override_file(tmp_path: Path) -> None:
         ('{"m": {"input": 1, "output": true}}', "'output' must be USD"),
         ('{"m": {"inptu": 1}}', "unknown field 'inptu'"),
         ('{"models": {}, "batch_discount": 2}', "'batch_discount' must be between 0 and 1"),
-        ("\udcff", "cannot read"),
+        ("\udcff", "is not UTF-8 text"),
     ],
 )
 def test_an_invalid_price_file_is_one_line(tmp_path: Path, content: str, fragment: str) -> None:

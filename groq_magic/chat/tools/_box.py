@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from groq_magic._keys import redact, redact_value
 from groq_magic.chat.errors import one_line
 from groq_magic.chat.tools._calls import ToolCall
 from groq_magic.chat.tools._content import clip, result_content
@@ -82,14 +83,17 @@ class ToolOutcome:
         }
 
     def _fail(self, error: str) -> ToolOutcome:
-        self.error = clip(one_line(error), _ERROR_CHARS)
+        # A key in an exception message is masked before it is shown, sent or kept.
+        self.error = redact(clip(one_line(error), _ERROR_CHARS))
         self.content = self.error
         return self
 
     def _succeed(self, value: Any) -> None:
-        self.result = value
+        # The result as the model, the screen and history get it: a key in it is masked
+        # (the function's own return value is not the record).
+        self.result = redact_value(value)
         try:
-            self.content = result_content(value)
+            self.content = redact(result_content(value))
         except Exception as exc:  # a result that cannot be shown is an error, not a crash
             self._fail(f"the result cannot be sent: {exception_line(exc)}")
 
