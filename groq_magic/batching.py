@@ -18,8 +18,9 @@ restart ``groq_magic.batch_job(ID)`` picks the job up again and
 :meth:`BatchJob.results` rebuilds the rows from the input file (so a job picked up
 again gives the same table as the one that created it) and joins the output and
 error files on ``custom_id``: a failed request is a row with its error; a request an
-expired or cancelled batch never ran is a row marked ``interrupted``, and every
-finished answer is kept. Costs are the price table's at half (Groq's batch
+expired or cancelled batch never ran is a row marked ``interrupted``; a result line that
+cannot be read is an error row (or one printed line naming it), and every finished
+answer is kept. Costs are the price table's at half (Groq's batch
 discount); unknown stays unknown.
 
 The module is ``batching``, not ``batch``: importing a submodule named ``batch`` would
@@ -44,8 +45,7 @@ from groq_magic._text import one_line
 from groq_magic.chat.errors import ChatError
 from groq_magic.chat.result import ChatResult
 from groq_magic.checks import Check, apply_checks, check_columns, resolve_checks
-from groq_magic.client import Groq, NotFoundError
-from groq_magic.client._batches import Batch, BatchOutputLine, parse_batch_output
+from groq_magic.client import Batch, BatchOutputLine, Groq, NotFoundError, parse_batch_output
 from groq_magic.client._resource import ENDPOINT_NOT_FOUND
 from groq_magic.ui.runner import TABLE_COLUMNS, RunSpec, table_from_rows
 from groq_magic.ui.sweep import plan_sweep, with_check_summary
@@ -329,7 +329,11 @@ class BatchJob:
 
         A job still running is one line saying so (``.wait()`` first); a job whose
         input was rejected is one line with the reason. An expired or cancelled
-        job gives every answer that finished, the rest marked ``interrupted``.
+        job gives every answer that finished, the rest marked ``interrupted``. A line
+        of the output or error file that cannot be read (cut short, not an object, not
+        a chat completion) makes its request's row an ``error`` that names the line;
+        one that does not even name its request is one printed line, and the rows left
+        without a result say so: every good answer is still in the table.
         """
         batch = self.refresh()
         if batch.status in _RUNNING:
@@ -340,13 +344,14 @@ class BatchJob:
         if batch.input_file_id is None:
             raise BatchError(f"batch {self.id} names no input file")
         requests = [json.loads(x) for x in self._file(batch.input_file_id).splitlines() if x]
-        answers: dict[str, BatchOutputLine] = {}
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if file_id:
-                answers.update(
-                    (a.custom_id or "", a) for a in parse_batch_output(self._file(file_id))
-                )
-        rows = [self._row(r, answers.get(r["custom_id"]), self.status) for r in requests]
+        answers, lost = self._answers(batch)
+        missing = f"no readable result ({'; '.join(lost)})" if lost else None
+        rows = [self._row(r, answers.get(r["custom_id"]), self.status, missing) for r in requests]
+        if lost:
+            print(
+                f"batch {self.id}: {'; '.join(lost)}; the rows without a result are marked"
+                " error, every other answer is in the table"
+            )
         if batch.status in ("expired", "cancelled"):
             missing = sum(row["status"] == "interrupted" for row in rows)
             print(
@@ -365,8 +370,36 @@ class BatchJob:
     def _file(self, file_id: str) -> str:
         return self.client.files.content(file_id).decode("utf-8", "replace")
 
+    def _answers(self, batch: Batch) -> tuple[dict[str, BatchOutputLine], list[str]]:
+        """The result lines of both files by ``custom_id``, and a note per file on the
+        lines that could not be read and name no request (a line cut short, say)."""
+        answers: dict[str, BatchOutputLine] = {}
+        lost: list[str] = []
+        for file_id, source in ((batch.output_file_id, "output"), (batch.error_file_id, "error")):
+            if not file_id:
+                continue
+            unnamed: list[int] = []
+            for answer in parse_batch_output(self._file(file_id), source=f"{source} file"):
+                if answer.custom_id:
+                    answers[answer.custom_id] = answer
+                elif answer.line_number is not None:
+                    unnamed.append(answer.line_number)
+            if unnamed:
+                numbers = ", ".join(str(n) for n in unnamed[:10])
+                more = f" and {len(unnamed) - 10:,} more" if len(unnamed) > 10 else ""
+                plural = "s" if len(unnamed) > 1 else ""
+                lost.append(
+                    f"line{plural} {numbers}{more} of the {source} file could not be read"
+                    " and name no request"
+                )
+        return answers, lost
+
     def _row(
-        self, request: Mapping[str, Any], answer: BatchOutputLine | None, status: str
+        self,
+        request: Mapping[str, Any],
+        answer: BatchOutputLine | None,
+        status: str,
+        missing: str | None = None,
     ) -> dict[str, Any]:
         body = request.get("body") or {}
         messages = body.get("messages") or [{}]
@@ -410,6 +443,8 @@ class BatchJob:
         elif answer is not None:
             row["status"] = "interrupted"
             row["error"] = redact(answer.error_message or "") or None
+        elif missing is not None:
+            row["error"] = missing  # its line may be one that could not be read
         else:
             row["status"] = "interrupted"
             row["error"] = f"not run: the batch was {status}"
@@ -438,4 +473,4 @@ class BatchJob:
 
 def _never_ran(answer: BatchOutputLine) -> bool:
     """An error line for a request the batch never ran (its window expired)."""
-    return answer.response is None and answer.error is not None
+    return answer.response is None and answer.error is not None and not answer.unreadable

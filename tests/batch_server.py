@@ -9,6 +9,7 @@
         server.complete(batch.id)    # -> finalizing -> completed, output and error files written
         server.expire(batch.id)      # or: the window ran out; unexecuted requests -> error file
                                      # (as failed, with error.code "batch_expired")
+        server.rewrite_results(batch.id, edit)   # serve a corrupted output (or error) file
 
 The test drives the lifecycle: nothing moves on its own, unless ``advance_on_poll=True``,
 which takes one ``step`` each time ``GET /batches/{id}`` is polled (for code that polls
@@ -269,6 +270,26 @@ class BatchServer:
         while self.step(batch_id) not in ("completed", "failed", "expired", "cancelled"):
             pass
         return self.status(batch_id)
+
+    def rewrite_results(
+        self,
+        batch_id: str,
+        edit: Callable[[list[bytes]], list[bytes]],
+        kind: str = "output",
+    ) -> None:
+        """Serve ``edit(lines)`` as a finished batch's ``kind`` file (``output`` or ``error``).
+
+        ``lines`` are the file's lines as served (shuffled, no newlines); what ``edit``
+        returns is served joined by newlines: a line cut short, a line that is not an
+        object, a response of the wrong shape, as a broken server or disk would give.
+        """
+        with self._lock:
+            batch = self.batches[batch_id]
+            file_id = batch.output_file_id if kind == "output" else batch.error_file_id
+            assert file_id is not None, f"the batch has no {kind} file"
+            stored = self.files[file_id]
+            lines = edit(stored.data.splitlines())
+            stored.data = b"".join(line + b"\n" for line in lines)
 
     def expire(self, batch_id: str) -> None:
         """The completion window ran out: unexecuted requests go to the error file."""

@@ -16,10 +16,12 @@ in input order: join them to the input on ``custom_id``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from ._exceptions import APIResponseValidationError, ArgumentError
 from ._models import ChatCompletion, NullableList, _Lenient
@@ -149,13 +151,24 @@ class BatchLineError(_Lenient):
     message: str | None = None
 
 
+UNREADABLE_LINE = "unreadable_result_line"
+"""The ``error.code`` of a :class:`BatchOutputLine` made for a line that is not a result."""
+
+
 class BatchOutputLine(_Lenient):
-    """One line of a batch's output or error file, keyed to its input by ``custom_id``."""
+    """One line of a batch's output or error file, keyed to its input by ``custom_id``.
+
+    ``line_number`` is its line in the file (set by :func:`parse_batch_output`). A line
+    that could not be read as a result (:attr:`unreadable`) carries an ``error`` saying
+    why, and the ``custom_id`` when that much could be read.
+    """
 
     id: str | None = None
     custom_id: str | None = None
     response: BatchLineResponse | None = None
     error: BatchLineError | None = None
+    line_number: int | None = None
+    _completion: ChatCompletion | None = PrivateAttr(default=None)
 
     @property
     def ok(self) -> bool:
@@ -164,8 +177,15 @@ class BatchOutputLine(_Lenient):
         return self.error is None and status is not None and 200 <= status < 300
 
     @property
+    def unreadable(self) -> bool:
+        """True for a line :func:`parse_batch_output` could not read as a result."""
+        return self.error is not None and self.error.code == UNREADABLE_LINE
+
+    @property
     def completion(self) -> ChatCompletion | None:
         """The answer as a :class:`ChatCompletion` when the request succeeded, else None."""
+        if self._completion is not None:
+            return self._completion
         if not self.ok or self.response is None or not isinstance(self.response.body, dict):
             return None
         try:
@@ -182,6 +202,8 @@ class BatchOutputLine(_Lenient):
         if self.ok:
             return None
         if self.error is not None:
+            if self.unreadable and self.error.message:
+                return self.error.message
             head = self.error.code or "error"
             return f"{head}: {self.error.message}" if self.error.message else head
         status = self.response.status_code if self.response else None
@@ -194,21 +216,84 @@ class BatchOutputLine(_Lenient):
         return f"HTTP {status}" if status is not None else "no answer"
 
 
-def parse_batch_output(data: bytes | str) -> list[BatchOutputLine]:
-    """The lines of a batch output or error file (JSONL), in file order; blank lines skipped."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+# The custom_id of a line cut short or otherwise broken: the first one in its text.
+_CUSTOM_ID = re.compile(r'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _custom_id_in(line: str, value: Any) -> str | None:
+    """The line's ``custom_id`` if it can be read: from the decoded object, else its text."""
+    if isinstance(value, dict):
+        found = value.get("custom_id")
+        return found if isinstance(found, str) and found else None
+    match = _CUSTOM_ID.search(line)
+    if match is None:
+        return None
+    try:
+        found = json.loads(match[1])
+    except ValueError:
+        return None
+    return found if isinstance(found, str) and found else None
+
+
+def _unreadable(number: int, source: str, why: str, custom_id: str | None) -> BatchOutputLine:
+    message = f"unreadable result: line {number} of the {source} {why}"
+    return BatchOutputLine(
+        custom_id=custom_id,
+        error=BatchLineError(code=UNREADABLE_LINE, message=message),
+        line_number=number,
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = str(first.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message
+
+
+def _read_line(line: str, number: int, source: str) -> BatchOutputLine:
+    """One line as a result, or as an unreadable line naming why (never raises)."""
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return _unreadable(number, source, "is not complete JSON", _custom_id_in(line, None))
+    custom_id = _custom_id_in(line, value)
+    if not isinstance(value, dict):
+        return _unreadable(number, source, "is not a JSON object", custom_id)
+    try:
+        parsed = BatchOutputLine.model_validate(value)
+    except ValidationError as exc:
+        return _unreadable(number, source, f"is not a result ({_first_error(exc)})", custom_id)
+    parsed.line_number = number
+    if parsed.ok:
+        body = parsed.response.body if parsed.response is not None else None
         try:
-            lines.append(BatchOutputLine.model_validate_json(line))
+            completion = ChatCompletion.model_validate(body) if isinstance(body, dict) else None
         except ValidationError as exc:
-            raise APIResponseValidationError(
-                f"line {number} of the batch output is not a result line "
-                f"({exc.errors()[0].get('msg', 'invalid')}): {line[:200]}"
-            ) from None
-    return lines
+            why = f"is not a chat completion ({_first_error(exc)})"
+            return _unreadable(number, source, why, custom_id)
+        if completion is None or not completion.choices:
+            why = "has no answer (no chat completion with a choice)"
+            return _unreadable(number, source, why, custom_id)
+        parsed._completion = completion
+    return parsed
+
+
+def parse_batch_output(data: bytes | str, *, source: str = "batch output") -> list[BatchOutputLine]:
+    """The lines of a batch output or error file (JSONL), in file order; blank lines skipped.
+
+    Never raises for a bad line: a line cut short, one that is not a JSON object, or
+    one whose response is not a result with a chat completion comes back as an
+    :attr:`~BatchOutputLine.unreadable` line whose error names its line number in
+    ``source`` (and its ``custom_id`` when that can be read), so every other line
+    is still read.
+    """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return [
+        _read_line(line, number, source)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 def _create_body(

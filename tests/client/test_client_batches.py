@@ -633,13 +633,18 @@ def test_async_files_and_batches(emulation: BatchServer, tmp_path: Path) -> None
 # -- the output file parser ------------------------------------------------------------------
 
 
-def test_parse_batch_output_refuses_lines_that_are_not_results() -> None:
+def test_parse_batch_output_marks_lines_that_are_not_results() -> None:
     assert parse_batch_output(b"") == []
     assert parse_batch_output("\n\n") == []
-    with pytest.raises(APIResponseValidationError, match="line 2 of the batch output"):
-        parse_batch_output(b'{"custom_id": "a"}\n{oops\n')
-    with pytest.raises(APIResponseValidationError):
-        parse_batch_output(b'["a list"]\n')
+    first, second = parse_batch_output(b'{"custom_id": "a"}\n{oops\n')
+    assert (first.custom_id, first.unreadable) == ("a", False)
+    assert second.unreadable
+    assert second.error_message == (
+        "unreadable result: line 2 of the batch output is not complete JSON"
+    )
+    [listed] = parse_batch_output(b'["a list"]\n')
+    assert listed.unreadable
+    assert listed.custom_id is None
     [line] = parse_batch_output(
         b'{"custom_id": "x", "response": {"status_code": 500, "body": "upstream died"}}\n'
     )
