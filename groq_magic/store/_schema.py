@@ -150,8 +150,28 @@ def _fts_available(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def _is_current(conn: sqlite3.Connection) -> bool:
+    """True when the tables are this version's already: a read, no write lock taken."""
+    try:
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return False
+        raise
+    version = row[0] if row else None
+    if version is not None and version > SCHEMA_VERSION:
+        raise NewerSchemaError(version)
+    return version == SCHEMA_VERSION
+
+
 def ensure_schema(conn: sqlite3.Connection, *, now: float) -> None:
-    """Create or migrate the tables in one write transaction (safe with two processes)."""
+    """Create or migrate the tables in one write transaction (safe with two processes).
+
+    A file whose tables are current is only read: opening it needs no write lock, so a
+    kernel can open (and read) a store another process holds locked, or a read-only one.
+    """
+    if _is_current(conn):
+        return
     # Only takes effect on a database with no tables yet; lets cache_clear give space back.
     conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("BEGIN IMMEDIATE")
