@@ -5,6 +5,10 @@ library) in the user's data folder, found with ``platformdirs``. Pieces:
 
 - ``_db``: :class:`Store` and :func:`open_store` (where the file lives, the
   failure policy: automatic writes never raise, commands raise one line).
+- ``_faults``: a fault that passes (lock, full disk, read-only file) or lasts, in one
+  line; ``_backlog``: the writes that wait for a passing fault, in order, bounded, and
+  made at the next write, at ``close`` or at exit; ``_carry``: a session's writes read
+  back from a store file deleted or replaced under it, to write them again.
 - ``_exchange``: :class:`Exchange`, one request and its outcome, and the
   scrubbing that keeps keys out of the file.
 - ``_cache``: :func:`cache_key` (what makes two requests the same) and

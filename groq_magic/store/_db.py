@@ -6,25 +6,41 @@ Where it lives: an explicit path, else ``$GROQ_MAGIC_STORE``, else
 extension costs nothing here.
 
 Failure policy, the reason this module exists in this shape: the store is a
-record, never a reason for a chat to fail. Automatic calls (:meth:`Store.record`,
-:meth:`Store.lookup`, the history edits, :meth:`Store.record_batch`) never raise:
-the first failure (another process holding the lock past the busy timeout, a
-read-only file or folder, a full disk, a file that is not a database) calls
-``on_warning`` with one line and turns the store off for the rest of the
-session; exchanges that could not be written stay in :attr:`Store.unsaved`.
-Commands a user asked for (``log``, ``cache_info``, ``usage_summary``...)
-raise one :class:`StoreError` line instead, and turn the store off the same way.
+record, never a reason for a chat to fail, and it loses nothing without saying so.
+Automatic calls (:meth:`Store.record`, :meth:`Store.lookup`, the history edits,
+:meth:`Store.record_batch`) never raise. What goes wrong is one ``on_warning``
+line, of one of three kinds (``_faults``):
+
+- a fault that passes (another process holding the lock past the busy timeout, a
+  full disk, a read-only file, an I/O error): the writes wait in memory, in order
+  (``_backlog``: at most 1000, the oldest dropped past that, said in one line), and
+  are made at the next write, the next store command, :meth:`Store.close` and at
+  exit; a line says when they are saved. ``%groq cache info`` counts what waits;
+- the file deleted, renamed away or replaced while the kernel runs: noticed before
+  the next use (the path's ``(st_dev, st_ino)`` against the open file's, one
+  ``stat``); this session's exchanges and edits are read back from the open file
+  (``_carry``) and written, with the rest, to the file now at the path (made anew,
+  schema and all, when there is none);
+- a fault that lasts (not a database, a newer schema, a folder, a folder that cannot
+  be made): the store turns off for the session.
+
+Commands a user asked for (``log``, ``cache_info``, ``usage_summary``...) first make
+what waits, then raise one :class:`StoreError` line if they cannot be done (and turn
+the store off the same way for a lasting fault).
 
 Concurrency: WAL journal (readers never wait for the writer), a busy timeout
 for writers, and one short ``BEGIN IMMEDIATE`` transaction per exchange, so two
-kernels writing the same file queue for a fraction of a millisecond each. The
-WAL is copied into the file by a background thread once writing pauses for a
-second (SQLite's own checkpoint would fsync inside some cell's commit, 5-25 ms;
-it is kept only as a backstop for long runs of writes).
+kernels writing the same file queue for a fraction of a millisecond each. While
+writes wait for a lock, each new attempt waits :data:`RETRY_WAIT` only, so a cell is
+not held up for the whole busy timeout again. The WAL is copied into the file by a
+background thread once writing pauses for a second (SQLite's own checkpoint would
+fsync inside some cell's commit, 5-25 ms; it is kept only as a backstop for long
+runs of writes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -39,17 +55,29 @@ from pathlib import Path
 from typing import Any
 
 from groq_magic._text import one_line
+from groq_magic.store import _backlog
+from groq_magic.store._backlog import Backlog, CarriedExchange, Edit, Waiting
 from groq_magic.store._cache import cache_key, url_host
+from groq_magic.store._carry import INSERT_BATCH, INSERT_EDIT, carried_writes
 from groq_magic.store._errors import StoreError
 from groq_magic.store._exchange import Exchange, dumps
+from groq_magic.store._faults import (
+    ENV_VAR,
+    FAULTS,
+    FileId,
+    describe,
+    file_identity,
+    is_lock,
+    is_passing,
+    match_companions,
+)
 from groq_magic.store._queries import log_rows, notebook_filter, restore_steps, usage_rows
 from groq_magic.store._rows import (
-    INSERT_DATA,
-    INSERT_EXCHANGE,
     SELECT_FULL,
     CleanMemo,
     exchange_from_row,
     exchange_rows,
+    insert_exchange,
     loads,
     when,
 )
@@ -67,12 +95,12 @@ __all__ = [
     "resolve_path",
 ]
 
-ENV_VAR = "GROQ_MAGIC_STORE"
-"""Environment variable naming the store file; ``none`` turns the store off."""
-
 DEFAULT_FILENAME = "exchanges.sqlite"
 OFF_VALUES = frozenset({"none", "off"})
-MAX_UNSAVED = 1000
+MAX_UNSAVED = _backlog.LIMIT
+"""Writes kept in memory while the file cannot be written (see ``_backlog``)."""
+RETRY_WAIT = 0.05
+"""Seconds a write waits for the lock while earlier writes already wait for it."""
 CHECKPOINT_IDLE = 1.0
 """Seconds without a write before the WAL is checkpointed in the background."""
 BACKSTOP_PAGES = 4000
@@ -157,14 +185,23 @@ def open_store(
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """What ``%groq cache`` shows: how much is stored, where, and how old."""
+    """What ``%groq cache`` shows: how much is stored, where, how old, and what waits.
+
+    ``entries`` and ``exchanges`` are None when the file could not be read just now
+    (``unreadable`` says why). ``waiting`` writes could not be made yet (``waiting_why``
+    says why); ``dropped`` were dropped past the bound on what waits.
+    """
 
     path: Path
-    entries: int
-    exchanges: int
+    entries: int | None
+    exchanges: int | None
     size_bytes: int
     oldest: datetime | None
     newest: datetime | None
+    waiting: int = 0
+    waiting_why: str | None = None
+    dropped: int = 0
+    unreadable: str | None = None
 
     def as_rows(self) -> list[dict[str, Any]]:
         """One ``{"what", "value"}`` row per figure, for a table."""
@@ -172,45 +209,30 @@ class CacheInfo:
         def when(moment: datetime | None) -> str:
             return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
-        return [
+        def count(value: int | None) -> int | str:
+            return "unknown" if value is None else value
+
+        waiting: int | str = self.waiting
+        if self.waiting_why:
+            waiting = f"{self.waiting}: {self.waiting_why}"
+        if self.dropped:
+            waiting = f"{waiting} ({self.dropped} more were dropped, past {MAX_UNSAVED})"
+        rows: list[dict[str, Any]] = [
             {"what": "file", "value": str(self.path)},
-            {"what": "cached answers", "value": self.entries},
-            {"what": "exchanges", "value": self.exchanges},
+            {"what": "cached answers", "value": count(self.entries)},
+            {"what": "exchanges", "value": count(self.exchanges)},
+            {"what": "waiting to be written", "value": waiting},
             {"what": "size on disk", "value": f"{self.size_bytes / 1e6:.1f} MB"},
             {"what": "oldest", "value": when(self.oldest)},
             {"what": "newest", "value": when(self.newest)},
         ]
+        if self.unreadable:
+            rows.insert(1, {"what": "cannot read it now", "value": self.unreadable})
+        return rows
 
 
 class _Unusable(StoreError):
     """The store's file or folder cannot be used (as opposed to a user's bad argument)."""
-
-
-def _describe(exc: BaseException, path: Path, timeout: float) -> str:
-    """One line saying what went wrong with the file, in the user's terms."""
-    if isinstance(exc, StoreError):
-        return str(exc)
-    if isinstance(exc, NewerSchemaError):
-        return (
-            f"{path} was written by a newer groq_magic (schema {exc.args[0]}): upgrade, "
-            f"or set {ENV_VAR} to another file"
-        )
-    message = one_line(exc)
-    low = message.lower()
-    if "not a database" in low or "malformed" in low or "corrupt" in low:
-        return (
-            f"{path} is not a usable SQLite database ({message}): move it away, "
-            f"or set {ENV_VAR} to another file"
-        )
-    if "readonly" in low or "read-only" in low:
-        return f"{path} is read-only ({message})"
-    if "locked" in low or "busy" in low:
-        return f"{path} stayed locked by another process for over {timeout:g} s"
-    if "full" in low:
-        return f"the disk holding {path} is full ({message})"
-    if "unable to open" in low:
-        return f"cannot open {path} ({message}): is its folder writable?"
-    return f"{path}: {message}"
 
 
 class Store:
@@ -231,10 +253,10 @@ class Store:
         self.path = Path(path).expanduser()
         self.prices = prices if prices is not None else load_prices()
         self.session = session or uuid.uuid4().hex[:12]
-        self.unsaved: list[Exchange] = []
         self._warn: Warn = on_warning or _stderr
         self._timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
+        self._conn_wait = busy_timeout
         self._fts = False
         self._reason: str | None = None
         self._lock = threading.RLock()
@@ -243,6 +265,19 @@ class Store:
         self._dirty = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
+        # What the writes wait for, and what they are; see _backlog.
+        self._backlog = Backlog(MAX_UNSAVED)
+        self._fault: str | None = None
+        self._dropping = False
+        self._dropped_before = 0
+        # Which file is open, and what this session wrote to it (carried to a new file
+        # if this one is deleted or replaced: see _carry).
+        self._path_text = str(self.path)
+        self._identity: FileId | None = None
+        self._moved: str | None = None
+        self._edit_ids: list[int] = []
+        self._batch_ids: list[str] = []
+        self._pid = os.getpid()  # a forked child must not make its parent's writes at exit
 
     @classmethod
     def off(
@@ -261,7 +296,7 @@ class Store:
 
     @property
     def enabled(self) -> bool:
-        """False once the store is off (turned off, or after its first failure)."""
+        """False once the store is off (turned off, or after a fault that lasts)."""
         return self._reason is None
 
     @property
@@ -269,14 +304,44 @@ class Store:
         """Why the store is off, or None while it is on."""
         return self._reason
 
-    def _connection(self) -> sqlite3.Connection:
+    @property
+    def unsaved(self) -> list[Exchange]:
+        """Exchanges not written yet (waiting for the file, or lost when it turned off)."""
+        return self._backlog.exchanges()
+
+    @property
+    def waiting(self) -> int:
+        """How many writes (exchanges and history edits) wait for the file."""
+        return len(self._backlog)
+
+    @property
+    def fault(self) -> str | None:
+        """Why writes wait (one line), or None while the file takes them."""
+        return self._fault
+
+    def _connection(self, wait: float | None = None) -> sqlite3.Connection:
+        """The open connection (opened now if need be), its busy timeout ``wait`` seconds.
+
+        A file at the path that is not the open one (deleted, renamed away, replaced)
+        is noticed here, one ``stat``: see :meth:`_leave_moved_file`.
+        """
         if self._reason is not None:
             raise StoreError(self._reason)
+        wanted = self._timeout if wait is None else wait
+        if self._conn is not None and file_identity(self._path_text) != self._identity:
+            self._leave_moved_file()
         if self._conn is None:
-            self._conn = self._open()
+            self._conn = self._open(wanted)
+            self._conn_wait = wanted
+            if self._moved is not None:
+                line, self._moved = self._moved, None
+                self._warn(line)
+        elif wanted != self._conn_wait:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(wanted * 1000)}")
+            self._conn_wait = wanted
         return self._conn
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, wait: float) -> sqlite3.Connection:
         path = self.path
         if path.is_dir():
             raise _Unusable(
@@ -288,12 +353,14 @@ class Store:
             raise _Unusable(
                 f"cannot create the store's folder {path.parent}: {exc.strerror or exc}"
             ) from None
+        if self._fault is not None:
+            match_companions(self._path_text)  # a read-only file made writable again
         conn = sqlite3.connect(
-            str(path), timeout=self._timeout, isolation_level=None, check_same_thread=False
+            str(path), timeout=wait, isolation_level=None, check_same_thread=False
         )
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL: a commit does not wait for fsync; a power cut can lose the
             # last exchanges but never corrupts the file. Right for a record of chats.
@@ -308,7 +375,42 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        self._identity = file_identity(self._path_text)
         return conn
+
+    def _leave_moved_file(self) -> None:
+        """The path names another file than the open one, or none: read back what this
+        session wrote to the open one (to write it again first), and close it."""
+        old, self._conn = self._conn, None
+        assert old is not None
+        gone = file_identity(self._path_text) is None
+        lost = ""
+        try:
+            carried = carried_writes(old, self.session, self._edit_ids, self._batch_ids)
+        except sqlite3.Error as exc:
+            carried = []
+            lost = f" (this session's earlier ones could not be read back: {one_line(exc, 100)})"
+        with contextlib.suppress(sqlite3.Error):
+            # A file renamed away keeps everything it holds: its WAL goes into it now.
+            old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        with contextlib.suppress(sqlite3.Error):
+            old.close()
+        if gone:
+            # The old file's WAL and shared memory, left behind by name: a new file must
+            # not meet them (another kernel still using them keeps its own open copies).
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.remove(self._path_text + suffix)
+        self._edit_ids, self._batch_ids = [], []
+        self._backlog.carry(carried)
+        count = sum(isinstance(item, CarriedExchange) for item in carried)
+        again = f", this session's {count} earlier ones again" if count else ""
+        what = "deleted or moved away" if gone else "replaced by another file"
+        where = "a new one is made there" if gone else "the file now there is used"
+        self._moved = (
+            f"groq_magic: the store file {self.path} was {what} while this kernel ran;"
+            f" {where}, and exchanges are saved to it{again}{lost}"
+        )
 
     def open(self) -> Store:
         """Open the file now (it otherwise opens on first use); one StoreError line if it cannot."""
@@ -317,12 +419,37 @@ class Store:
         return self
 
     def close(self) -> None:
-        """Close the file; the store reopens it if used again."""
+        """Make what waits (waiting up to the busy timeout), then close the file; the store
+        reopens it if used again. Writes that still cannot be made wait for the exit."""
         with self._lock:
+            if self._reason is None and self._backlog:
+                self._flush(quick=False)
             self._stop_checkpointer()
-            if self._conn is not None:
+            self._close_connection()
+
+    def flush_at_exit(self) -> None:
+        """At interpreter exit: make what waits, or say in one line what is lost."""
+        if os.getpid() != self._pid:
+            return
+        if not self._lock.acquire(timeout=self._timeout + 1):
+            return  # another thread is inside the store at exit: leave it be
+        try:
+            if self._reason is None and self._backlog:
+                self._flush(quick=False)
+            if self._backlog:
+                with contextlib.suppress(Exception):
+                    self._warn(
+                        f"groq_magic: {self._backlog.summary()} could not be written to"
+                        f" {self.path} before exit ({self._fault or self._reason}): they are lost"
+                    )
+        finally:
+            self._lock.release()
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.close()  # the last connection to close checkpoints the WAL itself
-                self._conn = None
+            self._conn = None
 
     def _stop_checkpointer(self) -> None:
         thread, self._checkpointer = self._checkpointer, None
@@ -333,78 +460,161 @@ class Store:
             self._stopping.clear()
 
     def _turn_off(self, exc: BaseException) -> str:
-        line = _describe(exc, self.path, self._timeout)
+        line = describe(exc, self.path, self._timeout)
         first = self._reason is None
         self._reason = f"the exchange store is off for this session: {line}"
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        self._close_connection()
+        _backlog.release(self)
         if first:
-            self._warn(f"groq_magic: {line}; exchanges are no longer saved in this session")
+            waited = self._fault is not None and self._backlog
+            lost = f" (not saved either: {self._backlog.summary()} that waited)" if waited else ""
+            self._warn(f"groq_magic: {line}; exchanges are no longer saved in this session{lost}")
         return line
+
+    def _struck(self, exc: BaseException) -> None:
+        """A write failed: writes wait for a fault that passes; one that lasts turns it off."""
+        if not is_passing(exc):
+            self._turn_off(exc)
+            return
+        if not is_lock(exc):
+            self._close_connection()  # e.g. opened read-only: the next attempt opens it again
+        first = self._fault is None
+        self._fault = describe(exc, self.path, self._timeout)
+        _backlog.hold(self)
+        if first:
+            self._dropped_before = self._backlog.dropped
+            self._warn(
+                f"groq_magic: {self._fault}; exchanges wait in memory and are written once it"
+                " can be written again (%groq cache info counts them)"
+            )
 
     @contextmanager
     def _explicit(self) -> Iterator[None]:
-        """For commands a user asked for: any failure is one StoreError line."""
+        """For commands a user asked for: what waits is made first; any failure is one
+        StoreError line (the store turns off only for a fault that lasts)."""
         with self._lock:
             if self._reason is not None:
                 raise StoreError(self._reason)
             try:
+                self._catch_up()
                 yield
             except _Unusable as exc:
                 self._turn_off(exc)
                 raise
             except (sqlite3.Error, NewerSchemaError, OSError) as exc:
-                line = self._turn_off(exc)
-                raise StoreError(line) from None
+                if self._reason is None and is_passing(exc):
+                    if not is_lock(exc):
+                        self._close_connection()
+                    raise StoreError(describe(exc, self.path, self._timeout)) from None
+                raise StoreError(self._turn_off(exc)) from None
+
+    def _catch_up(self) -> None:
+        """Notice a moved file, and make what waits, before a command reads the store."""
+        if self._conn is not None and not self._backlog:
+            self._connection()  # a moved file's writes are carried, to be made just below
+        if self._backlog:
+            self._flush(quick=True)
+        if self._reason is not None:
+            raise StoreError(self._reason)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
             raise
 
     # ---- writing ------------------------------------------------------------------------
 
     def record(self, exchange: Exchange) -> int | None:
-        """Write ``exchange``; its new id, or None when the store is (or just turned) off.
+        """Write ``exchange``; its new id, or None when it was not written now.
 
-        Never raises: a failure is one ``on_warning`` line, and the exchange is
-        kept in :attr:`unsaved`.
+        Never raises. When the file cannot take it, it waits (in :attr:`unsaved`) and
+        is written with the next write that can be; when the store is off, it is not
+        kept (the line that turned it off said so).
         """
+        exchange.id = None
+        return exchange.id if self._submit(exchange) else None
+
+    def _submit(self, item: Waiting) -> bool:
+        """Write ``item`` after whatever waits; True when nothing waits any more."""
         with self._lock:  # the memo in exchange_rows is not thread-safe on its own
             if self._reason is not None:
-                self._keep(exchange)
-                return None
+                return False
+            if self._backlog.add(item) and not self._dropping:
+                self._dropping = True
+                self._warn(
+                    f"groq_magic: {MAX_UNSAVED} writes wait for {self.path}; from now on the"
+                    " oldest is dropped for each new one (%groq cache info counts them)"
+                )
+            return self._flush(quick=self._fault is not None)
+
+    def _flush(self, *, quick: bool) -> bool:
+        """Make the waiting writes, oldest first, one short transaction each.
+
+        Stops at the first that fails (see :meth:`_struck`); True when none is left.
+        ``quick``: wait :data:`RETRY_WAIT` for the lock, not the whole busy timeout.
+        """
+        wait = RETRY_WAIT if quick else self._timeout
+        what = self._backlog.summary() if self._fault is not None else ""
+        wrote = False
+        while self._backlog:
             try:
-                exchange_row, data_row = exchange_rows(exchange, self.session, self._memo)
+                conn = self._connection(wait)  # may put a moved file's writes first
+            except FAULTS as exc:
+                self._struck(exc)
+                return False
+            item = self._backlog.first()
+            try:
+                rows = (
+                    exchange_rows(item, self.session, self._memo)
+                    if isinstance(item, Exchange)
+                    else None
+                )
             except (TypeError, ValueError, RecursionError) as exc:
                 self._warn(f"groq_magic: an exchange could not be saved ({one_line(exc, 200)})")
-                self._keep(exchange)
-                return None
+                self._backlog.done()
+                continue
             try:
-                with self._write() as conn:
-                    rowid = conn.execute(INSERT_EXCHANGE, exchange_row).lastrowid
-                    conn.execute(INSERT_DATA, (rowid, *data_row))
-            except (sqlite3.Error, StoreError, NewerSchemaError, OSError) as exc:
-                self._turn_off(exc)
-                self._keep(exchange)
-                return None
-        exchange.id = rowid
-        self._checkpoint_soon()
-        return rowid
+                with self._transaction(conn):
+                    rowid = self._make(conn, item, rows)
+            except FAULTS as exc:
+                self._struck(exc)
+                return False
+            if isinstance(item, Exchange):
+                item.id = rowid
+            self._backlog.done()
+            wrote = True
+        if self._fault is not None:
+            lost = self._backlog.dropped - self._dropped_before
+            dropped = f" ({lost} dropped while it could not be)" if lost else ""
+            self._warn(f"groq_magic: {self.path} can be written again: {what} saved{dropped}")
+            self._fault, self._dropping = None, False
+        _backlog.release(self)
+        if wrote:
+            self._checkpoint_soon()
+        return True
+
+    def _make(
+        self, conn: sqlite3.Connection, item: Waiting, rows: tuple[Any, Any] | None
+    ) -> int | None:
+        """One waiting write, inside a transaction; an exchange's new id."""
+        if rows is not None:
+            return insert_exchange(conn, *rows)
+        if isinstance(item, CarriedExchange):
+            return insert_exchange(conn, item.exchange_row, item.data_row, once=True)
+        assert isinstance(item, Edit)
+        cursor = conn.execute(item.sql, item.params)
+        if item.kind in ("undo", "reset") and cursor.rowcount and cursor.lastrowid:
+            self._edit_ids.append(cursor.lastrowid)
+        elif item.kind == "batch" and item.params[0] not in self._batch_ids:
+            self._batch_ids.append(str(item.params[0]))
+        return None
 
     def _checkpoint_soon(self) -> None:
         self._last_write = time.monotonic()
@@ -438,29 +648,13 @@ class Store:
             except sqlite3.Error:
                 pass  # nothing is lost: the next pause, or SQLite's backstop, catches up
 
-    def _keep(self, exchange: Exchange) -> None:
-        self.unsaved.append(exchange)
-        del self.unsaved[:-MAX_UNSAVED]
-
-    def _quiet_write(self, sql: str, params: tuple[Any, ...]) -> bool:
-        if self._reason is not None:
-            return False
-        with self._lock:
-            try:
-                with self._write() as conn:
-                    conn.execute(sql, params)
-            except (sqlite3.Error, StoreError, NewerSchemaError, OSError) as exc:
-                self._turn_off(exc)
-                return False
-        return True
-
     def record_undo(self, chat: str, turn_id: str, *, notebook: str | None = None) -> bool:
-        """Note that ``%groq undo`` removed turn ``turn_id`` from ``chat`` (never raises)."""
-        return self._quiet_write(
-            "INSERT INTO history_edits (created, chat, notebook, kind, turn_id)"
-            " VALUES (?, ?, ?, 'undo', ?)",
-            (time.time(), chat, notebook, turn_id),
-        )
+        """Note that ``%groq undo`` removed turn ``turn_id`` from ``chat`` (never raises).
+
+        False when it could not be written now (it waits, as an exchange does).
+        """
+        params = (time.time(), chat, notebook, "undo", turn_id)
+        return self._submit(Edit("undo", INSERT_EDIT, params))
 
     def record_keep(self, chat: str, turn_id: str, *, replaces: str | None = None) -> bool:
         """Note that turn ``turn_id``, stored when it ran outside history (a panel run),
@@ -468,27 +662,24 @@ class Store:
 
         Its row moves to now in the restore timeline, where the live chat put it.
         """
-        return self._quiet_write(
-            "UPDATE exchanges SET in_history = 1, chat = ?, replaces = ?, created = ?"
-            " WHERE turn_id = ?",
-            (chat, replaces, time.time(), turn_id),
+        return self._submit(
+            Edit(
+                "keep",
+                "UPDATE exchanges SET in_history = 1, chat = ?, replaces = ?, created = ?"
+                " WHERE turn_id = ?",
+                (chat, replaces, time.time(), turn_id),
+            )
         )
 
     def record_reset(self, chat: str, *, notebook: str | None = None) -> bool:
         """Note that ``chat`` was reset (or dropped): a restore starts after this (never raises)."""
-        return self._quiet_write(
-            "INSERT INTO history_edits (created, chat, notebook, kind) VALUES (?, ?, ?, 'reset')",
-            (time.time(), chat, notebook),
-        )
+        params = (time.time(), chat, notebook, "reset", None)
+        return self._submit(Edit("reset", INSERT_EDIT, params))
 
     def record_batch(self, job_id: str, base_url: str | None, metadata: Mapping[str, Any]) -> bool:
         """Remember a Batch API job (a second call with the same id updates it; never raises)."""
-        return self._quiet_write(
-            "INSERT INTO batches (job_id, created, host, metadata) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(job_id) DO UPDATE SET host = excluded.host,"
-            " metadata = excluded.metadata",
-            (job_id, time.time(), url_host(base_url), dumps(dict(metadata))),
-        )
+        params = (job_id, time.time(), url_host(base_url), dumps(dict(metadata)))
+        return self._submit(Edit("batch", INSERT_BATCH, params))
 
     # ---- the replay cache -----------------------------------------------------------------
 
@@ -510,8 +701,12 @@ class Store:
                     )
                     .fetchone()
                 )
-            except (sqlite3.Error, StoreError, NewerSchemaError, OSError) as exc:
-                self._turn_off(exc)
+            except FAULTS as exc:
+                if is_passing(exc):  # a miss: the request is sent, the answer still recorded
+                    if not is_lock(exc):
+                        self._close_connection()
+                else:
+                    self._turn_off(exc)
                 return None
         return None if row is None else exchange_from_row(row)
 
@@ -520,21 +715,44 @@ class Store:
         return self.lookup(cache_key(request_body, base_url))
 
     def cache_info(self) -> CacheInfo:
-        """How many answers could be replayed, the file's size, the oldest and newest exchange."""
-        with self._explicit():
-            conn = self._connection()
-            entries = conn.execute(
-                "SELECT COUNT(*) FROM exchanges WHERE status = 'complete' AND cache_key IS NOT NULL"
-            ).fetchone()[0]
-            total, oldest, newest = conn.execute(
-                "SELECT COUNT(*), MIN(created), MAX(created) FROM exchanges"
-            ).fetchone()
-        size = sum(
-            p.stat().st_size
-            for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
-            if p.exists()
+        """How many answers could be replayed, the file's size, the oldest and newest
+        exchange, and how many writes wait for the file (and why).
+
+        When the file cannot be read just now (a fault that passes), the counts are
+        unknown and the rest is still given; a store that is off is one StoreError line.
+        """
+        entries = total = oldest = newest = None
+        unreadable = None
+        try:
+            with self._explicit():
+                conn = self._connection()
+                entries = conn.execute(
+                    "SELECT COUNT(*) FROM exchanges"
+                    " WHERE status = 'complete' AND cache_key IS NOT NULL"
+                ).fetchone()[0]
+                total, oldest, newest = conn.execute(
+                    "SELECT COUNT(*), MIN(created), MAX(created) FROM exchanges"
+                ).fetchone()
+        except StoreError as exc:
+            if not self.enabled:
+                raise
+            unreadable = str(exc)
+        size = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                size += os.stat(self._path_text + suffix).st_size
+        return CacheInfo(
+            self.path,
+            entries,
+            total,
+            size,
+            when(oldest),
+            when(newest),
+            waiting=len(self._backlog),
+            waiting_why=self._fault,
+            dropped=self._backlog.dropped,
+            unreadable=unreadable,
         )
-        return CacheInfo(self.path, entries, total, size, when(oldest), when(newest))
 
     def cache_clear(self, older_than: timedelta | None = None) -> int:
         """Delete stored exchanges (all, or those older than ``older_than``); how many went.
@@ -545,7 +763,7 @@ class Store:
         cutoff = time.time() - older_than.total_seconds() if older_than is not None else None
         where, params = ("WHERE created < ?", (cutoff,)) if cutoff is not None else ("", ())
         with self._explicit():
-            with self._write() as conn:
+            with self._transaction(self._connection()) as conn:
                 conn.execute(
                     f"DELETE FROM exchange_data WHERE id IN (SELECT id FROM exchanges {where})",
                     params,

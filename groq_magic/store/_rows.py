@@ -25,10 +25,13 @@ __all__ = [
     "INSERT_EXCHANGE",
     "SELECT_FOR_RESTORE",
     "SELECT_FULL",
+    "SELECT_SESSION_ROWS",
     "CleanMemo",
     "exchange_from_row",
     "exchange_rows",
+    "insert_exchange",
     "loads",
+    "split_session_row",
     "turn_step",
     "usage_of",
     "when",
@@ -54,13 +57,25 @@ def _marks(columns: str) -> str:
 
 INSERT_EXCHANGE = f"INSERT INTO exchanges ({_EX_COLUMNS}) VALUES ({_marks(_EX_COLUMNS)})"
 INSERT_DATA = f"INSERT INTO exchange_data (id, {_DATA_COLUMNS}) VALUES (?, {_marks(_DATA_COLUMNS)})"
-SELECT_FULL = (
-    "SELECT e.id, "
-    + ", ".join("e." + c.strip() for c in _EX_COLUMNS.split(","))
+# A row carried to a new file, unless that file has it already (one session's exchange
+# is known by its session, time and chat: a file moved into place may be a copy).
+_INSERT_EXCHANGE_ONCE = (
+    f"INSERT INTO exchanges ({_EX_COLUMNS}) SELECT {_marks(_EX_COLUMNS)}"
+    " WHERE NOT EXISTS (SELECT 1 FROM exchanges WHERE session = ? AND created = ? AND chat = ?)"
+)
+_EX_NAMES = [c.strip() for c in _EX_COLUMNS.split(",")]
+_EX_WIDTH = len(_EX_NAMES)
+_SESSION = _EX_NAMES.index("session")
+_BOTH = (
+    ", ".join("e." + name for name in _EX_NAMES)
     + ", "
     + ", ".join("d." + c.strip() for c in _DATA_COLUMNS.split(","))
     + " FROM exchanges e JOIN exchange_data d ON d.id = e.id"
 )
+SELECT_SESSION_ROWS = f"SELECT {_BOTH} WHERE e.session = ? ORDER BY e.id"
+"""One session's exchanges, as the two rows :func:`exchange_rows` made (without ids)."""
+
+SELECT_FULL = f"SELECT e.id, {_BOTH}"
 """Every column of both tables; add ``WHERE`` / ``ORDER BY`` after it."""
 
 SELECT_FOR_RESTORE = SELECT_FULL.replace(
@@ -187,6 +202,32 @@ def exchange_rows(
         ex.request_id,
     )
     return exchange_row, data_row
+
+
+def split_session_row(row: sqlite3.Row) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A :data:`SELECT_SESSION_ROWS` row as (``exchanges`` row, ``exchange_data`` row)."""
+    values = tuple(row)
+    return values[:_EX_WIDTH], values[_EX_WIDTH:]
+
+
+def insert_exchange(
+    conn: sqlite3.Connection,
+    exchange_row: tuple[Any, ...],
+    data_row: tuple[Any, ...],
+    *,
+    once: bool = False,
+) -> int | None:
+    """Write an exchange's two rows; its id (None: ``once`` and the file had it already)."""
+    if once:
+        key = (exchange_row[_SESSION], exchange_row[0], exchange_row[1])
+        cursor = conn.execute(_INSERT_EXCHANGE_ONCE, (*exchange_row, *key))
+        if not cursor.rowcount:
+            return None
+    else:
+        cursor = conn.execute(INSERT_EXCHANGE, exchange_row)
+    rowid = cursor.lastrowid
+    conn.execute(INSERT_DATA, (rowid, *data_row))
+    return rowid
 
 
 def exchange_from_row(row: sqlite3.Row) -> Exchange:

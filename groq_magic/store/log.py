@@ -15,9 +15,10 @@ log a kernel's session gives every road (cell, retry, panel, compare, sweep):
   but never restored;
 - ``cost``: the price table (``%config GroqMagics.prices`` applied).
 
-Nothing here raises into a turn: the store's own policy (one warning line, then
-off for the session) holds. No IPython import: the notebook path is read from the
-namespace and environment handed in (:func:`notebook_path`).
+Nothing here raises into a turn: the store's own policy holds (one warning line;
+writes wait for a fault that passes, the store turns off for one that lasts). No
+IPython import: the notebook path is read from the namespace and environment handed
+in (:func:`notebook_path`).
 """
 
 from __future__ import annotations
