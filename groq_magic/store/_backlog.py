@@ -33,7 +33,7 @@ LIMIT = 1000
 
 @dataclass(frozen=True)
 class Edit:
-    """A write other than an exchange: ``kind`` (``undo``, ``reset``, ``keep``, ``batch``),
+    """A write other than an exchange: ``kind`` (``undo``, ``reset``, ``batch``, ``write``),
     its SQL and its parameters (the time it was made among them)."""
 
     kind: str
@@ -91,10 +91,17 @@ class Backlog:
     def summary(self) -> str:
         """``"3 exchanges and 1 history edit"``: what waits, in words."""
         exchanges = sum(isinstance(i, (Exchange, CarriedExchange)) for i in self._items)
-        others = len(self._items) - exchanges
-        parts = [f"{exchanges} exchange{'s' if exchanges != 1 else ''}"] if exchanges else []
-        if others:
-            parts.append(f"{others} history edit{'s' if others != 1 else ''}")
+        jobs = sum(isinstance(i, Edit) and i.kind == "batch" for i in self._items)
+        edits = len(self._items) - exchanges - jobs
+        parts = [
+            f"{number} {name}{'s' if number != 1 else ''}"
+            for number, name in (
+                (exchanges, "exchange"),
+                (edits, "history edit"),
+                (jobs, "batch job"),
+            )
+            if number
+        ]
         return " and ".join(parts) or "nothing"
 
 

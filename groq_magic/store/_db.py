@@ -662,14 +662,15 @@ class Store:
 
         Its row moves to now in the restore timeline, where the live chat put it.
         """
-        return self._submit(
-            Edit(
-                "keep",
-                "UPDATE exchanges SET in_history = 1, chat = ?, replaces = ?, created = ?"
-                " WHERE turn_id = ?",
-                (chat, replaces, time.time(), turn_id),
-            )
+        return self._quiet_write(
+            "UPDATE exchanges SET in_history = 1, chat = ?, replaces = ?, created = ?"
+            " WHERE turn_id = ?",
+            (chat, replaces, time.time(), turn_id),
         )
+
+    def _quiet_write(self, sql: str, params: tuple[Any, ...]) -> bool:
+        """One statement, written as every write is (waits when it must; never raises)."""
+        return self._submit(Edit("write", sql, params))
 
     def record_reset(self, chat: str, *, notebook: str | None = None) -> bool:
         """Note that ``chat`` was reset (or dropped): a restore starts after this (never raises)."""
