@@ -134,6 +134,17 @@ _TABLE = (
     Knob("reasoning_format", str, "--reasoning-format",
          "Where a reasoning model's thinking goes: parsed (shown apart), raw (inline), hidden.",
          choices=("parsed", "raw", "hidden"), config=True, param="reasoning_format"),
+    Knob("context", str, "--context",
+         "Show the model these notebook names before the prompt: variables, functions,"
+         " In[n], Out[n], Err (the last error) or a text file's path (comma-separated;"
+         " repeat for more).", short="-x", metavar="NAMES", style="append", csv=True,
+         config=True),
+    Knob("context_limit", int, "--context-limit",
+         "Most tokens of --context, 100 to 131072 (default 4000); more is clipped with a"
+         " note.", ge=100, le=131072, config=True),
+    Knob("code", bool, "--code",
+         "The answer is code: asked for in the kernel's language, put into a new cell below"
+         " (never run); in ChatResult.code.", default=False, style="switch"),
     Knob("cache", bool, "--cache",
          "Replay the stored answer when the same request went to the same server before.",
          default=False, style="switch", config=True),

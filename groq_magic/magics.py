@@ -34,6 +34,7 @@ from groq_magic.pacing import DEFAULT_MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult
+    from groq_magic.chat.context import NotebookFacts
     from groq_magic.chat.engine import TurnError
     from groq_magic.pacing import PacingCaps
     from groq_magic.session import GroqSession
@@ -323,6 +324,25 @@ def _retry(magics: GroqMagics, args: Any, _: Any) -> Any:
     return magics.deliver(result, args.out, sink)
 
 
+def _fix(magics: GroqMagics, args: Any, note: str, *, fix: bool = True) -> Any:
+    """``%groq fix`` / ``%groq explain``: the last error, its cell and the names it uses."""
+    from groq_magic.chat.code import explain_prompt, fix_prompt
+    from groq_magic.chat.context import names_used
+
+    error = magics.errors.last_error()
+    if error is None:
+        command = "fix" if fix else "explain"
+        raise UsageError(
+            f"no error so far in this kernel: %groq {command} works on the last error a cell raised"
+        )
+    # The error first, then the user's own -x names, then what the failing cell reads.
+    args.context = ["Err", *(args.context or []), *names_used(error.cell or "", magics.user_ns)]
+    if fix:
+        args.code = True
+    language = magics.notebook_facts().language
+    return magics._ask(args, fix_prompt(language, note) if fix else explain_prompt(note))
+
+
 def _login(magics: GroqMagics, _: Any, __: Any) -> Any:
     import getpass
 
@@ -379,6 +399,15 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         (0, 1),
     ),
     "login": Subcommand("enter a key with a hidden prompt", _login),
+    "fix": Subcommand(
+        "explain the last error and put the corrected cell below", _fix, "[NOTE]", raw=True
+    ),
+    "explain": Subcommand(
+        "explain the last error, its cause and how to fix it",
+        lambda m, a, w: _fix(m, a, w, fix=False),
+        "[NOTE]",
+        raw=True,
+    ),
     "ui": Subcommand(
         "the sliders panel for the chat's last prompt", lambda m, a, w: m.panel(a, None)
     ),
@@ -456,8 +485,12 @@ class GroqMagics(Magics, KnobDefaults):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
+        from groq_magic.cells import ErrorRecorder
+
         self._session: GroqSession | None = None
         self._cell_id: str | None = None
+        self._raw_cell: str | None = None
+        self.errors = ErrorRecorder(shell)
 
     # -- %config values, checked when set ------------------------------------------------
 
@@ -563,7 +596,14 @@ class GroqMagics(Magics, KnobDefaults):
             configured=self.configured,
             store=self.store_settings,
             pacing=self.pacing_caps,
+            notebook=self.notebook_facts,
         )
+
+    def notebook_facts(self) -> NotebookFacts:
+        """What the kernel knows for ``--context``: In, Out, the last error, its language."""
+        from groq_magic.cells import notebook_facts
+
+        return notebook_facts(self.shell, self.errors, self._raw_cell)
 
     def configured(self) -> dict[str, Any]:
         """The configured turn defaults by option name (None = not configured)."""
@@ -600,6 +640,7 @@ class GroqMagics(Magics, KnobDefaults):
     def pre_run_cell(self, info: Any) -> None:
         """Remember the running cell's id (IPython passes the frontend's cellId)."""
         self._cell_id = getattr(info, "cell_id", None) or self._kernel_cell_id()
+        self._raw_cell = getattr(info, "raw_cell", None)
 
     def _kernel_cell_id(self) -> str | None:
         kernel = getattr(self.shell, "kernel", None)
@@ -804,11 +845,13 @@ class GroqMagics(Magics, KnobDefaults):
 
     def deliver(self, result: ChatResult, out: str | None, sink: Any) -> ChatResult:
         """Store the result in ``_groq`` (and ``-o VAR``) and return it for display (once)."""
+        from groq_magic.cells import put_code_below
         from groq_magic.render.notebook import already_shown
 
         self.user_ns["_groq"] = result
         if out:
             self.user_ns[out] = result
+        put_code_below(self.shell, result)
         if getattr(sink, "shows_answer", False):
             # The live display already is the answer's output, its footer saying
             # "interrupted" or "incomplete" when so; show it once, not twice.
@@ -880,6 +923,7 @@ def load(ipython: Any) -> None:
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.events.register("post_run_cell", magics.errors.post_run_cell)
     if keep_question_marks not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(keep_question_marks)
     ipython._groq_magics = magics
@@ -890,10 +934,14 @@ def unload(ipython: Any) -> None:
     magics = getattr(ipython, "_groq_magics", None)
     if magics is None:
         return
-    try:
-        ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
-    except ValueError:
-        pass
+    for event, hook in (
+        ("pre_run_cell", magics.pre_run_cell),
+        ("post_run_cell", magics.errors.post_run_cell),
+    ):
+        try:
+            ipython.events.unregister(event, hook)
+        except ValueError:
+            pass
     if keep_question_marks in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.remove(keep_question_marks)
     magics.session.close()

@@ -250,6 +250,14 @@ def _text_tokens(text: str) -> int:
     return max(pieces, math.ceil(len(text) / 4))
 
 
+def text_tokens(text: str) -> int:
+    """About how many tokens ``text`` is, by the estimate the pacer uses (see ``_text_tokens``).
+
+    Public for the layers that size what they send (``--context`` blocks).
+    """
+    return _text_tokens(text)
+
+
 def _content_tokens(content: Any) -> int:
     if isinstance(content, str):
         return _text_tokens(content)

@@ -33,6 +33,7 @@ from groq_magic.chat.prepare import PreparedTurn, TurnDefaults, options_again, p
 from groq_magic.chat.sink import StreamSink
 
 if TYPE_CHECKING:
+    from groq_magic.chat.context import NotebookFacts
     from groq_magic.chat.tools import ToolBox
     from groq_magic.pacing import PacingCaps
     from groq_magic.store import StoreLog, StoreSettings
@@ -103,7 +104,9 @@ class GroqSession:
     ``configured`` returns the configured defaults (``%config GroqMagics.*``) by
     option name; it is read at every turn, so a change reaches the next cell.
     ``store`` returns the exchange store's settings, also read at every turn;
-    without it nothing is stored (costs are still priced).
+    without it nothing is stored (costs are still priced). ``notebook`` returns
+    what the kernel knows beyond the namespace (``In``, ``Out``, the last error),
+    for ``--context``.
     """
 
     def __init__(
@@ -112,12 +115,14 @@ class GroqSession:
         configured: Callable[[], Mapping[str, Any]] | None = None,
         store: Callable[[], StoreSettings] | None = None,
         pacing: Callable[[], PacingCaps] | None = None,
+        notebook: Callable[[], NotebookFacts] | None = None,
     ) -> None:
         self.backend = backend or Backend()
         self.store = ChatStore()
         self._configured = configured or dict
         self._store_settings = store
         self._pacing = pacing
+        self._notebook = notebook
         self._log: StoreLog | None = None
 
     # -- the one road into a turn ---------------------------------------------------------
@@ -169,6 +174,7 @@ class GroqSession:
             schema=schema,
             toolbox=toolbox,
             log=self.log,
+            notebook=self._notebook() if self._notebook is not None else None,
         )
 
     def prepare_again(

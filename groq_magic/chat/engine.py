@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from groq_magic.chat.caching import cache_saving, cached_prompt_tokens
 from groq_magic.chat.conversation import Turn
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
 from groq_magic.chat.exchange import Exchange
@@ -328,6 +329,8 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
         cached=ex.cached,
         cost=cost,
     )
+    result.context = list(prep.context)
+    result.code_language = prep.code_language
     if prep.wants_json and ex.status == "complete":
         try:
             result.parsed  # noqa: B018 - parse and validate now, so bad JSON fails the turn
@@ -372,9 +375,20 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
             cached=ex.cached,
             cost=cost,
             show_cost=prep.log is not None and prep.log.show_cost,
+            cached_tokens=cached_prompt_tokens(ex.usage),
+            saved=_saved(prep, model, ex),
+            context_tokens=sum(block.tokens for block in prep.context),
         )
     )
     return result
+
+
+def _saved(prep: PreparedTurn, model: str, ex: Exchange) -> float | None:
+    """What Groq's prompt cache saved on this turn (None: nothing cached, or unknown)."""
+    log = prep.log
+    if log is None or ex.cached:
+        return None
+    return cache_saving(lambda usage: log.cost(model, usage), ex.usage)
 
 
 def _replayed(prep: PreparedTurn, sink: StreamSink) -> Exchange | None:

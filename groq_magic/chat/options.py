@@ -134,6 +134,9 @@ class ChatOptions(BaseModel):
     reasoning_effort: str | None = Field(None, **KNOBS["reasoning_effort"].constraints())
     reasoning_format: str | None = Field(None, **KNOBS["reasoning_format"].constraints())
     cache: bool = Field(False, **KNOBS["cache"].constraints())
+    context: list[str] = Field(default_factory=list, **KNOBS["context"].constraints())
+    context_limit: int | None = Field(None, **KNOBS["context_limit"].constraints())
+    code: bool = Field(False, **KNOBS["code"].constraints())
     extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
 
     @field_validator("stop", mode="before")
@@ -177,6 +180,16 @@ class ChatOptions(BaseModel):
         if isinstance(value, str):
             return [value]
         return [] if value is None else value
+
+    @field_validator("context", mode="before")
+    @classmethod
+    def _context_names(cls, value: object) -> object:
+        # "-x df,Err -x In[3]" arrives as ["df,Err", "In[3]"]; %config may give "df,Err".
+        items = [value] if isinstance(value, str) else value or []
+        if not isinstance(items, list | tuple):
+            return value  # pydantic says what is wrong with it
+        names = [name.strip() for item in items for name in str(item).split(",")]
+        return list(dict.fromkeys(name for name in names if name))
 
     @field_validator("reasoning_effort", "reasoning_format")
     @classmethod

@@ -15,7 +15,10 @@ nothing else to decide what is sent, so a rule added here holds on every road:
    refused, and configured tools give way to a turn that asks for JSON);
 6. images (``{fig}`` in the prompt, ``--image SRC``) become content parts, fitted
    to Groq's limits together with the images the window already carries;
-7. the request window comes from the conversation (cell-aware, ``--no-history``).
+7. the request window comes from the conversation (cell-aware, ``--no-history``);
+8. ``--context`` names become delimited blocks before the prompt, within
+   ``--context-limit`` (:mod:`groq_magic.chat.context`), checked for keys like the
+   prompt; ``--code`` asks for code in the kernel's language after it.
 
 Everything raises one :class:`~groq_magic.chat.errors.ChatError` line before
 anything is sent. The result is what the engine needs and nothing more.
@@ -36,6 +39,7 @@ from groq_magic.chat.sink import TurnMeta
 from groq_magic.knobs import KNOBS
 
 if TYPE_CHECKING:
+    from groq_magic.chat.context import Context, ContextBlock, NotebookFacts
     from groq_magic.chat.conversation import Turn
     from groq_magic.chat.images import ImageLimitError
     from groq_magic.chat.result import ChatResult
@@ -127,6 +131,8 @@ class PreparedTurn:
     images: int = 0
     notes: tuple[str, ...] = ()
     log: TurnLog | None = None
+    context: tuple[ContextBlock, ...] = ()
+    code_language: str | None = None  # the language code was asked in (--code), else None
 
     @property
     def max_steps(self) -> int:
@@ -283,15 +289,18 @@ def prepare_turn(
     schema: object | None = None,
     toolbox: ToolBox | None = None,
     log: TurnLog | None = None,
+    notebook: NotebookFacts | None = None,
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
-    ``namespace`` fills ``{name}`` references and is where ``--schema``, ``--tools``
-    and ``--image`` names are looked up; ``rendered=True`` takes ``template`` as the
-    final prompt (a retried turn's text) and ``message`` as its user message (images
-    included). ``schema`` and ``toolbox`` are what an earlier run of the same turn
-    used, for when the namespace no longer has them. ``log`` is where the turn is
-    kept beyond the kernel (replay with ``--cache``, the record of every exchange).
+    ``namespace`` fills ``{name}`` references and is where ``--schema``, ``--tools``,
+    ``--image`` and ``--context`` names are looked up; ``rendered=True`` takes
+    ``template`` as the final prompt (a retried turn's text) and ``message`` as its
+    user message (images and context included, as sent). ``schema`` and ``toolbox``
+    are what an earlier run of the same turn used, for when the namespace no longer
+    has them. ``log`` is where the turn is kept beyond the kernel (replay with
+    ``--cache``, the record of every exchange). ``notebook`` is what the kernel knows
+    beyond the namespace (``In``, ``Out``, the last error, its language).
     """
     defaults = defaults or TurnDefaults()
     asked_for_tools = "tools" in options.model_fields_set
@@ -325,7 +334,17 @@ def prepare_turn(
             raise _with_earlier_images(exc, window) from None
     if not prompt.strip() and not images:
         raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
-    refuse_keys(prompt, options.system, *_texts(user_message))
+    refuse_keys(prompt, options.system)
+    context: tuple[ContextBlock, ...] = ()
+    language = notebook.language if notebook is not None else "python"
+    if rendered:
+        context = _recorded_context(user_message)
+    else:
+        built = _context(options, namespace, notebook)
+        if built is not None:
+            context, notes = built.blocks, (*notes, *built.notes)
+        user_message = _with_context_and_code(user_message, built, options.code, language)
+    refuse_keys(*_texts(user_message))
     schema = resolve_schema(options.schema_name, namespace, schema)
     box = resolve_toolbox(options.tools, namespace, toolbox)
     model = options.model or defaults.model
@@ -355,6 +374,8 @@ def prepare_turn(
         images=images,
         notes=notes,
         log=log,
+        context=context,
+        code_language=language if options.code else None,
     )
 
 
@@ -372,6 +393,53 @@ def options_again(turn: Turn, changes: Mapping[str, Any] | None = None) -> ChatO
             if knob.runs_code:
                 snapshot.pop(name, None)
     return ChatOptions.from_snapshot(snapshot).merged(**(changes or {}))
+
+
+def _context(
+    options: ChatOptions, namespace: Mapping[str, Any] | None, notebook: NotebookFacts | None
+) -> Context | None:
+    """The ``--context`` blocks of a turn (None without any)."""
+    if not options.context:
+        return None
+    from groq_magic.chat.context import DEFAULT_CONTEXT_LIMIT, build_context
+
+    limit = options.context_limit or DEFAULT_CONTEXT_LIMIT
+    return build_context(options.context, namespace, notebook, limit=limit)
+
+
+def _with_context_and_code(
+    message: dict[str, Any], context: Context | None, code: bool, language: str
+) -> dict[str, Any]:
+    """The user message with the context before the prompt and ``--code``'s ask after it."""
+    if context is None and not code:
+        return message
+    from groq_magic.chat.code import code_instruction
+    from groq_magic.chat.context import with_context
+
+    content = message["content"]
+    if context is not None:
+        content = with_context(content, context)
+    if code:
+        ask = code_instruction(language)
+        content = (
+            f"{content}\n\n{ask}"
+            if isinstance(content, str)
+            else [
+                *content,
+                {"type": "text", "text": ask},
+            ]
+        )
+    return {**message, "content": content}
+
+
+def _recorded_context(message: Mapping[str, Any]) -> tuple[ContextBlock, ...]:
+    """The context blocks a recorded user message carries (retry, ``%groq ui``)."""
+    texts = _texts(message)
+    if not any("<context " in text for text in texts):
+        return ()
+    from groq_magic.chat.context import blocks_in
+
+    return tuple(block for text in texts for block in blocks_in(text))
 
 
 def _texts(message: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from groq_magic.chat.sink import TurnStatus
 if TYPE_CHECKING:
     import pandas
 
+    from groq_magic.chat.context import ContextBlock
     from groq_magic.chat.conversation import Turn
     from groq_magic.client import RateLimits
 
@@ -162,6 +163,10 @@ class ChatResult:
         # The history turn this answer made (or, for a run not recorded, would make):
         # the panel's Keep records it; set by the engine.
         self.turn: Turn | None = None
+        # Each --context block sent before the prompt (name, kind, text, tokens); set
+        # by the engine. The language code was asked in (--code), else None.
+        self.context: list[ContextBlock] = []
+        self.code_language: str | None = None
         self._json: Any = _UNSET
         self._parsed: Any = _UNSET
 
@@ -220,6 +225,18 @@ class ChatResult:
                 "ChatResult.df needs pandas: pip install groq-magic[pandas]"
             ) from None
         return pandas.DataFrame(self.records)
+
+    @property
+    def code(self) -> str | None:
+        """The code in the answer: its fenced blocks in the kernel's language, joined.
+
+        With ``--code`` an answer without fences is taken whole when it parses as
+        code; None when the answer holds no code.
+        """
+        from groq_magic.chat.code import extract_code
+
+        asked = self.code_language is not None
+        return extract_code(self.text, self.code_language or "python", whole=asked)
 
     @property
     def ok(self) -> bool:

@@ -65,6 +65,9 @@ class TurnSummary:
     cached: bool = False  # replayed from the local store: nothing was sent
     cost: float | None = None  # USD; None: the model's price is unknown
     show_cost: bool = False  # the status line shows the cost (%config GroqMagics.show_cost)
+    cached_tokens: int = 0  # prompt tokens Groq served from its prompt cache
+    saved: float | None = None  # USD the prompt cache saved (None: nothing cached, or unknown)
+    context_tokens: int = 0  # the estimated size of the turn's --context blocks
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,21 @@ def _tokens(prompt: int | None, completion: int | None) -> str | None:
     return None
 
 
+def _prompt_cache(summary: TurnSummary) -> str:
+    """``1024 cached, saved $0.000030``: what Groq's prompt cache served, and saved."""
+    text = f"{summary.cached_tokens} cached"
+    if summary.saved:
+        text += f", saved {cost_text(summary.saved)}"
+    return text
+
+
 def status_line(summary: TurnSummary) -> str:
     """One line such as ``model · TTFT 0.12 s · 812 tok/s · 45 → 210 tokens · stop``.
 
-    Reasoning tokens, images sent and tool calls are added when there are any
-    (``45 → 210 tokens (120 reasoning) · 2 images · 3 tool calls``), and the cost
+    Reasoning tokens, prompt tokens served from Groq's prompt cache (and the money
+    that saved), the ``--context`` size, images sent and tool calls are added when
+    there are any (``45 → 210 tokens (120 reasoning) (32 cached, saved $0.000002) ·
+    context ~312 tokens · 2 images · 3 tool calls``), and the cost
     when it is to be shown (``$0.000182``, ``cost unknown``). A replayed answer says
     ``cached`` and shows no timings: nothing was timed, so the line is the same
     every time it is replayed.
@@ -77,8 +87,12 @@ def status_line(summary: TurnSummary) -> str:
     tokens = _tokens(summary.prompt_tokens, summary.completion_tokens)
     if tokens and summary.reasoning_tokens:
         tokens += f" ({summary.reasoning_tokens} reasoning)"
+    if tokens and summary.cached_tokens and not summary.cached:
+        tokens += f" ({_prompt_cache(summary)})"
     if tokens:
         parts.append(tokens)
+    if summary.context_tokens:
+        parts.append(f"context ~{summary.context_tokens:,} tokens")
     if summary.images:
         parts.append(f"{summary.images} image{'s' if summary.images != 1 else ''}")
     if summary.tool_calls:
