@@ -355,6 +355,7 @@ class GroqSession:
             rows.append(_usage_total(rows))
         for row in rows:
             row["cost"] = cost_text(row["cost"])
+            row["saved"] = cost_text(row["saved"])
         scope = " today" if today else ""
         which = f" in chat {chat!r}" if chat else ""
         return Table(rows, title=f"usage{scope}{which}, by model", empty="(nothing stored)")
@@ -513,8 +514,9 @@ def _usage_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The ``total`` row of ``%groq usage``: unknown costs stay unknown, never zero."""
     total: dict[str, Any] = {"model": "total"}
     for column in rows[0]:
-        if column not in ("model", "cost"):
+        if column not in ("model", "cost", "saved"):
             total[column] = sum(row[column] or 0 for row in rows)
-    known = [row["cost"] for row in rows if row["cost"] is not None]
-    total["cost"] = sum(known) if len(known) == len(rows) else None
+    for column in ("cost", "saved"):
+        known = [row[column] for row in rows if row.get(column) is not None]
+        total[column] = sum(known) if len(known) == len(rows) else None
     return total

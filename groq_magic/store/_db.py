@@ -838,11 +838,12 @@ class Store:
 
     def usage_summary(self, today: bool = False, chat: str | None = None) -> list[dict[str, Any]]:
         """Tokens and cost per model: ``model, exchanges, prompt_tokens, completion_tokens,
-        cached_tokens, total_tokens, cost``.
+        cached_tokens, total_tokens, cost, saved``.
 
         ``today`` keeps exchanges since local midnight. ``cost`` is None when the
         model's price is unknown (never 0); exchanges without token counts (failed
-        requests) add nothing to it.
+        requests) add nothing to it. ``saved`` is what Groq's prompt cache saved
+        (None when cached tokens of a model without a known price were among them).
         """
         with self._explicit():
             return usage_rows(self._connection(), today=today, chat=chat, prices=self.prices)

@@ -8,11 +8,13 @@ table through an index, so 100,000 stored exchanges list in milliseconds.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from datetime import datetime
 from typing import Any
 
+from groq_magic.chat.caching import cache_saving
 from groq_magic.store._errors import StoreError
 from groq_magic.store._rows import SELECT_FOR_RESTORE, exchange_from_row, turn_step, usage_of, when
 from groq_magic.store.prices import PriceTable, cost
@@ -186,7 +188,14 @@ def usage_rows(
     for row in rows:
         model = row["model"] or ""
         entry = summary.setdefault(
-            model, {"model": model, "exchanges": 0, **dict.fromkeys(_TOKEN_SUMS, 0), "cost": 0.0}
+            model,
+            {
+                "model": model,
+                "exchanges": 0,
+                **dict.fromkeys(_TOKEN_SUMS, 0),
+                "cost": 0.0,
+                "saved": 0.0,
+            },
         )
         entry["exchanges"] += row["n"]
         for name in _TOKEN_SUMS:
@@ -194,6 +203,14 @@ def usage_rows(
         usage = usage_of(row)
         if not usage:
             continue  # no token counts (failed requests): nothing to price
-        part = cost(row["model"], usage, batch=bool(row["batch"]), prices=prices)
+        batch = bool(row["batch"])
+        part = cost(row["model"], usage, batch=batch, prices=prices)
         entry["cost"] = None if part is None or entry["cost"] is None else entry["cost"] + part
+        # What Groq's prompt cache saved: the same usage priced with nothing cached.
+        price = functools.partial(cost, row["model"], batch=batch, prices=prices)
+        saving = cache_saving(price, usage)
+        if saving is None and row["cached_tokens"]:
+            entry["saved"] = None  # cached tokens of a model whose price is unknown
+        elif saving is not None and entry["saved"] is not None:
+            entry["saved"] += saving
     return list(summary.values())

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from groq_magic._files import MIB, FileReadError, read_text_bounded
+from groq_magic.chat.caching import cached_prompt_tokens
 from groq_magic.chat.result import as_dict
 from groq_magic.store._errors import PriceFileError
 
@@ -183,8 +184,7 @@ def _count(value: Any) -> int:
 
 def cached_tokens(usage: Mapping[str, Any] | Any) -> int:
     """``usage.prompt_tokens_details.cached_tokens``, or 0."""
-    details = as_dict(as_dict(usage).get("prompt_tokens_details"))
-    return _count(details.get("cached_tokens"))
+    return cached_prompt_tokens(usage)
 
 
 def cost(
