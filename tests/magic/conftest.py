@@ -35,6 +35,8 @@ TRAITS = (
     "timeout",
     "max_retries",
     "cache",
+    "context",
+    "context_limit",
     "store",
     "prices",
     "show_cost",
@@ -100,11 +102,11 @@ class Harness:
         namespace: dict[str, Any] = self.shell.user_ns
         return namespace
 
-    def run(self, source: str, cell_id: str | None = None) -> CellRun:
-        """Run one cell; return what it showed."""
+    def run(self, source: str, cell_id: str | None = None, *, history: bool = False) -> CellRun:
+        """Run one cell; return what it showed. ``history=True`` numbers it (``In``/``Out``)."""
         self.capsys.readouterr()
         first = len(self.publisher.published)
-        result = self.shell.run_cell(source, cell_id=cell_id)
+        result = self.shell.run_cell(source, cell_id=cell_id, store_history=history)
         captured = self.capsys.readouterr()
         run = CellRun(
             result=result.result,
