@@ -244,12 +244,16 @@ def _shares(sizes: Sequence[int], limit: int) -> list[int]:
 
 
 def _clip_to_tokens(text: str, share: int, size: int, limit: int) -> str:
+    # A note the description ended with (a repr of 5,000,000 characters) is kept.
+    body, _, last = text.rpartition("\n")
+    earlier = f"\n{last}" if body and last.startswith("[… ") else ""
+    text = body if earlier else text
     # Characters in proportion to the tokens kept, cut at a line end when one is near.
-    keep = max(0, len(text) * share // max(size, 1) - 80)
+    keep = max(0, len(text) * share // max(size, 1) - 80 - len(earlier))
     cut = text.rfind("\n", 0, keep)
     end = cut if cut > keep // 2 else keep
     return (
-        f"{text[:end]}\n[… clipped: about {share:,} of {size:,} tokens shown;"
+        f"{text[:end]}{earlier}\n[… clipped: about {share:,} of {size:,} tokens shown;"
         f" --context-limit is {limit:,}]"
     )
 

@@ -6,11 +6,12 @@ more than a printed table, and a function's source more than its address. Each
 description is built in time and memory that do not grow with the data:
 
 - **DataFrame / Series**: shape, the index, each column's dtype and null count, the
-  first rows as a Markdown table. Null counts are exact where that is cheap (a
-  numpy integer or boolean column holds none; a float, datetime, categorical or
-  masked column is counted vectorised); text and object columns cost about 15 ms
-  per million rows each, so past :data:`NULL_SCAN_BUDGET` they are counted on
-  evenly spaced rows, and the block says so (``bench/context_build.py``);
+  first rows as a Markdown table. Null counts cost time that grows with the rows
+  (about 1 ms per million for a float, datetime, categorical or masked column,
+  15 ms for a text or object one; a numpy integer or boolean column holds none),
+  so past :data:`NULL_SCAN_BUDGET` they are counted on rows drawn at random
+  (seeded: the same rows every run) and the block says they are estimates: the
+  time stays flat however many rows (``bench/context_build.py``);
 - **numpy arrays**: shape, dtype, NaN count (floats), the edges as numpy prints them;
 - **functions, classes, modules**: the source (``inspect``; a class defined in the
   notebook is found in the cells that ran), else the signature and docstring;
@@ -37,6 +38,7 @@ from typing import Any
 __all__ = [
     "NULL_SCAN_BUDGET",
     "ROWS",
+    "SAMPLE_ROWS",
     "Description",
     "describe",
     "mask_addresses",
@@ -45,13 +47,16 @@ __all__ = [
 ROWS = 5
 """Rows (or values) of a DataFrame, Series or sequence shown as a sample."""
 
-NULL_SCAN_BUDGET = 20_000_000
-"""Row-cost units a DataFrame's null counts may take before sampling (about 20 ms)."""
+SAMPLE_ROWS = 20_000
+"""Rows drawn at random to estimate null counts past :data:`NULL_SCAN_BUDGET`."""
+
+NULL_SCAN_BUDGET = 5_000_000
+"""Row-cost units a DataFrame's null counts may take before sampling (about 5 ms): a float
+column costs 1 a row, a text column :data:`_SLOW_COST`, an integer one nothing."""
 
 _LISTED_COLUMNS = 40  # columns listed with dtype and nulls
 _TABLE_COLUMNS = 12  # columns in the sample rows table
 _CELL_CHARS = 40  # characters of one table cell
-_SAMPLE_FLOOR = 10_000  # rows a sampled null count reads at least
 _SLOW_COST = 15  # a text/object column costs ~15x a float column to scan
 _ARRAY_SCAN_LIMIT = 20_000_000  # elements of a float array counted for NaN
 _FAST_PANDAS_DTYPES = frozenset(
@@ -164,27 +169,26 @@ def _null_counts(frame: Any) -> tuple[list[str], int | None]:
     """Each column's null count as text, and the rows sampled (None: every count exact)."""
     rows = len(frame)
     costs = [_scan_cost(dtype) for dtype in frame.dtypes]
-    total = sum(costs)
-    step = 1
-    if rows * total > NULL_SCAN_BUDGET:
-        wanted = max(_SAMPLE_FLOOR, NULL_SCAN_BUDGET // max(total, 1))
-        step = -(-rows // wanted)  # rounded up: at most ``wanted`` rows are read
-    sampled = 0
+    scanned = [position for position, cost in enumerate(costs) if cost]
+    picks = None
+    if rows * sum(costs) > NULL_SCAN_BUDGET and rows > SAMPLE_ROWS:
+        # Rows drawn at random (seeded, so the text is the same every run): evenly
+        # spaced rows would alias with data that repeats with the same period.
+        numpy = sys.modules["numpy"]
+        picks = numpy.sort(numpy.random.default_rng(0).integers(0, rows, size=SAMPLE_ROWS))
+    # One vectorised pass over the scanned columns (each dtype block at once).
+    part = frame.iloc[:, scanned] if picks is None else frame.iloc[picks, scanned]
+    found = dict(zip(scanned, (int(n) for n in part.isna().sum().to_numpy()), strict=True))
     counts = []
-    for position, cost in enumerate(costs):
-        if cost == 0:
-            counts.append(_nulls(0))
-            continue
-        column = frame.iloc[:, position]
-        if step == 1 or cost == 1:
-            counts.append(_nulls(int(column.isna().sum())))
-            continue
-        sample = column.iloc[::step]
-        sampled = len(sample)
-        found = int(sample.isna().sum())
-        estimate = round(found * rows / sampled) if sampled else 0
-        counts.append(f"~{_nulls(_round3(estimate))} (estimated)")
-    return counts, (sampled or None)
+    for position in range(len(costs)):
+        if position not in found:
+            counts.append(_nulls(0))  # a numpy integer or boolean column holds none
+        elif picks is None:
+            counts.append(_nulls(found[position]))
+        else:
+            estimate = _round3(round(found[position] * rows / SAMPLE_ROWS))
+            counts.append(f"~{_nulls(estimate)} (estimated)")
+    return counts, (SAMPLE_ROWS if picks is not None else None)
 
 
 def _nulls(count: int) -> str:
@@ -227,8 +231,8 @@ def _frame(frame: Any, max_chars: int, cells: Sequence[str]) -> Description:
         lines.append(f"- … and {width - _LISTED_COLUMNS:,} more columns")
     if sampled:
         lines.append(
-            f"(text and object columns' nulls estimated from {sampled:,} evenly spaced rows;"
-            " counting them all costs time that grows with the rows)"
+            f"(null counts estimated from {sampled:,} rows drawn at random; counting every"
+            " row would take time that grows with the rows)"
         )
     if rows:
         shown = min(rows, ROWS)
@@ -240,7 +244,7 @@ def _frame(frame: Any, max_chars: int, cells: Sequence[str]) -> Description:
 def _series(series: Any, max_chars: int, cells: Sequence[str]) -> Description:
     name = f" {_cell(series.name)!r}" if series.name is not None else ""
     counts, sampled = _null_counts(series.to_frame())
-    estimated = f" (from {sampled:,} evenly spaced values)" if sampled else ""
+    estimated = f" (from {sampled:,} values drawn at random)" if sampled else ""
     lines = [
         f"pandas Series{name}: {len(series):,} values, dtype {series.dtype},"
         f" {counts[0]}{estimated}",

@@ -61,26 +61,33 @@ def test_a_dataframe_block_has_shape_columns_dtypes_nulls_and_first_rows() -> No
     assert "\n| 5 |" not in text  # only the first rows
 
 
-def test_a_large_frames_text_nulls_are_estimated_from_evenly_spaced_rows(
+def test_a_large_frames_nulls_are_estimated_from_rows_drawn_at_random(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A small budget stands in for a million rows: the cost rule, not the size, is tested.
+    # Small figures stand in for a million rows: the rule is tested, not the size.
     monkeypatch.setattr(describe_module, "NULL_SCAN_BUDGET", 1_000)
-    monkeypatch.setattr(describe_module, "_SAMPLE_FLOOR", 100)
+    monkeypatch.setattr(describe_module, "SAMPLE_ROWS", 400)
     rows = 4_000
     frame = pd.DataFrame(
         {
             "name": pd.Series(["a", None, "b", "c"] * (rows // 4), dtype=object),
             "value": np.where(np.arange(rows) % 10 == 0, np.nan, 1.0),
+            "count": np.arange(rows),  # an int64 column holds no null: exact, never scanned
         }
     )
     text = describe(frame, max_chars=10_000).text
-    estimate = re.search(r"- name: object, ~([\d,]+) nulls \(estimated\)", text)
-    assert estimate is not None, text
-    assert 600 <= int(estimate.group(1).replace(",", "")) <= 1_400  # 1,000 in truth
-    assert "- value: float64, 400 nulls" in text  # floats are counted whole: cheap
-    assert "estimated from 100 rows drawn at random" in text
+    for column, truth in (("name", 1_000), ("value", 400)):
+        found = re.search(rf"- {column}: \w+, ~([\d,]+) nulls \(estimated\)", text)
+        assert found is not None, text
+        assert 0.6 * truth <= int(found.group(1).replace(",", "")) <= 1.4 * truth
+    assert "- count: int64, 0 nulls\n" in text
+    assert "(null counts estimated from 400 rows drawn at random;" in text
     assert describe(frame, max_chars=10_000).text == text  # the same rows every run
+    # Under the budget every count is exact.
+    monkeypatch.setattr(describe_module, "NULL_SCAN_BUDGET", 1_000_000)
+    exact = describe(frame, max_chars=10_000).text
+    assert "- name: object, 1,000 nulls\n- value: float64, 400 nulls\n" in exact
+    assert "estimated" not in exact
 
 
 def test_a_wide_frame_lists_its_first_columns_and_says_how_many_more() -> None:
