@@ -329,6 +329,7 @@ def _fix(magics: GroqMagics, args: Any, note: str, *, fix: bool = True) -> Any:
     from groq_magic.chat.code import explain_prompt, fix_prompt
     from groq_magic.chat.context import names_used
 
+    note = _options_after(magics, args, note)
     error = magics.errors.last_error()
     if error is None:
         command = "fix" if fix else "explain"
@@ -341,6 +342,24 @@ def _fix(magics: GroqMagics, args: Any, note: str, *, fix: bool = True) -> Any:
         args.code = True
     language = magics.notebook_facts().language
     return magics._ask(args, fix_prompt(language, note) if fix else explain_prompt(note))
+
+
+def _options_after(magics: GroqMagics, args: Any, text: str) -> str:
+    """``%groq fix -t 0 use numpy``: the flags after the command join ``args``; the rest."""
+    parser = cast(Any, magics.groq).parser
+    argv, rest, _ = split_line(text, _options_with_values(parser))
+    if not argv:
+        return text
+    try:
+        given = parser.parse_args(argv)
+    except UsageError as exc:
+        raise usage_error(exc) from None
+    for name, value in vars(given).items():
+        if value is None or value is False:
+            continue
+        earlier = getattr(args, name, None)
+        setattr(args, name, [*earlier, *value] if isinstance(earlier, list) else value)
+    return rest
 
 
 def _login(magics: GroqMagics, _: Any, __: Any) -> Any:

@@ -209,13 +209,15 @@ def test_fix_sends_the_error_and_what_its_cell_uses_and_puts_the_fix_below(
     nb.ns["sales"] = pd.DataFrame({"units": [3, 5], "region": ["north", "south"]})
     nb.run("total = sales['unit'].sum()", history=True)
     fixed = "The column is called units.\n```python\ntotal = sales['units'].sum()\n```"
-    run = ask(nb, "%groq fix keep it short", fixed)
+    run = ask(nb, "%groq fix -t 0 --max-tokens 90 keep it short", fixed)
     text = user_text(nb)
     assert [b.name for b in nb.ns["_groq"].context] == ["Err", "sales"]
     assert "KeyError: 'unit'" in text
     assert "```python\ntotal = sales['unit'].sum()\n```" in text
     assert re.search(r"- units: int64, 0 nulls\n- region: (object|str), 0 nulls", text)
-    assert "give the whole corrected python cell.\n\nkeep it short" in text
+    assert "give the whole corrected python cell.\n\nkeep it short\n\n" in text
+    body = sent(nb.server)
+    assert (body["temperature"], body["max_completion_tokens"]) == (0, 90)
     assert nb.next_inputs == [("total = sales['units'].sum()", False)]
     assert "the code is in a new cell below" in run.out
     assert nb.turns()[-1].prompt.startswith("The cell shown in the context raised")
@@ -229,6 +231,13 @@ def test_explain_explains_without_a_cell(notebook: Any, nb: Any) -> None:
     assert "Explain in a few lines what caused it and how to fix it." in text
     assert "fenced" not in text.split("</context>")[-1]
     assert nb.next_inputs == []
+
+
+def test_a_bad_flag_after_fix_is_one_line(nb: Any) -> None:
+    nb.run("1 / 0", history=True)
+    run = nb.run("%groq fix -t hot")
+    assert run.usage_error == "--temperature must be a number (got 'hot')"
+    assert chats(nb) == 0
 
 
 @pytest.mark.parametrize("command", ["fix", "explain"])
