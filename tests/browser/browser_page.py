@@ -139,6 +139,11 @@ class NotebookPage:
         prompt = self.cell(index).locator(".jp-InputArea-prompt")
         return prompt.inner_text().strip() if prompt.count() else ""
 
+    def source(self, index: int) -> str:
+        """The text in cell ``index``'s editor (CodeMirror's lines, joined)."""
+        lines = self.cell(index).locator(".jp-InputArea-editor .cm-line").all_inner_texts()
+        return "\n".join(line.replace("\u200b", "") for line in lines)
+
     def output_text(self, index: int) -> str:
         """The text of the cell's output area (empty when it has none)."""
         try:
