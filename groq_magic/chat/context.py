@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ __all__ = [
     "NotebookFacts",
     "blocks_in",
     "build_context",
+    "contexts_built_once",
     "names_used",
     "with_context",
 ]
@@ -196,6 +199,23 @@ def with_context(content: Any, context: Context) -> Any:
 
 # -- building --------------------------------------------------------------------------
 
+_BUILT: ContextVar[dict[tuple[Any, ...], Context] | None] = ContextVar("_BUILT", default=None)
+
+
+@contextmanager
+def contexts_built_once(built: dict[tuple[Any, ...], Context]) -> Iterator[None]:
+    """Within the block, the same names and limit give the context already in ``built``.
+
+    A sweep passes one dict to every row's preparation: its rows ask about the same
+    data, which is described once, not once per row (a large DataFrame's block takes
+    milliseconds, and a sweep may prepare each row twice).
+    """
+    token = _BUILT.set(built)
+    try:
+        yield
+    finally:
+        _BUILT.reset(token)
+
 
 def build_context(
     names: Iterable[str],
@@ -204,10 +224,25 @@ def build_context(
     *,
     limit: int = DEFAULT_CONTEXT_LIMIT,
 ) -> Context:
-    """One block per name, together within ``limit`` tokens; one line for a bad name."""
+    """One block per name, together within ``limit`` tokens; one line for a bad name.
+
+    Inside :func:`contexts_built_once` the same names and limit are built once.
+    """
+    names = tuple(names)
+    built = _BUILT.get()
+    if built is not None and (names, limit) in built:
+        return built[names, limit]
+    context = _build(names, namespace, facts or NotebookFacts(), limit)
+    if built is not None:
+        built[names, limit] = context
+    return context
+
+
+def _build(
+    names: tuple[str, ...], namespace: Mapping[str, Any] | None, facts: NotebookFacts, limit: int
+) -> Context:
     from groq_magic.pacing import text_tokens
 
-    facts = facts or NotebookFacts()
     # Descriptions are capped generously before the token budget clips them: a
     # 10 MB repr must not be tokenised whole to learn that it is too big.
     max_chars = max(limit, 100) * 8

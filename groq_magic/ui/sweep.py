@@ -257,9 +257,12 @@ def plan_sweep(
     from groq_magic.chat.images import urls_read_once  # Pillow and httpx stay unloaded
 
     fetched: dict[tuple[Any, ...], LoadedImage] = {}  # an image URL is fetched once
+    from groq_magic.chat.context import contexts_built_once
+
+    built: dict[tuple[Any, ...], Any] = {}  # --context blocks are built once
 
     def prepare(i: int, j: int) -> PreparedTurn:
-        with urls_read_once(fetched):
+        with urls_read_once(fetched), contexts_built_once(built):
             return session.prepare(
                 runs[j],
                 prompts[i],

@@ -117,3 +117,29 @@ def test_usage_shows_what_the_prompt_cache_saved(groq: Any, db: Path) -> None:
     assert rows["llama-3.3-70b-versatile"]["saved"] == "$0"  # no cheaper cached rate
     assert rows["mystery-model"]["saved"] == "unknown"  # never zero when unknown
     assert rows["total"]["saved"] == "unknown"
+
+
+def test_a_sweep_describes_its_context_once_for_all_its_rows(
+    roads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import groq_magic.chat.context as context_module
+
+    described: list[object] = []
+    original = context_module.describe
+
+    def counting(value: object, **kwargs: Any) -> Any:
+        described.append(value)
+        return original(value, **kwargs)
+
+    monkeypatch.setattr(context_module, "describe", counting)
+    roads.server.enqueue(*(completion_reply("ok") for _ in range(6)))
+    run = roads.run(
+        "import groq_magic\n"
+        "_table = groq_magic.sweep(['One?', 'Two?', 'Three?'], namespace=globals(),"
+        " stream=False, context='sales', temperature=[0, 1])"
+    )
+    assert run.error is None, run.err
+    texts = user_texts(roads)
+    assert len(texts) == 6
+    assert all('<context name="sales"' in text for text in texts)
+    assert described == [roads.ns["sales"]]
