@@ -54,14 +54,22 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_bounded(path: str | os.PathLike[str], cap: int, *, what: str = "file") -> bytes:
-    """The bytes of the regular file ``path``, at most ``cap`` of them.
+def read_head(path: str | os.PathLike[str], count: int, *, what: str = "file") -> tuple[bytes, int]:
+    """The first ``count`` bytes of the regular file ``path`` and its size.
 
-    Raises :class:`FileReadError` (one line naming ``what``, the path and the cap) for
-    a missing or unreadable file, a folder, device, FIFO or socket, or a file over
-    ``cap`` bytes. The file is opened non-blocking, so a FIFO swapped in after the
-    check cannot hang the read either.
+    The same refusals as :func:`read_bounded` (a folder, device, FIFO or socket is one
+    :class:`FileReadError` line), but a longer file is not an error: its head is read.
     """
+    fd, shown = _open_regular(path, what)
+    try:
+        size = os.fstat(fd).st_size
+        return _read_at_most(fd, shown, what, count), size
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, str]:
+    """A descriptor of the regular file ``path`` (opened non-blocking), and its shown name."""
     target = Path(path).expanduser()
     shown = str(target)
     try:
@@ -70,31 +78,48 @@ def read_bounded(path: str | os.PathLike[str], cap: int, *, what: str = "file") 
         raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(before.st_mode):
         raise FileReadError(f"{what} {shown!r} is {_kind(before.st_mode)}, not a file")
-    if before.st_size > cap:
-        raise FileReadError(_too_big(what, shown, before.st_size, cap))
     try:
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
+        os.close(fd)
+        raise FileReadError(f"{what} {shown!r} is {_kind(opened.st_mode)}, not a file")
+    return fd, shown
+
+
+def _read_at_most(fd: int, shown: str, what: str, count: int) -> bytes:
+    chunks: list[bytes] = []
+    left = count
     try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
-            raise FileReadError(f"{what} {shown!r} is {_kind(opened.st_mode)}, not a file")
-        chunks: list[bytes] = []
-        left = cap + 1
         while left > 0:
             chunk = os.read(fd, min(left, MIB))
             if not chunk:
                 break
             chunks.append(chunk)
             left -= len(chunk)
-    except FileReadError:
-        raise
     except OSError as exc:
         raise FileReadError(f"cannot read {what} {shown!r}: {exc.strerror or exc}") from None
+    return b"".join(chunks)
+
+
+def read_bounded(path: str | os.PathLike[str], cap: int, *, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path``, at most ``cap`` of them.
+
+    Raises :class:`FileReadError` (one line naming ``what``, the path and the cap) for
+    a missing or unreadable file, a folder, device, FIFO or socket, or a file over
+    ``cap`` bytes. The file is opened non-blocking, so a FIFO swapped in after the
+    check cannot hang the read either.
+    """
+    fd, shown = _open_regular(path, what)
+    try:
+        size = os.fstat(fd).st_size
+        if size > cap:
+            raise FileReadError(_too_big(what, shown, size, cap))
+        data = _read_at_most(fd, shown, what, cap + 1)
     finally:
         os.close(fd)
-    data = b"".join(chunks)
     if len(data) > cap:
         raise FileReadError(_too_big(what, shown, len(data), cap, grew=True))
     return data

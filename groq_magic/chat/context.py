@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from groq_magic._files import FileReadError, read_head
 from groq_magic._keys import looks_like_key
 from groq_magic.chat.describe import clip_chars, describe
 from groq_magic.chat.errors import ChatError
@@ -358,14 +359,10 @@ def _file_head(name: str, max_chars: int) -> str:
         raise ContextError(
             f"--context {name}: no variable, cell (In[n], Out[n]), Err or file of that name"
         )
-    if not path.is_file():
-        raise ContextError(f"--context {name}: that is a folder, not a file")
     try:
-        with path.open("rb") as file:
-            head = file.read(min(FILE_BYTES, max_chars))
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ContextError(f"--context {name}: cannot read it ({exc.strerror or exc})") from None
+        head, size = read_head(path, min(FILE_BYTES, max_chars), what="file")
+    except FileReadError as exc:
+        raise ContextError(f"--context {name}: {exc}") from None
     if b"\x00" in head:
         raise ContextError(f"--context {name}: not a text file (it holds binary data)")
     text = head.decode("utf-8", errors="replace")

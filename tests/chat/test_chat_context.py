@@ -6,6 +6,7 @@ The magic's side (In/Out/Err from a real shell, what reaches the server) is in
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -288,8 +289,12 @@ def test_a_text_files_head_and_files_that_are_not_text(tmp_path: Path) -> None:
     binary.write_bytes(b"\x89PNG\x00\x01")
     with pytest.raises(ContextError, match="not a text file"):
         build_context([str(binary)], {})
-    with pytest.raises(ContextError, match="that is a folder, not a file"):
+    with pytest.raises(ContextError, match="is a folder, not a file"):
         build_context([str(tmp_path)], {})
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ContextError, match=r"is a FIFO \(named pipe\), not a file"):
+        build_context([str(fifo)], {})
 
 
 def test_a_variable_wins_over_a_file_of_the_same_name(

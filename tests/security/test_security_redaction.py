@@ -181,3 +181,30 @@ def test_a_stream_masks_the_key_however_it_is_split(split: int) -> None:
 def test_a_short_placeholder_key_is_not_registered() -> None:
     remember_key("local")
     assert redact("a local model") == "a local model"
+
+
+def test_a_batch_table_is_masked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The batch road: an answer read from the output file holding the key is masked."""
+    from batch_server import BatchServer
+
+    import groq_magic
+    from groq_magic.backend import Backend
+    from groq_magic.session import GroqSession
+
+    def leak(body: dict[str, Any]) -> str:
+        return f"the key is {ODD_KEY}"
+
+    with BatchServer(api_key=ODD_KEY, answer=leak) as running:
+        monkeypatch.setenv("GROQ_API_KEY", ODD_KEY)
+        monkeypatch.setenv("GROQ_BASE_URL", running.base_url)
+        session = GroqSession(Backend())
+        try:
+            job = groq_magic.batch(["a", "b"], client=session, model="m")
+            running.step(job.id)
+            running.complete(job.id)
+            table = job.results()
+        finally:
+            session.close()
+            forget_keys()
+    assert set(table["text"]) == {"the key is [redacted]"}
+    _assert_masked(table.to_csv(), repr(job))
