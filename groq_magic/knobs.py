@@ -3,19 +3,24 @@
 Standard library only, so ``%load_ext`` can build the magic's parser and the
 ``%config`` traits without loading pydantic. What reads this table:
 
-- :class:`groq_magic.chat.ChatOptions` takes each field's default and bounds
-  (``Field(default, **knob.constraints())``), and names flags in its one-line errors;
+- :class:`groq_magic.chat.ChatOptions`: its fields are made from the table (type,
+  default, bounds, list and name rules; :func:`groq_magic.chat.options.options_model`),
+  and its one-line errors name each knob's flag;
+- the request: each knob's ``param`` is the wire field it sets;
 - the magic's argument parser, the ``%config GroqMagics.<name>`` defaults and
   their checks (:mod:`groq_magic.magics`);
-- the compare grid's list-taking fields (:mod:`groq_magic.ui.grid`);
-- the panel's sliders and its "copy as cell" line (:mod:`groq_magic.ui`).
+- the compare grid's list-taking fields, the table columns of compares, sweeps and
+  batches (``column``), and what a check's pass rate is grouped by (``groups``);
+- the panel's sliders and the ``%%groq`` line written for a set of options (the
+  panel's "copy as cell" and ``%groq export``: :func:`groq_magic.chat.line.cell_line`).
 
-Adding a knob is one :class:`Knob` here and one typed field on ``ChatOptions``
-(a test checks that the two agree).
+Adding a knob is one :class:`Knob` here; every view above picks it up (a test adds
+one to a copy of the table and finds it in each).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,7 +34,9 @@ __all__ = [
     "SLIDER_KNOBS",
     "Knob",
     "Slider",
+    "column_names",
     "extra_field_problem",
+    "group_names",
 ]
 
 
@@ -57,6 +64,13 @@ class Knob:
     - ``csv``: one flag value is a comma-separated list (``--tools a,b``).
     - ``runs_code``: it makes notebook code run (``--tools``); a turn read from a file or
       the store never turns it on again by itself (:func:`groq_magic.chat.prepare.options_again`).
+    - ``column``: a column of compare, sweep and batch tables; ``groups``: a check's pass
+      rate is given per value of it (not ``seed``: repeats vary it).
+    - ``max_items`` / ``noun``: a list knob takes at most this many (``--stop``: 4
+      sequences); ``no_empty``: its items must not be empty; ``unique``: an item given
+      twice is one.
+    - ``identifier``: each value (or item) must be a Python name; the text says what
+      kind (``a Python variable name``, ``names of notebook functions``).
     """
 
     name: str
@@ -79,6 +93,23 @@ class Knob:
     choices: tuple[str, ...] | None = None
     csv: bool = False
     runs_code: bool = False
+    column: bool = False
+    groups: bool = False
+    max_items: int | None = None
+    noun: str = "values"
+    no_empty: bool = False
+    unique: bool = False
+    identifier: str | None = None
+
+    @property
+    def is_list(self) -> bool:
+        """True when the knob holds a list (``--stop`` repeats, ``--tools a,b``)."""
+        return self.style == "append" or self.csv
+
+    @property
+    def is_switch(self) -> bool:
+        """True for an on/off knob (``--json``, ``--no-stream``)."""
+        return self.style in ("switch", "negated")
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -96,28 +127,30 @@ class Knob:
 
 _TABLE = (
     Knob("model", str, "--model", "Model id (see %groq models).", min_length=1, short="-m",
-         list_flag="--compare", config=True,
+         list_flag="--compare", config=True, column=True, groups=True,
          list_help="Run the prompt on each model (comma-separated) side by side, with a"
          " summary table."),
     Knob("temperature", float, "--temperature",
          "Sampling temperature, 0 to 2 (a list 0,0.7,1.2 compares).", ge=0.0, le=2.0,
          short="-t", list_flag="--temperature", config=True,
-         slider=Slider(rest=1.0, step=0.05), param="temperature"),
+         slider=Slider(rest=1.0, step=0.05), param="temperature", column=True, groups=True),
     Knob("top_p", float, "--top-p", "Nucleus sampling mass, 0 to 1 (or a list).", ge=0.0,
          le=1.0, list_flag="--top-p", config=True, slider=Slider(rest=1.0, step=0.05),
-         param="top_p"),
+         param="top_p", column=True, groups=True),
     Knob("max_tokens", int, "--max-tokens", "Most tokens to generate (or a list).", ge=1,
          le=131072, list_flag="--max-tokens", config=True, slider=Slider(rest=1024),
-         param="max_completion_tokens"),
+         param="max_completion_tokens", column=True, groups=True),
     Knob("seed", int, "--seed", "Sampling seed, for repeatable answers (or a list).",
-         list_flag="--seed", config=True, param="seed"),
+         list_flag="--seed", config=True, param="seed", column=True),
     Knob("system", str, "--system", "System prompt for this cell.", short="-s", config=True),
     Knob("stop", str, "--stop",
          'A stop sequence (repeat for up to 4); quote it: --stop ", 6". \\n is a newline.',
-         style="append", escapes=True, param="stop"),
+         style="append", escapes=True, param="stop", max_items=4, noun="sequences",
+         no_empty=True),
     Knob("tools", str, "--tools",
          "Let the model call these notebook functions (comma-separated names).", short="-T",
-         metavar="NAMES", csv=True, config=True, runs_code=True),
+         metavar="NAMES", csv=True, config=True, runs_code=True, unique=True,
+         identifier="names of notebook functions"),
     Knob("tool_choice", str, "--tool-choice",
          "With --tools: auto (the model decides), required, none, or a tool's name (call it"
          " first).", metavar="CHOICE", min_length=1, config=True, runs_code=True),
@@ -138,7 +171,7 @@ _TABLE = (
          "Show the model these notebook names before the prompt: variables, functions,"
          " In[n], Out[n], Err (the last error) or a text file's path (comma-separated;"
          " repeat for more).", short="-x", metavar="NAMES", style="append", csv=True,
-         config=True),
+         config=True, unique=True),
     Knob("context_limit", int, "--context-limit",
          "Most tokens of --context, 100 to 131072 (default 4000); more is clipped with a"
          " note.", ge=100, le=131072, config=True),
@@ -152,7 +185,7 @@ _TABLE = (
          default=False, style="switch"),
     Knob("schema_name", str, "--schema",
          "Structured output: a pydantic model class or JSON-schema dict in the notebook.",
-         min_length=1, metavar="NAME"),
+         min_length=1, metavar="NAME", identifier="a Python variable name"),
     Knob("chat", str, "--chat", "Talk in the named chat (created if new).", min_length=1,
          short="-c", metavar="NAME"),
     Knob("history", bool, "--no-history", "Send no earlier turns and record none.",
@@ -160,7 +193,7 @@ _TABLE = (
     Knob("stream", bool, "--no-stream", "Wait for the whole answer.", default=True,
          style="negated", config=True),
     Knob("out", str, "--out", "Also store the ChatResult (or table) in VAR.", short="-o",
-         metavar="VAR"),
+         metavar="VAR", identifier="a Python variable name"),
 )  # fmt: skip
 
 KNOBS: dict[str, Knob] = {knob.name: knob for knob in _TABLE}
@@ -174,6 +207,17 @@ SLIDER_KNOBS: tuple[Knob, ...] = tuple(k for k in _TABLE if k.slider is not None
 
 GRID_FIELDS: tuple[str, ...] = tuple(k.name for k in _TABLE if k.list_flag is not None)
 """The options a compare grid may vary, in the order the grid nests them."""
+
+
+def column_names(table: Mapping[str, Knob] | None = None) -> tuple[str, ...]:
+    """The knobs that are columns of compare, sweep and batch tables, in table order."""
+    return tuple(k.name for k in (table or KNOBS).values() if k.column)
+
+
+def group_names(table: Mapping[str, Knob] | None = None) -> tuple[str, ...]:
+    """The knobs a check's pass rate is grouped by (those that vary in a run)."""
+    return tuple(k.name for k in (table or KNOBS).values() if k.groups)
+
 
 FLAGS: dict[str, str] = {knob.name: knob.flag for knob in _TABLE} | {"extra": "extra"}
 """Field name -> the flag a user typed; error messages speak in flags."""

@@ -22,7 +22,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import annotated_types
 from pydantic import (
@@ -31,23 +31,27 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
 )
+from typing_extensions import Self
 
 from groq_magic._keys import KEY_SHAPE, REDACTED, redact
 from groq_magic.chat.errors import OptionsError
-from groq_magic.knobs import FLAGS, KNOBS, extra_field_problem
+from groq_magic.knobs import FLAGS, KNOBS, Knob, extra_field_problem
 
 __all__ = [
     "FLAGS",
     "MAX_STOP",
     "ChatOptions",
+    "OptionsBase",
     "is_secret_key",
     "is_secret_value",
+    "options_model",
     "strip_secrets",
 ]
 
-MAX_STOP = 4
+MAX_STOP = KNOBS["stop"].max_items
 """Groq accepts at most four stop sequences."""
 
 _SECRET_NAME = re.compile(r"(api[_-]?key|authorization|secret|password|token$|bearer)", re.I)
@@ -108,102 +112,54 @@ def _fmt_number(x: object) -> str:
     return str(x)
 
 
-class ChatOptions(BaseModel):
-    """The options of one ``%%groq`` cell: sampling knobs, output and history switches."""
+class OptionsBase(BaseModel):
+    """What every options model shares: validation by the knob table, construction, the request.
+
+    The fields themselves come from a knob table (:func:`options_model`); the knobs
+    it was made from are :attr:`knobs`. Use :data:`ChatOptions`, the model of
+    :data:`groq_magic.knobs.KNOBS`.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
-    # Defaults are here (typed); bounds, flags and help come from the knob table.
-    model: str | None = Field(None, **KNOBS["model"].constraints())
-    temperature: float | None = Field(None, **KNOBS["temperature"].constraints())
-    top_p: float | None = Field(None, **KNOBS["top_p"].constraints())
-    max_tokens: int | None = Field(None, **KNOBS["max_tokens"].constraints())
-    stop: list[str] = Field(default_factory=list, **KNOBS["stop"].constraints())
-    seed: int | None = Field(None, **KNOBS["seed"].constraints())
-    system: str | None = Field(None, **KNOBS["system"].constraints())
-    chat: str | None = Field(None, **KNOBS["chat"].constraints())
-    json_mode: bool = Field(False, **KNOBS["json_mode"].constraints())
-    schema_name: str | None = Field(None, **KNOBS["schema_name"].constraints())
-    stream: bool = Field(True, **KNOBS["stream"].constraints())
-    history: bool = Field(True, **KNOBS["history"].constraints())
-    out: str | None = Field(None, **KNOBS["out"].constraints())
-    tools: list[str] = Field(default_factory=list, **KNOBS["tools"].constraints())
-    tool_choice: str | None = Field(None, **KNOBS["tool_choice"].constraints())
-    max_steps: int | None = Field(None, **KNOBS["max_steps"].constraints())
-    images: list[str] = Field(default_factory=list, **KNOBS["images"].constraints())
-    reasoning_effort: str | None = Field(None, **KNOBS["reasoning_effort"].constraints())
-    reasoning_format: str | None = Field(None, **KNOBS["reasoning_format"].constraints())
-    cache: bool = Field(False, **KNOBS["cache"].constraints())
-    context: list[str] = Field(default_factory=list, **KNOBS["context"].constraints())
-    context_limit: int | None = Field(None, **KNOBS["context_limit"].constraints())
-    code: bool = Field(False, **KNOBS["code"].constraints())
+    knobs: ClassVar[Mapping[str, Knob]] = {}
+    """The knob table this model's fields were made from."""
+
     extra: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
 
-    @field_validator("stop", mode="before")
+    if TYPE_CHECKING:
+        # The knob fields are made at run time from the table; a checker sees them as Any.
+        def __getattr__(self, name: str) -> Any: ...
+
+    @field_validator("*", mode="before")
     @classmethod
-    def _stop_list(cls, value: object) -> object:
-        # One --stop arrives as a str; a str is not a list of characters.
-        if isinstance(value, str):
-            return [value]
+    def _as_list(cls, value: object, info: ValidationInfo) -> object:
+        """A list knob takes one value or several: ``--stop ", 6"`` is one sequence, and
+        ``--tools a,b`` (or ``%config GroqMagics.tools = "a,b"``) two names."""
+        knob = cls.knobs.get(str(info.field_name))
+        if knob is None or not knob.is_list:
+            return value
         if value is None:
             return []
-        return value
+        items = [value] if isinstance(value, str) else value
+        if knob.csv and isinstance(items, list | tuple):
+            split = (part.strip() for item in items for part in str(item).split(","))
+            return [part for part in split if part]
+        return items
 
-    @field_validator("stop")
+    @field_validator("*")
     @classmethod
-    def _stop_bounds(cls, value: list[str]) -> list[str]:
-        if len(value) > MAX_STOP:
-            raise ValueError(f"takes at most {MAX_STOP} sequences (got {len(value)})")
-        if any(s == "" for s in value):
-            raise ValueError("sequences must not be empty")
-        return value
-
-    @field_validator("tools", mode="before")
-    @classmethod
-    def _tool_names(cls, value: object) -> object:
-        # "--tools a,b" and %config GroqMagics.tools = "a,b" are one comma-separated string.
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",")]
-        return [] if value is None else value
-
-    @field_validator("tools")
-    @classmethod
-    def _tool_identifiers(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not name.isidentifier():
-                raise ValueError(f"takes names of notebook functions (got {name!r})")
-        return list(dict.fromkeys(value))  # a name given twice is one tool
-
-    @field_validator("images", mode="before")
-    @classmethod
-    def _image_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [value]
-        return [] if value is None else value
-
-    @field_validator("context", mode="before")
-    @classmethod
-    def _context_names(cls, value: object) -> object:
-        # "-x df,Err -x In[3]" arrives as ["df,Err", "In[3]"]; %config may give "df,Err".
-        items = [value] if isinstance(value, str) else value or []
-        if not isinstance(items, list | tuple):
-            return value  # pydantic says what is wrong with it
-        names = [name.strip() for item in items for name in str(item).split(",")]
-        return list(dict.fromkeys(name for name in names if name))
-
-    @field_validator("reasoning_effort", "reasoning_format")
-    @classmethod
-    def _one_of(cls, value: str | None, info: ValidationInfo) -> str | None:
-        choices = KNOBS[str(info.field_name)].choices or ()
-        if value is not None and value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
-        return value
-
-    @field_validator("out", "schema_name")
-    @classmethod
-    def _identifier(cls, value: str | None) -> str | None:
-        if value is not None and not value.isidentifier():
-            raise ValueError(f"must be a Python variable name (got {value!r})")
+    def _by_the_table(cls, value: Any, info: ValidationInfo) -> Any:
+        """The knob's own rules: how many items, names, choices, no duplicates."""
+        knob = cls.knobs.get(str(info.field_name))
+        if knob is None or value is None:
+            return value
+        if knob.is_list:
+            return _checked_items(knob, list(value))
+        if knob.choices is not None and value not in knob.choices:
+            raise ValueError(f"must be one of {', '.join(knob.choices)} (got {value!r})")
+        if knob.identifier is not None and not str(value).isidentifier():
+            raise ValueError(f"must be {knob.identifier} (got {value!r})")
         return value
 
     @field_validator("extra")
@@ -226,12 +182,12 @@ class ChatOptions(BaseModel):
     # ---- construction -------------------------------------------------------------
 
     @classmethod
-    def parse(cls, **kwargs: Any) -> ChatOptions:
+    def parse(cls, **kwargs: Any) -> Self:
         """Validate keyword options; any problem is one :class:`OptionsError` line."""
         try:
             return cls(**kwargs)
         except ValidationError as exc:
-            raise _options_error(exc, kwargs) from None
+            raise _options_error(cls, exc, kwargs) from None
 
     @classmethod
     def check_default(cls, name: str, value: Any, *, called: str) -> Any:
@@ -243,10 +199,10 @@ class ChatOptions(BaseModel):
         try:
             checked = cls(**{name: value})
         except ValidationError as exc:
-            raise _options_error(exc, {name: value}, label=lambda _: called) from None
+            raise _options_error(cls, exc, {name: value}, label=lambda _: called) from None
         return getattr(checked, name)
 
-    def with_defaults(self, defaults: Mapping[str, Any]) -> ChatOptions:
+    def with_defaults(self, defaults: Mapping[str, Any]) -> Self:
         """A copy where every option the cell did not set takes the configured default.
 
         "Set" means given explicitly (pydantic's ``model_fields_set``), so a cell's
@@ -263,7 +219,7 @@ class ChatOptions(BaseModel):
         return type(self).parse(**self.model_dump(exclude_unset=True), **unset)
 
     @classmethod
-    def from_snapshot(cls, snapshot: Mapping[str, Any]) -> ChatOptions:
+    def from_snapshot(cls, snapshot: Mapping[str, Any]) -> Self:
         """Rebuild options from :meth:`snapshot` output (unknown keys are ignored)."""
         known = {k: v for k, v in snapshot.items() if k in cls.model_fields}
         return cls.parse(**known)
@@ -273,7 +229,7 @@ class ChatOptions(BaseModel):
         data: dict[str, Any] = strip_secrets(self.model_dump(mode="json"))
         return data
 
-    def merged(self, **changes: Any) -> ChatOptions:
+    def merged(self, **changes: Any) -> Self:
         """A validated copy with ``changes`` applied (``None`` values are ignored).
 
         What was unset stays unset, so configured defaults still apply to the copy.
@@ -320,7 +276,7 @@ class ChatOptions(BaseModel):
         ``model``, ``messages`` and ``stream`` are the engine's to add.
         """
         params: dict[str, Any] = dict(self.extra)
-        for name, knob in KNOBS.items():
+        for name, knob in self.knobs.items():
             value = getattr(self, name)
             if knob.param is None or value is None or value == []:
                 continue
@@ -335,12 +291,16 @@ class ChatOptions(BaseModel):
 
 
 def _options_error(
+    model: type[OptionsBase],
     exc: ValidationError,
     given: Mapping[str, Any],
     *,
-    label: Callable[[str], str] = lambda field: FLAGS.get(field, field),
+    label: Callable[[str], str] | None = None,
 ) -> OptionsError:
     """Turn the first pydantic error into one line that names the flag (or ``label``'s name)."""
+    if label is None:
+        flags = {name: knob.flag for name, knob in model.knobs.items()}
+        label = lambda field: flags.get(field, field)  # noqa: E731
     err = exc.errors()[0]
     loc = err.get("loc") or ("?",)
     field = str(loc[0])
@@ -354,7 +314,7 @@ def _options_error(
         isinstance(got, float) and math.isnan(got)
     ):
         try:
-            lo, hi = ChatOptions.bounds(field)
+            lo, hi = model.bounds(field)
         except KeyError:
             pass
         else:
@@ -374,3 +334,42 @@ def _options_error(
         reason = str(ctx.get("error", err.get("msg", "is invalid")))
         return OptionsError(f"{flag} {reason}", option=flag)
     return OptionsError(f"{flag}: {err.get('msg', 'invalid value')} (got {got!r})", option=flag)
+
+
+def _checked_items(knob: Knob, items: list[Any]) -> list[Any]:
+    """A list knob's items by its rules (see :class:`groq_magic.knobs.Knob`)."""
+    if knob.max_items is not None and len(items) > knob.max_items:
+        raise ValueError(f"takes at most {knob.max_items} {knob.noun} (got {len(items)})")
+    if knob.no_empty and any(item == "" for item in items):
+        raise ValueError(f"{knob.noun} must not be empty")
+    if knob.identifier is not None:
+        for item in items:
+            if not str(item).isidentifier():
+                raise ValueError(f"takes {knob.identifier} (got {item!r})")
+    return list(dict.fromkeys(items)) if knob.unique else items
+
+
+def _field(knob: Knob) -> tuple[Any, Any]:
+    """The pydantic field of ``knob``: its type, its default and its bounds."""
+    constraints = knob.constraints()
+    if knob.is_list:
+        return list[knob.kind], Field(default_factory=list, **constraints)  # type: ignore[name-defined]
+    if knob.is_switch:
+        return bool, Field(bool(knob.default), **constraints)
+    return knob.kind | None, Field(knob.default, **constraints)
+
+
+def options_model(table: Mapping[str, Knob], name: str = "ChatOptions") -> type[OptionsBase]:
+    """An options model whose fields are the knobs of ``table`` (plus ``extra``)."""
+    fields: dict[str, Any] = {knob.name: _field(knob) for knob in table.values()}
+    model = create_model(name, __base__=OptionsBase, __module__=__name__, **fields)
+    model.knobs = dict(table)
+    model.__doc__ = "The options of one ``%%groq`` cell: every knob of the table, validated."
+    return model
+
+
+if TYPE_CHECKING:
+    ChatOptions = OptionsBase
+else:
+    ChatOptions = options_model(KNOBS)
+    """The options of one ``%%groq`` cell: the model of :data:`groq_magic.knobs.KNOBS`."""

@@ -142,7 +142,7 @@ class PreparedTurn:
     @property
     def stream(self) -> bool:
         """Whether the answer is streamed."""
-        return self.options.stream
+        return bool(self.options.stream)
 
     @property
     def wants_json(self) -> bool:

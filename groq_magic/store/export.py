@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -31,6 +30,9 @@ from typing import Any
 
 from groq_magic._files import write_atomically
 from groq_magic._keys import redact, redact_value
+from groq_magic.chat.errors import OptionsError
+from groq_magic.chat.line import cell_line
+from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.template import find_references
 from groq_magic.store._errors import ExportError
 
@@ -172,40 +174,18 @@ def export_markdown(
     return _write(target, redact("\n".join(lines).rstrip() + "\n"))
 
 
-def _flag_value(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    # The magic reads "\n" in a flag as a newline; a real one would end the magic line.
-    return shlex.quote(str(value).replace("\n", "\\n"))
-
-
 def _magic_line(turn: Any, chat: str) -> str:
+    """The ``%%groq`` line that asks what ``turn`` asked: the same function as the panel's
+    "copy as cell" (:func:`~groq_magic.chat.line.cell_line`), so every knob is written."""
     options = _get(turn, "options") or {}
-    parts = ["%%groq"]
     model = _get(turn, "model") or options.get("model")
-    if model:
-        parts += ["-m", _flag_value(model)]
-    if chat != "default":
-        parts += ["-c", _flag_value(chat)]
-    for name, flag in (
-        ("temperature", "-t"),
-        ("top_p", "--top-p"),
-        ("max_tokens", "--max-tokens"),
-        ("seed", "--seed"),
-        ("system", "-s"),
-        ("schema_name", "--schema"),
-    ):
-        if options.get(name) is not None:
-            parts += [flag, _flag_value(options[name])]
-    for stop in options.get("stop") or []:
-        parts += ["--stop", _flag_value(stop)]
-    if options.get("json_mode"):
-        parts.append("--json")
-    if options.get("stream") is False:
-        parts.append("--no-stream")
-    if options.get("history") is False:
-        parts.append("--no-history")
-    return " ".join(parts)
+    try:
+        asked = ChatOptions.from_snapshot(options).merged(
+            model=model, chat=chat if chat != "default" else None
+        )
+    except OptionsError as exc:
+        raise ExportError(f"cannot export a turn whose options are not valid: {exc}") from None
+    return cell_line(asked)
 
 
 def _cell_source(turn: Any, chat: str) -> str:

@@ -42,6 +42,7 @@ from groq_magic._text import one_line
 from groq_magic.chat.conversation import Conversation, Turn
 from groq_magic.chat.engine import TurnError, run_turn
 from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
+from groq_magic.chat.line import cell_line
 from groq_magic.chat.options import FLAGS, ChatOptions
 from groq_magic.chat.prepare import PreparedTurn, options_again
 from groq_magic.chat.result import ChatResult
@@ -51,7 +52,6 @@ from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
 from groq_magic.session import GroqSession
 from groq_magic.ui.answer import AnswerSink
-from groq_magic.ui.cell import cell_line
 from groq_magic.ui.schedule import DEBOUNCE, Cancellable, Scheduler, kernel_scheduler
 
 __all__ = [

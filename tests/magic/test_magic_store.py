@@ -516,7 +516,7 @@ def test_export_writes_both_formats_and_they_read_back(groq: Any, db: Path, tmp_
     nbformat.validate(notebook)
     groq_cells = [c for c in notebook.cells if c.source.startswith("%%groq")]
     assert [c.source for c in groq_cells] == [
-        "%%groq -m llama-3.3-70b-versatile -t 0.5\nName a colour.",
+        "%%groq -m llama-3.3-70b-versatile --temperature 0.5\nName a colour.",
         "%%groq -m llama-3.3-70b-versatile\nAnd a fruit?",
     ]
     assert [c.id for c in groq_cells] == ["c1", "c2"]

@@ -76,9 +76,10 @@ def test_notebook_reads_back(tmp_path: Path, conversation: Conversation) -> None
     assert turns[0]["id"] == "cell-1"  # the frontend's cell id, kept
     first = _text(turns[0]["source"])
     magic, prompt = first.split("\n", 1)
+    # The panel's "copy as cell" line: every knob with its flag, in the table's order.
     assert magic == (
-        "%%groq -m llama-3.3-70b-versatile -c drafts -t 0.5 --seed 7"
-        " --stop ', 4' --stop 'a\\nb' --no-stream"
+        "%%groq -m llama-3.3-70b-versatile --temperature 0.5 --seed 7"
+        " --stop ', 4' --stop 'a\\nb' -c drafts --no-stream"
     )
     # Braces that look like a reference are escaped, so a re-run sends the same text.
     assert prompt == 'Count to 3. Use {"json": true} and {{name}}'

@@ -1,7 +1,7 @@
-"""The ``%%groq`` line for a set of options: the panel's "copy as cell" text.
+"""The ``%%groq`` line for a set of options: the panel's "copy as cell", ``%groq export``.
 
-Derived from the knob table (:mod:`groq_magic.knobs`): every knob with a value
-is written with its own flag, in the table's order.
+Derived from the knob table the options were made from (:mod:`groq_magic.knobs`):
+every knob with a value is written with its own flag, in the table's order.
 Quoting follows what the magic reads: POSIX shell quoting for every value, and
 ``\\n``, ``\\t``, ``\\\\`` escapes for knobs that take them (``--stop``). A test runs
 the line through the magic and compares the request it sends.
@@ -13,7 +13,7 @@ import shlex
 from typing import Any
 
 from groq_magic.chat.options import ChatOptions
-from groq_magic.knobs import KNOBS, Knob
+from groq_magic.knobs import Knob
 
 __all__ = ["cell_line"]
 
@@ -53,6 +53,6 @@ def _words(knob: Knob, value: Any) -> list[str]:
 def cell_line(options: ChatOptions) -> str:
     """The ``%%groq`` line whose flags give ``options``."""
     parts = ["%%groq"]
-    for name, knob in KNOBS.items():
+    for name, knob in options.knobs.items():
         parts += _words(knob, getattr(options, name))
     return " ".join(parts)
