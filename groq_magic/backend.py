@@ -280,7 +280,7 @@ class Backend:
         if old is None:
             return
         # Compares and sweeps use the async client only on the background loop.
-        from groq_magic.ui.loop import background_loop
+        from groq_magic.background import background_loop
 
         logger.debug("closing the previous async client (the backend changed)")
         background_loop().submit(old.close())

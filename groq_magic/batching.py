@@ -47,8 +47,8 @@ from groq_magic.chat.result import ChatResult
 from groq_magic.checks import Check, apply_checks, check_columns, resolve_checks
 from groq_magic.client import Batch, BatchOutputLine, Groq, NotFoundError, parse_batch_output
 from groq_magic.client._resource import ENDPOINT_NOT_FOUND
-from groq_magic.ui.runner import TABLE_COLUMNS, RunSpec, table_from_rows
-from groq_magic.ui.sweep import plan_sweep, with_check_summary
+from groq_magic.runs.runner import TABLE_COLUMNS, RunSpec, table_from_rows
+from groq_magic.runs.sweep import plan_sweep, with_check_summary
 
 if TYPE_CHECKING:
     from groq_magic.session import GroqSession
@@ -183,7 +183,7 @@ def batch(
 
 
 def _session(client: Any) -> GroqSession:
-    from groq_magic.ui.sweep import _resolve
+    from groq_magic.runs.sweep import _resolve
 
     session, _ = _resolve(client)
     return session
@@ -286,8 +286,8 @@ class BatchJob:
         The bar appears once the job is validated (its number of requests known).
         """
         from groq_magic.render import is_live_kernel
-        from groq_magic.ui.progress import Progress
-        from groq_magic.ui.sweep import _shell
+        from groq_magic.render.progress import Progress
+        from groq_magic.runs.sweep import _shell
 
         live = is_live_kernel(_shell())
         bar: Progress | None = None

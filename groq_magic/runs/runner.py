@@ -5,7 +5,7 @@ prepared on the one road, :func:`~groq_magic.chat.prepare.prepare_turn`, when it
 run starts) through
 :func:`~groq_magic.chat.engine.arun_turn` (the same engine as a ``%%groq``
 cell) with ``record=False``, so a compare never changes history. It runs on the background
-loop (:mod:`groq_magic.ui.loop`) and talks to the main thread only through
+loop (:mod:`groq_magic.background`) and talks to the main thread only through
 ``emit(index, kind, payload)`` events (``start``, ``delta``, ``reasoning``,
 ``tool``, ``finish``, ``fail``, ``retry``, ``cancelled``, then ``done`` once per
 run with its final :class:`RunRecord`, so a counter counts each run once
@@ -147,7 +147,7 @@ def choose_pacer(
     if isinstance(pacer, bool):
         if not pacer:
             return None
-        from groq_magic.ui.loop import background_loop
+        from groq_magic.background import background_loop
 
         return kernel_pacer(str(client.base_url), background_loop().loop, session.pacing_caps())
     return pacer
@@ -252,7 +252,7 @@ class RunSpec:
     ``prompt``, ``model`` and ``options`` are the prepared turn's (the row reads
     them). ``prepare`` gives the turn when the run starts: a sweep keeps only this
     much per row and prepares each turn again then (see
-    :func:`~groq_magic.ui.sweep.plan_sweep`), so its memory does not grow with the
+    :func:`~groq_magic.runs.sweep.plan_sweep`), so its memory does not grow with the
     rows' requests (images' data URLs included); :meth:`of` wraps a turn prepared
     already. ``columns`` (a sweep's ``columns=``: say the expected answer of each
     prompt) go into the row after ``prompt``, where checks such as ``equals:COLUMN``

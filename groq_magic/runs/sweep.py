@@ -13,7 +13,7 @@ prompts was given): a pandas DataFrame, or a list of dicts without pandas.
 
 There is no cap on the runs (a compare keeps one: it shows a pane per run). A
 sweep shows no pane per row: past :data:`PROGRESS_AFTER` runs (or with
-``progress=True``) it shows one progress bar (:class:`~groq_magic.ui.progress.Progress`:
+``progress=True``) it shows one progress bar (:class:`~groq_magic.render.progress.Progress`:
 widgets in a live notebook, text elsewhere) with done / failed / running,
 tokens, cost so far and time left. Each run keeps only its table row unless
 ``keep_results=True`` (then a ``result`` column holds the ``ChatResult``s), and a
@@ -55,9 +55,9 @@ from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.checks import Check, check_summary, resolve_checks
 from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
-from groq_magic.ui.drive import drive
-from groq_magic.ui.grid import expand_grid
-from groq_magic.ui.runner import (
+from groq_magic.runs.drive import drive
+from groq_magic.runs.grid import expand_grid
+from groq_magic.runs.runner import (
     DEFAULT_CONCURRENCY,
     TABLE_COLUMNS,
     GridRunner,
@@ -385,7 +385,7 @@ def with_check_summary(table: Any, checks: list[Check]) -> Any:
 def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
     """Drive ``runner`` under one progress bar (widgets in a live notebook, else text)."""
     from groq_magic.render import is_live_kernel
-    from groq_magic.ui.progress import Progress
+    from groq_magic.render.progress import Progress
 
     bar = Progress(total, live=is_live_kernel(_shell()))
 

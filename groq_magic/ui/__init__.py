@@ -1,4 +1,4 @@
-"""Widgets and grids over the same engine as ``%%groq``: sliders panel, compare, sweep.
+"""Widgets over the same engine as ``%%groq``: the sliders panel and the compare grid.
 
 The magic calls two hooks, both imported lazily so ``import groq_magic`` stays cheap:
 
@@ -7,12 +7,12 @@ The magic calls two hooks, both imported lazily so ``import groq_magic`` stays c
 - :func:`show_panel` (``%%groq --ui``, ``%groq ui``): the answer area with
   sliders and controls that re-run the prompt.
 
-``groq_magic.sweep`` (:mod:`groq_magic.ui.sweep`) is the compare engine for code.
-Modules: ``grid`` (expansion and limits, pure), ``runner`` (the async core),
-``loop`` (the background asyncio loop), ``drive`` (main-thread polling),
-``panes`` (compare display), ``compare``, ``sweep``; for the sliders ``panel``
-(ipywidgets, imported only by :func:`show_panel`), ``answer`` (its streaming
-sink), ``cell`` (the copy-as-cell line) and ``schedule`` (the debounce).
+What runs many turns without a widget (``groq_magic.sweep``, the grid, the async
+runner) lives below, in :mod:`groq_magic.runs`, with the background loop in
+:mod:`groq_magic.background`; the progress bar is :mod:`groq_magic.render.progress`.
+Modules here: ``panes`` (compare display), ``compare``; for the sliders ``panel``
+(ipywidgets, imported only by :func:`show_panel`), ``answer`` (its streaming sink)
+and ``schedule`` (the debounce).
 """
 
 from __future__ import annotations

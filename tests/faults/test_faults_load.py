@@ -18,8 +18,8 @@ from keys import FAKE_KEY
 from scripted_server import ScriptedServer
 
 import groq_magic
+from groq_magic.background import background_loop
 from groq_magic.client import AsyncGroq
-from groq_magic.ui.loop import background_loop
 
 CELLS = 100
 CONCURRENT = 50

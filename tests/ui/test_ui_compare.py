@@ -17,8 +17,8 @@ from ui_fakes import (
 )
 
 from groq_magic.chat import ChatOptions
+from groq_magic.runs.runner import TABLE_COLUMNS, SharedBackoff
 from groq_magic.ui.compare import run_compare
-from groq_magic.ui.runner import TABLE_COLUMNS, SharedBackoff
 
 
 def _params(body: dict[str, Any]) -> tuple[Any, ...]:

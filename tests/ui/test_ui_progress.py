@@ -1,4 +1,4 @@
-"""groq_magic.ui.progress: plain lines, the terminal bar and the widgets, on an injected clock."""
+"""groq_magic.render.progress: plain lines, the terminal bar and the widgets (injected clock)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import pytest
 from ui_fakes import FakeClock, RecordingDisplay
 
-from groq_magic.ui.progress import Progress, format_cost, format_duration
+from groq_magic.render.progress import Progress, format_cost, format_duration
 
 
 class FakeTTY(io.StringIO):
