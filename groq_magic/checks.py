@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from groq_magic._text import one_line
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
+from groq_magic.knobs import group_names
 
 if TYPE_CHECKING:
     from groq_magic.chat.result import ChatResult
@@ -72,10 +73,11 @@ __all__ = [
 CHECK_ERRORS = "check_errors"
 """The row column that joins the messages of the checks that failed (None when none did)."""
 
-DEFAULT_GROUP_BY = ("model", "temperature", "top_p", "max_tokens")
-"""What :func:`check_summary` groups by (those that vary). Not ``seed``: ``repeat``
-varies it, and a pass rate over the repeats is the point of repeating; not ``prompt``:
-the prompts of a test set are the cases a pass rate counts (add it to see each one)."""
+DEFAULT_GROUP_BY = group_names()
+"""What :func:`check_summary` groups by (those that vary): the knobs marked ``groups``
+(model, temperature, top_p, max_tokens). Not ``seed``: ``repeat`` varies it, and a pass
+rate over the repeats is the point of repeating; not ``prompt``: the prompts of a test
+set are the cases a pass rate counts (add it to see each one)."""
 
 _MESSAGE_LIMIT = 200
 

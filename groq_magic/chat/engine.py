@@ -5,7 +5,7 @@ The data flow, each step with one owner::
     options + template + namespace + chat     -> prepare_turn   (groq_magic.chat.prepare)
     request -> client -> chunks               -> _request / _arequest (one request)
     tool calls -> run -> results -> request   -> _consume / _aconsume (until an answer)
-    what arrived, across the requests         -> Exchange       (groq_magic.chat.exchange)
+    what arrived, across the requests         -> TurnAccount       (groq_magic.chat.account)
     result, JSON check, history               -> _conclude
 
 The magic, retry, the panel, compares and ``sweep`` all prepare with
@@ -29,14 +29,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from groq_magic.chat.account import TurnAccount
 from groq_magic.chat.caching import cache_saving, cached_prompt_tokens
 from groq_magic.chat.conversation import Turn
 from groq_magic.chat.errors import ChatError, JSONResultError, SchemaValidationError
-from groq_magic.chat.exchange import Exchange
 from groq_magic.chat.explain import explain_error
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult, tokens_per_second
-from groq_magic.chat.sink import StreamSink, TurnSummary
+from groq_magic.chat.sink import NullSink, StreamSink, TurnSummary
 from groq_magic.client import (
     APIConnectionError,
     APIError,
@@ -48,9 +48,9 @@ from groq_magic.client._exceptions import status_error_class
 
 if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolCall, ToolOutcome
-    from groq_magic.client import AsyncGroq, Groq
+    from groq_magic.client import AsyncGroq, ChatCompletion, Groq
 
-__all__ = ["Pace", "RequestPermit", "TurnError", "arun_turn", "run_turn"]
+__all__ = ["Pace", "RequestPermit", "TurnError", "arun_turn", "conclude_completion", "run_turn"]
 
 
 class RequestPermit(Protocol):
@@ -127,7 +127,7 @@ def _nothing_shown(exc: APIStreamError) -> TurnError:
     return TurnError(explain_error(as_request), cause=exc, failed_generation=exc.failed_generation)
 
 
-def _stopped_before(ex: Exchange) -> bool:
+def _stopped_before(ex: TurnAccount) -> bool:
     """The stop button before this request's first token: a failed turn, unless earlier
     steps (tool rounds) already showed something, which is then kept as interrupted."""
     if not ex.shown:
@@ -136,7 +136,7 @@ def _stopped_before(ex: Exchange) -> bool:
     return False
 
 
-def _failed_before(ex: Exchange, exc: APIError) -> bool:
+def _failed_before(ex: TurnAccount, exc: APIError) -> bool:
     """A request that failed: the turn fails, unless earlier tool rounds are kept."""
     if not ex.shown:
         raise _api_failure(exc) from None
@@ -144,14 +144,14 @@ def _failed_before(ex: Exchange, exc: APIError) -> bool:
     return False
 
 
-def _broke_during(ex: Exchange, exc: APIStreamError) -> bool:
+def _broke_during(ex: TurnAccount, exc: APIStreamError) -> bool:
     if not ex.shown:
         raise _nothing_shown(exc) from None
     ex.broke(explain_error(exc))
     return False
 
 
-def _request(client: Groq, ex: Exchange) -> bool:
+def _request(client: Groq, ex: TurnAccount) -> bool:
     """Send one request of the turn; False when the turn ended there (stopped, broken)."""
     prep = ex.prep
     try:
@@ -184,7 +184,7 @@ def _request(client: Groq, ex: Exchange) -> bool:
     return True
 
 
-async def _arequest(client: AsyncGroq, ex: Exchange, pace: Pace | None) -> bool:
+async def _arequest(client: AsyncGroq, ex: TurnAccount, pace: Pace | None) -> bool:
     """The asyncio twin of :func:`_request`, under a permit of ``pace`` if given."""
     if pace is None:
         return await _asend(client, ex, None)
@@ -214,7 +214,7 @@ def _refused(permit: RequestPermit | None, exc: APIError) -> None:
         permit.failed()
 
 
-async def _asend(client: AsyncGroq, ex: Exchange, permit: RequestPermit | None) -> bool:
+async def _asend(client: AsyncGroq, ex: TurnAccount, permit: RequestPermit | None) -> bool:
     prep = ex.prep
     try:
         if not prep.stream:
@@ -246,7 +246,7 @@ async def _asend(client: AsyncGroq, ex: Exchange, permit: RequestPermit | None) 
     return True
 
 
-def _next_calls(ex: Exchange) -> list[ToolCall]:
+def _next_calls(ex: TurnAccount) -> list[ToolCall]:
     """The calls to run now; none when the model answered or the steps are used up."""
     calls = ex.calls
     if calls and ex.steps >= ex.prep.max_steps:
@@ -255,8 +255,8 @@ def _next_calls(ex: Exchange) -> list[ToolCall]:
     return calls
 
 
-def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
-    ex = Exchange(prep, sink)
+def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> TurnAccount:
+    ex = TurnAccount(prep, sink)
     while _request(client, ex) and (calls := _next_calls(ex)):
         assert prep.toolbox is not None  # calls come only when tools were offered
         ex.calls_started(calls)
@@ -271,8 +271,8 @@ def _consume(client: Groq, prep: PreparedTurn, sink: StreamSink) -> Exchange:
 
 async def _aconsume(
     client: AsyncGroq, prep: PreparedTurn, sink: StreamSink, pace: Pace | None
-) -> Exchange:
-    ex = Exchange(prep, sink)
+) -> TurnAccount:
+    ex = TurnAccount(prep, sink)
     while await _arequest(client, ex, pace) and (calls := _next_calls(ex)):
         assert prep.toolbox is not None  # calls come only when tools were offered
         ex.calls_started(calls)
@@ -298,14 +298,14 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _cost(prep: PreparedTurn, model: str, ex: Exchange) -> float | None:
+def _cost(prep: PreparedTurn, model: str, ex: TurnAccount) -> float | None:
     """What the turn cost in USD: 0 for a replay (nothing was sent), None when unknown."""
     if ex.cached:
         return 0.0
     return prep.log.cost(model, ex.usage) if prep.log is not None else None
 
 
-def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -> ChatResult:
+def _conclude(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: bool) -> ChatResult:
     model = ex.model or prep.model
     cost = _cost(prep, model, ex)
     tps = tokens_per_second(ex.usage, ex.time_to_first_token, ex.total_time)
@@ -331,6 +331,7 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
     )
     result.context = list(prep.context)
     result.code_language = prep.code_language
+    result.options = prep.options
     if prep.wants_json and ex.status == "complete":
         try:
             result.parsed  # noqa: B018 - parse and validate now, so bad JSON fails the turn
@@ -383,7 +384,7 @@ def _conclude(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: boo
     return result
 
 
-def _saved(prep: PreparedTurn, model: str, ex: Exchange) -> float | None:
+def _saved(prep: PreparedTurn, model: str, ex: TurnAccount) -> float | None:
     """What Groq's prompt cache saved on this turn (None: nothing cached, or unknown)."""
     log = prep.log
     if log is None or ex.cached:
@@ -391,14 +392,14 @@ def _saved(prep: PreparedTurn, model: str, ex: Exchange) -> float | None:
     return cache_saving(lambda usage: log.cost(model, usage), ex.usage)
 
 
-def _replayed(prep: PreparedTurn, sink: StreamSink) -> Exchange | None:
+def _replayed(prep: PreparedTurn, sink: StreamSink) -> TurnAccount | None:
     """With ``--cache``, the stored answer to this very request, shown at once; else None."""
     if prep.log is None or not prep.options.cache:
         return None
     stored = prep.log.replay(prep)
     if stored is None:
         return None
-    ex = Exchange(prep, sink)
+    ex = TurnAccount(prep, sink)
     ex.replay(stored)
     return ex
 
@@ -409,7 +410,7 @@ def _failed(prep: PreparedTurn, sink: StreamSink, exc: TurnError) -> None:
         prep.log.record_failure(prep, str(exc))
 
 
-def _kept(prep: PreparedTurn, ex: Exchange, sink: StreamSink, *, record: bool) -> ChatResult:
+def _kept(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: bool) -> ChatResult:
     try:
         result = _conclude(prep, ex, sink, record=record)
     except TurnError as exc:  # the answer was not the JSON asked for
@@ -467,3 +468,22 @@ async def arun_turn(
             _failed(prep, sink, exc)
             raise
     return _kept(prep, ex, sink, record=record)
+
+
+def conclude_completion(prep: PreparedTurn, completion: ChatCompletion) -> ChatResult:
+    """The result of a prepared turn whose answer arrived whole by another road.
+
+    A Batch API job's output file holds one chat completion per request: each is taken
+    by the same account and concluded by the same code as a sent request's answer (key
+    masking, JSON and schema validation, cost by ``prep.log``, the record in the store),
+    so a batch's results are built exactly like a sweep's. Its time is the server's
+    (``usage.total_time``): nothing here waited for it. Raises :class:`TurnError` when the
+    answer is not the JSON asked for, as a sent turn does.
+    """
+    sink = NullSink()
+    sink.start(prep.meta)
+    account = TurnAccount(prep, sink)
+    account.take_completion(completion)
+    server_time = account.usage.get("total_time")
+    account.total_time = float(server_time) if isinstance(server_time, int | float) else None
+    return _kept(prep, account, sink, record=False)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from groq_magic.chat.context import ContextBlock
     from groq_magic.chat.conversation import Turn
+    from groq_magic.chat.options import OptionsBase
     from groq_magic.client import RateLimits
 
 __all__ = ["ChatResult", "Timings", "tokens_per_second"]
@@ -167,6 +168,8 @@ class ChatResult:
         # by the engine. The language code was asked in (--code), else None.
         self.context: list[ContextBlock] = []
         self.code_language: str | None = None
+        # The options the turn was asked with (defaults applied); set by the engine.
+        self.options: OptionsBase | None = None
         self._json: Any = _UNSET
         self._parsed: Any = _UNSET
 
@@ -237,6 +240,16 @@ class ChatResult:
 
         asked = self.code_language is not None
         return extract_code(self.text, self.code_language or "python", whole=asked)
+
+    def row(self) -> dict[str, Any]:
+        """This answer as one table row (:func:`groq_magic.chat.row.table_row`): the knob
+        columns of the options it was asked with, then its text, timings, tokens, cost,
+        status and error; the row compares, sweeps, batches and evaluations show."""
+        from groq_magic.chat.options import ChatOptions
+        from groq_magic.chat.row import table_row
+
+        options = self.options if self.options is not None else ChatOptions()
+        return table_row(options, model=self.model, result=self)
 
     @property
     def ok(self) -> bool:

@@ -62,6 +62,7 @@ from groq_magic.chat.engine import TurnError, arun_turn
 from groq_magic.chat.errors import ChatError
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
+from groq_magic.chat.row import table_columns, table_row
 from groq_magic.chat.sink import RunStatus, ToolNote, TurnMeta, TurnSummary
 from groq_magic.checks import Check, apply_checks, check_columns
 from groq_magic.client import AsyncGroq, GroqError, RateLimitError
@@ -159,27 +160,9 @@ RATE_LIMIT_RETRIES = 3
 Emit = Callable[[int, str, Any], None]
 """``emit(run index, event kind, payload)``; must be cheap and thread-safe."""
 
-TABLE_COLUMNS = (
-    "model",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "seed",
-    "text",
-    "time_to_first_token",
-    "tokens_per_second",
-    "prompt_tokens",
-    "completion_tokens",
-    "finish_reason",
-    "total_time",
-    "cost",
-    "status",
-    "error",
-)
-"""The summary table's columns (a sweep over several prompts adds ``prompt`` first).
-
-``cost`` is USD by the price table (0 for the local model or a ``--cache`` replay),
-None when the model's price is unknown or the run failed."""
+TABLE_COLUMNS = table_columns()
+"""The summary table's columns (a sweep over several prompts adds ``prompt`` first):
+the knob columns, then what each run's answer gave (:mod:`groq_magic.chat.row`)."""
 
 logger = logging.getLogger("groq_magic")
 
@@ -276,14 +259,17 @@ class RunSpec:
 
 @dataclass(slots=True)
 class RunRecord:
-    """How one run ended: text, summary numbers, status (``error`` when it failed)."""
+    """How one run ended: its result (or the text it had shown), status and error.
+
+    Its table row is built by the one row builder (:func:`groq_magic.chat.row.table_row`)
+    from the result, or, for a run without one, from what is known of it.
+    """
 
     spec: RunSpec
     model: str
     text: str = ""
     status: RunStatus = "pending"
     error: str | None = None
-    summary: TurnSummary | None = None
     result: ChatResult | None = None
     attempts: int = 0
     settled: dict[str, Any] | None = field(default=None, repr=False)
@@ -291,13 +277,8 @@ class RunRecord:
     @property
     def tokens(self) -> int | None:
         """Prompt plus completion tokens, None when the run reported none."""
-        row = self.settled
-        if row is not None:
-            prompt, completion = row["prompt_tokens"], row["completion_tokens"]
-        elif self.summary is not None:
-            prompt, completion = self.summary.prompt_tokens, self.summary.completion_tokens
-        else:
-            return None
+        row = self.row(with_prompt=True)
+        prompt, completion = row["prompt_tokens"], row["completion_tokens"]
         if prompt is None and completion is None:
             return None
         return (prompt or 0) + (completion or 0)
@@ -305,18 +286,16 @@ class RunRecord:
     @property
     def cost(self) -> float | None:
         """USD for the run (None: unknown, or it failed)."""
-        if self.settled is not None:
-            cost: float | None = self.settled["cost"]
-            return cost
-        return getattr(self.result, "cost", None) if self.result is not None else None
+        cost: float | None = self.row(with_prompt=True)["cost"]
+        return cost
 
     def settle(self, *, keep_result: bool = True, checks: Sequence[Check] = ()) -> None:
         """Compute the row now that the run has ended; without ``keep_result``, drop the rest.
 
         The prompt and the options are read from the spec now, so the row no longer
-        needs the result or the summary (a large sweep keeps rows, not answers).
-        ``checks`` add their columns (:func:`~groq_magic.checks.apply_checks`), while
-        the answer is still at hand; a run without one is not checked.
+        needs the result (a large sweep keeps rows, not answers). ``checks`` add their
+        columns (:func:`~groq_magic.checks.apply_checks`), while the answer is still at
+        hand; a run without one is not checked.
         """
         row = self._row()
         if checks:
@@ -324,7 +303,6 @@ class RunRecord:
         self.settled = row
         if not keep_result:
             self.result = None
-            self.summary = None
 
     def row(self, *, with_prompt: bool = False) -> dict[str, Any]:
         """The run as one summary-table row (columns :data:`TABLE_COLUMNS`)."""
@@ -334,25 +312,17 @@ class RunRecord:
         return {k: v for k, v in row.items() if k != "prompt"}
 
     def _row(self) -> dict[str, Any]:
-        opts, summary = self.spec.options, self.summary
         row: dict[str, Any] = {"prompt": self.spec.prompt}
         row.update(self.spec.columns or {})
         row.update(
-            model=self.model,
-            temperature=opts.temperature,
-            top_p=opts.top_p,
-            max_tokens=opts.max_tokens,
-            seed=opts.seed,
-            text=self.text,
-            time_to_first_token=summary.time_to_first_token if summary else None,
-            tokens_per_second=summary.tokens_per_second if summary else None,
-            prompt_tokens=summary.prompt_tokens if summary else None,
-            completion_tokens=summary.completion_tokens if summary else None,
-            finish_reason=summary.finish_reason if summary else None,
-            total_time=summary.total_time if summary else None,
-            cost=self.cost,
-            status=self.status,
-            error=self.error,
+            table_row(
+                self.spec.options,
+                model=self.model,
+                result=self.result,
+                text=self.text,
+                status=self.status,
+                error=self.error,
+            )
         )
         return row
 
@@ -404,7 +374,6 @@ class _EventSink:
         self.emit = emit
         self.stream = stream
         self.parts: list[str] = []
-        self.summary: TurnSummary | None = None
 
     @property
     def text(self) -> str:
@@ -428,7 +397,6 @@ class _EventSink:
             self.emit(self.index, "tool", note)
 
     def finish(self, summary: TurnSummary) -> None:
-        self.summary = summary
         self.emit(self.index, "finish", summary)
 
     def fail(self, message: str) -> None:
@@ -591,13 +559,12 @@ class GridRunner:
                         record.status, record.error = "error", one_line(exc)
                         sink.fail(record.error)
                         return
-                record.result, record.summary = result, sink.summary
+                record.result = result
                 record.text, record.status = result.text, result.status
                 record.model, record.error = result.model or record.model, result.error
                 return
         except asyncio.CancelledError:
             record.text, record.status = sink.text, "interrupted"
-            record.summary = sink.summary
             self.emit(spec.index, "cancelled", record.text)
             raise
 

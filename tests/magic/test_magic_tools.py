@@ -37,7 +37,7 @@ from turn_replies import (
     tool_stream,
 )
 
-from groq_magic.chat.exchange import INTERRUPTED_TOOL
+from groq_magic.chat.account import INTERRUPTED_TOOL
 from groq_magic.chat.tools import make_tool
 
 STREAMS = pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])

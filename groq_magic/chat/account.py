@@ -2,7 +2,7 @@
 
 A turn is one request, or several when the model calls tools: each answer that
 asks for calls is followed by running them and sending their results back, until
-the model answers in words or ``--max-steps`` is reached. :class:`Exchange` is the
+the model answers in words or ``--max-steps`` is reached. :class:`TurnAccount` is the
 account of all of it, fed by the engine's I/O loops (sync and async alike):
 
 - content and ``delta.reasoning`` go to the sink as they arrive; ``<think>`` blocks
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolCall, ToolOutcome
     from groq_magic.client import AsyncStream, ChatCompletion, Stream
 
-__all__ = ["Exchange", "add_usage"]
+__all__ = ["TurnAccount", "add_usage"]
 
 INTERRUPTED_TOOL = "interrupted by the user before this tool finished"
 
@@ -70,7 +70,7 @@ def _finished_note(outcome: ToolOutcome) -> ToolNote:
     return ToolNote(outcome.id, summarize_call(outcome), call_markdown(outcome))
 
 
-class Exchange:
+class TurnAccount:
     """The running account of one turn (see the module docstring)."""
 
     def __init__(self, prep: PreparedTurn, sink: StreamSink) -> None:
