@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from groq_magic._files import read_text_bounded
 from groq_magic._keys import remember_key
 
 if TYPE_CHECKING:
     from groq_magic.client import AsyncGroq, Groq
 
-__all__ = ["Backend", "BackendChoice", "read_dotenv_key"]
+__all__ = ["Backend", "BackendChoice", "ClientBackend", "read_dotenv_key"]
 
 logger = logging.getLogger("groq_magic")
 
@@ -62,8 +63,8 @@ class BackendChoice:
     kind: str  # "groq", "custom" (another base URL) or "local"
     base_url: str | None
     key_digest: str | None
-    timeout: float = 60.0
-    max_retries: int = 2
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
 
 
 class Backend:
@@ -73,8 +74,8 @@ class Backend:
         self,
         *,
         base_url: Callable[[], str | None] = lambda: None,
-        timeout: float | Callable[[], float] = 60.0,
-        max_retries: int | Callable[[], int] = 2,
+        timeout: float | Callable[[], float] = DEFAULT_TIMEOUT,
+        max_retries: int | Callable[[], int] = DEFAULT_MAX_RETRIES,
         notice: Callable[[str], None] = print,
     ) -> None:
         self._configured_url = base_url
@@ -289,3 +290,61 @@ class Backend:
         """Close both clients' pools."""
         self._close_sync()
         self._close_async()
+
+
+class ClientBackend(Backend):
+    """The backend of a client the caller gave (``sweep(client=AsyncGroq(api_key=K))``).
+
+    Every request, sync (a batch's upload) or async (a sweep's runs), goes with that
+    client's key, URL, timeout and retries: the other kind is made as its twin
+    (``as_sync`` / ``as_async``), never from the environment.
+    """
+
+    def __init__(self, given: Groq | AsyncGroq, *, notice: Callable[[str], None] = print) -> None:
+        from groq_magic.client import AsyncGroq
+
+        super().__init__(
+            base_url=lambda: str(given.base_url),
+            timeout=lambda: float(given.timeout.read or DEFAULT_TIMEOUT),
+            max_retries=lambda: given.max_retries,
+            notice=notice,
+        )
+        self._given = given
+        if isinstance(given, AsyncGroq):
+            self._async_client = given
+        else:
+            self._client = given
+        self._twins: list[Any] = []
+
+    def choice(self) -> BackendChoice:
+        """The given client's server (never the local model, never another key)."""
+        return BackendChoice("custom", str(self._given.base_url), None, self.timeout)
+
+    def key_source(self) -> str:
+        """Where the key comes from: the client given."""
+        return "the client given"
+
+    def client(self) -> Groq:
+        """The given sync client, or the twin of the given async one."""
+        if self._client is None:
+            assert self._async_client is not None
+            self._client = self._async_client.as_sync()
+            self._twins.append(self._client)
+        return self._client
+
+    def async_client(self) -> AsyncGroq:
+        """The given async client, or the twin of the given sync one."""
+        if self._async_client is None:
+            assert self._client is not None
+            self._async_client = self._client.as_async()
+            self._twins.append(self._async_client)
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the twins made here; the given client stays the caller's to close."""
+        for twin in self._twins:
+            if twin is self._client:
+                self._close_sync()
+            else:
+                self._close_async()
+        self._twins.clear()

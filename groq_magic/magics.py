@@ -26,6 +26,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, TraitError, TraitType, Unicode, validate
 from traitlets.config import Configurable
 
+from groq_magic._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from groq_magic._keys import looks_like_key, redact
 from groq_magic._text import one_line
 from groq_magic.backend import Backend
@@ -185,20 +186,51 @@ def _list_argument(knob: Knob) -> tuple[tuple[str, ...], dict[str, Any]] | None:
     }
 
 
-def with_knob_arguments(func: Any) -> Any:
+def knob_arguments(
+    table: Mapping[str, Knob] = KNOBS,
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """argparse's view of ``table``: each knob's flag, its list flag, then the run modes."""
+    specs = [_knob_argument(k) for k in table.values()]
+    specs += [spec for k in table.values() if (spec := _list_argument(k)) is not None]
+    return specs + list(_RUN_MODE_ARGUMENTS)
+
+
+def with_knob_arguments(func: Any, table: Mapping[str, Knob] = KNOBS) -> Any:
     """``func`` with a parser holding every knob's flag and the run-mode flags.
 
     ``{subcommands}`` in its docstring becomes the line commands' list, so
     ``%%groq?`` documents the table (magic_arguments turns the docstring into help).
     """
     func.__doc__ = (func.__doc__ or "").format(subcommands=_subcommand_help())
-    specs = [_knob_argument(k) for k in KNOBS.values()]
-    specs += [spec for k in KNOBS.values() if (spec := _list_argument(k)) is not None]
-    specs += list(_RUN_MODE_ARGUMENTS)
     # magic_arguments applies the decorators bottom-up: reversed keeps the table's order.
-    for flags, spec in reversed(specs):
+    for flags, spec in reversed(knob_arguments(table)):
         func = argument(*flags, **spec)(func)
     return magic_arguments()(func)
+
+
+def options_from_flags(args: Any, model: Any) -> tuple[Any, dict[str, list[Any]]]:
+    """Parsed flags as options of ``model`` (only what was given) and a compare grid.
+
+    A list-taking flag given a comma list (``-t 0,0.7``, ``--compare a,b``) goes to the
+    grid; everything else into the options. Each knob of ``model.knobs`` is read by the
+    rules of its own entry (escapes, list flags).
+    """
+    given: dict[str, Any] = {}
+    grid: dict[str, list[Any]] = {}
+    for name, knob in model.knobs.items():
+        listed = getattr(args, f"{name}_list", None)
+        if listed is not None:
+            grid[name] = split_list(knob.list_flag or knob.flag, listed, knob.kind)
+        raw = getattr(args, name)
+        if raw is None:
+            continue
+        if knob.escapes:
+            raw = [unescape(s) for s in raw] if isinstance(raw, list) else unescape(raw)
+        if knob.list_flag == knob.flag and isinstance(raw, str) and "," in raw:
+            grid[name] = split_list(knob.flag, raw, knob.kind)
+        else:
+            given[name] = raw
+    return model.parse(**given), grid
 
 
 def _config_trait(knob: Knob) -> TraitType[Any, Any]:
@@ -209,12 +241,17 @@ def _config_trait(knob: Knob) -> TraitType[Any, Any]:
     return trait
 
 
+def config_traits(table: Mapping[str, Knob] = KNOBS) -> dict[str, TraitType[Any, Any]]:
+    """The ``%config`` traits of ``table``: one per knob marked ``config``."""
+    return {knob.name: _config_trait(knob) for knob in table.values() if knob.config}
+
+
 class KnobDefaults(Configurable):
     """The ``%config GroqMagics.<name>`` defaults: one trait per knob marked ``config``."""
 
     # Traits must be in the class body for traitlets to set them up; they come from the
     # knob table, so the table stays the one declaration.
-    locals().update({knob.name: _config_trait(knob) for knob in CONFIG_KNOBS})
+    locals().update(config_traits())
 
 
 # -- line subcommands, from one table --------------------------------------------------------
@@ -480,8 +517,10 @@ class GroqMagics(Magics, KnobDefaults):
     base_url = Unicode(
         None, allow_none=True, help="OpenAI-compatible API root (else $GROQ_BASE_URL, else Groq)."
     ).tag(config=True)
-    timeout = Float(60.0, help="Seconds to wait for the server.").tag(config=True)
-    max_retries = Int(2, help="Retries for rate limits and server errors.").tag(config=True)
+    timeout = Float(DEFAULT_TIMEOUT, help="Seconds to wait for the server.").tag(config=True)
+    max_retries = Int(DEFAULT_MAX_RETRIES, help="Retries for rate limits and server errors.").tag(
+        config=True
+    )
     store = AnyTrait(
         None,
         help="The exchange store's SQLite file, or 'none' to keep nothing"
@@ -697,22 +736,8 @@ class GroqMagics(Magics, KnobDefaults):
         """
         from groq_magic.chat import ChatOptions
 
-        given: dict[str, Any] = {}
-        grid: dict[str, list[Any]] = {}
-        for name, knob in KNOBS.items():
-            listed = getattr(args, f"{name}_list", None)
-            if listed is not None:
-                grid[name] = split_list(knob.list_flag or knob.flag, listed, knob.kind)
-            raw = getattr(args, name)
-            if raw is None:
-                continue
-            if knob.escapes:
-                raw = [unescape(s) for s in raw] if isinstance(raw, list) else unescape(raw)
-            if knob.list_flag == knob.flag and isinstance(raw, str) and "," in raw:
-                grid[name] = split_list(knob.flag, raw, knob.kind)
-            else:
-                given[name] = raw
-        return ChatOptions.parse(**given), grid
+        options, grid = options_from_flags(args, ChatOptions)
+        return options, grid
 
     # -- the magic ---------------------------------------------------------------------
 

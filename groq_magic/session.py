@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from groq_magic.pacing import PacingCaps
     from groq_magic.store import StoreLog, StoreSettings
 
-__all__ = ["GroqSession", "Report", "Table"]
+__all__ = ["GroqSession", "Report", "Table", "find_session"]
 
 
 def _shown(value: Any) -> str:
@@ -124,6 +124,50 @@ class GroqSession:
         self._pacing = pacing
         self._notebook = notebook
         self._log: StoreLog | None = None
+
+    @classmethod
+    def standalone(cls, config: Mapping[str, Any], backend: Backend | None = None) -> GroqSession:
+        """A session made without ``%load_ext``, reading what the extension reads.
+
+        ``config`` is the ``GroqMagics`` section of the configuration (an IPython
+        profile's ``c.GroqMagics...``; empty without one): the knob defaults, the
+        server, timeout and retries, the exchange store (else ``$GROQ_MAGIC_STORE`` or
+        the user data folder) and the pacer's caps. The key comes from the
+        environment or a ``.env`` file as the extension's does, unless ``backend`` is
+        given (a client's own, say).
+        """
+        from groq_magic._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+        from groq_magic.knobs import CONFIG_KNOBS
+        from groq_magic.pacing import DEFAULT_MAX_CONCURRENCY, PacingCaps
+        from groq_magic.store import StoreSettings
+
+        settings = dict(config)
+        knobs = {
+            knob.name: ChatOptions.check_default(
+                knob.name, settings[knob.name], called=f"GroqMagics.{knob.name}"
+            )
+            for knob in CONFIG_KNOBS
+            if settings.get(knob.name) is not None
+        }
+        caps = PacingCaps(
+            settings.get("max_concurrency", DEFAULT_MAX_CONCURRENCY),
+            settings.get("requests_per_minute"),
+        )
+        return cls(
+            backend
+            or Backend(
+                base_url=lambda: settings.get("base_url"),
+                timeout=float(settings.get("timeout", DEFAULT_TIMEOUT)),
+                max_retries=int(settings.get("max_retries", DEFAULT_MAX_RETRIES)),
+            ),
+            configured=lambda: knobs,
+            store=lambda: StoreSettings(
+                path=settings.get("store"),
+                prices=settings.get("prices"),
+                show_cost=bool(settings.get("show_cost", False)),
+            ),
+            pacing=lambda: caps,
+        )
 
     # -- the one road into a turn ---------------------------------------------------------
 
@@ -228,9 +272,12 @@ class GroqSession:
         """Run a chat's last turn again, replacing it when the new answer arrives.
 
         ``changes``: options typed on the retry line (``%groq -t 0 retry``) over the turn's.
+        A retry asks for a fresh answer: it is never replayed from the store, even with
+        ``--cache`` on, and the new answer is the one later replays give.
         """
         conversation = self.chat(name)
-        prep = self.prepare_again(conversation.retry(), conversation, namespace, changes)
+        fresh = {**(changes or {}), "cache": False}
+        prep = self.prepare_again(conversation.retry(), conversation, namespace, fresh)
         return run_turn(prep, self.backend.client(), sink)
 
     # -- the exchange store ----------------------------------------------------------------
@@ -520,3 +567,62 @@ def _usage_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
         known = [row[column] for row in rows if row.get(column) is not None]
         total[column] = sum(known) if len(known) == len(rows) else None
     return total
+
+
+_STANDALONE: list[GroqSession] = []  # the process's one session made without %load_ext
+
+
+def find_session(client: Any = None) -> GroqSession:
+    """The session a road from code (``sweep``, ``batch``, evaluations) runs on.
+
+    ``client`` None: the loaded extension's session (its key, pool, ``%config``
+    defaults and store), else the process's own session reading the same settings
+    (:meth:`GroqSession.standalone`, one per process so its pools are reused). A
+    ``GroqSession`` is used as is; a ``Backend`` gets a session of its own; a ``Groq`` or
+    ``AsyncGroq`` client is sent to with its own key (:class:`~groq_magic.backend.ClientBackend`).
+    Anything else is one ChatError line.
+    """
+    from groq_magic.backend import ClientBackend
+    from groq_magic.client import AsyncGroq, Groq
+
+    if isinstance(client, GroqSession):
+        return client
+    config = _profile_config()
+    if isinstance(client, Groq | AsyncGroq):
+        return GroqSession.standalone(config, ClientBackend(client))
+    if isinstance(client, Backend):
+        return GroqSession.standalone(config, client)
+    if client is not None:
+        raise ChatError(
+            "client must be a Groq or AsyncGroq client, a Backend, a GroqSession or None"
+            f" (got {type(client).__name__})"
+        )
+    kernel = _kernel_session()
+    if kernel is not None:
+        return kernel
+    if not _STANDALONE:
+        _STANDALONE.append(GroqSession.standalone(config))
+    return _STANDALONE[0]
+
+
+def _shell() -> Any:
+    """IPython's running shell, or None (looked up, never required)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    return get_ipython()
+
+
+def _kernel_session() -> GroqSession | None:
+    """The loaded extension's session, or None."""
+    magics = getattr(_shell(), "_groq_magics", None)
+    session = getattr(magics, "session", None)
+    return session if isinstance(session, GroqSession) else None
+
+
+def _profile_config() -> dict[str, Any]:
+    """The ``GroqMagics`` section of the shell's configuration (an IPython profile's)."""
+    config = getattr(_shell(), "config", None)
+    section = config.get("GroqMagics") if config is not None else None
+    return dict(section) if isinstance(section, Mapping) else {}

@@ -75,11 +75,13 @@ from ._models import (
     RateLimits,
     XGroq,
 )
+from ._resource import ENDPOINT_NOT_FOUND
 from ._stream import AsyncStream, Stream
 
 __all__ = [
     "BATCH_STATUSES",
     "DEFAULT_BASE_URL",
+    "ENDPOINT_NOT_FOUND",
     "MISSING_KEY_MESSAGE",
     "TERMINAL_BATCH_STATUSES",
     "APIConnectionError",

@@ -82,6 +82,17 @@ class _ClientCore:
             )
         self.default_headers = {"User-Agent": _USER_AGENT, **(default_headers or {})}
 
+    def _twin_settings(self) -> dict[str, Any]:
+        """What a client of the other kind needs to send exactly as this one does."""
+        headers = {k: v for k, v in self.default_headers.items() if k != "User-Agent"}
+        return {
+            "api_key": self._secret.reveal() if self._secret else None,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": headers,
+        }
+
     def _request(
         self,
         http: httpx.Client | httpx.AsyncClient,
@@ -258,6 +269,10 @@ class Groq(_ClientCore):
                 continue
             raise error_from_response(response, raw, self._secret)
 
+    def as_async(self) -> AsyncGroq:
+        """An :class:`AsyncGroq` with this client's key, URL, timeout and retries."""
+        return _async_twin(self)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -272,6 +287,14 @@ class Groq(_ClientCore):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _async_twin(client: Groq) -> AsyncGroq:
+    return AsyncGroq(**client._twin_settings())
+
+
+def _sync_twin(client: AsyncGroq) -> Groq:
+    return Groq(**client._twin_settings())
 
 
 class AsyncGroq(_ClientCore):
@@ -357,6 +380,10 @@ class AsyncGroq(_ClientCore):
                 retries_done += 1
                 continue
             raise error_from_response(response, raw, self._secret)
+
+    def as_sync(self) -> Groq:
+        """A :class:`Groq` with this client's key, URL, timeout and retries."""
+        return _sync_twin(self)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from groq_magic._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from groq_magic._keys import remember_key
 
 from ._exceptions import ArgumentError, GroqError
@@ -30,9 +31,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.groq.com/openai/v1"
-DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_MAX_RETRIES = 2
 # httpx (and the official SDK) keep only 20 idle connections: a compare or sweep with more
 # runs in flight (groq_magic.ui allows 64) then reconnected on every round. Keep up to 64.
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)

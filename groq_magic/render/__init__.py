@@ -33,6 +33,7 @@ __all__ = [
     "UpdateThrottle",
     "already_shown",
     "choose_sink",
+    "in_live_kernel",
     "is_live_kernel",
     "status_line",
 ]
@@ -54,6 +55,15 @@ def is_live_kernel(shell: Any) -> bool:
         return False
     publisher = getattr(shell, "display_pub", None)
     return publisher is not None and "CapturingDisplayPublisher" not in _class_names(publisher)
+
+
+def in_live_kernel() -> bool:
+    """True when the code runs in a live notebook kernel (IPython looked up, not required)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    return is_live_kernel(get_ipython())
 
 
 def choose_sink(shell: Any) -> StreamSink:

@@ -93,45 +93,12 @@ before sending; a larger one prepares each again as its run starts (memory flat 
 the rows: a prepared turn holds its request, images' data URLs included)."""
 
 
-def _shell() -> Any:
-    """IPython's running shell, or None."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
-    return get_ipython()
-
-
-def _kernel_session() -> Any:
-    """The loaded extension's session (its key, pool and %config defaults), or None."""
-    shell = _shell()
-    magics = getattr(shell, "_groq_magics", None) if shell is not None else None
-    return magics.session if magics is not None else None
-
-
 def _resolve(client: Any) -> tuple[GroqSession, AsyncGroq]:
-    """The session that prepares the runs and the async client that sends them.
+    """The session that prepares the runs (:func:`groq_magic.session.find_session`) and
+    the async client that sends them."""
+    from groq_magic.session import find_session
 
-    ``client`` is None (the kernel's session when the extension is loaded, else a
-    fresh one: ``GROQ_API_KEY`` or the embedded model), a ``GroqSession``, a
-    ``Backend``, or an ``AsyncGroq`` (sent to as is; prepared with plain defaults).
-    """
-    from groq_magic.backend import Backend
-    from groq_magic.session import GroqSession
-
-    if isinstance(client, AsyncGroq):
-        # A backend for that URL: defaults as for any server but the local model.
-        return GroqSession(Backend(base_url=lambda: str(client.base_url))), client
-    if isinstance(client, GroqSession):
-        return client, client.backend.async_client()
-    if isinstance(client, Backend):
-        return GroqSession(client), client.async_client()
-    if client is not None:
-        raise TypeError(
-            "client must be an AsyncGroq, a Backend, a GroqSession or None"
-            f" (got {type(client).__name__})"
-        )
-    session = _kernel_session() or GroqSession(Backend())
+    session = find_session(client)
     return session, session.backend.async_client()
 
 
@@ -384,10 +351,10 @@ def with_check_summary(table: Any, checks: list[Check]) -> Any:
 
 def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
     """Drive ``runner`` under one progress bar (widgets in a live notebook, else text)."""
-    from groq_magic.render import is_live_kernel
+    from groq_magic.render import in_live_kernel
     from groq_magic.render.progress import Progress
 
-    bar = Progress(total, live=is_live_kernel(_shell()))
+    bar = Progress(total, live=in_live_kernel())
 
     def on_event(index: int, kind: str, payload: Any) -> None:
         if kind == "start":

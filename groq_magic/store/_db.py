@@ -848,6 +848,19 @@ class Store:
         with self._explicit():
             return usage_rows(self._connection(), today=today, chat=chat, prices=self.prices)
 
+    def batch_metadata(self, job_id: str) -> dict[str, Any] | None:
+        """What was kept with Batch job ``job_id`` (its rows, models, table), or None."""
+        with self._explicit():
+            row = (
+                self._connection()
+                .execute("SELECT metadata FROM batches WHERE job_id = ?", (job_id,))
+                .fetchone()
+            )
+        if row is None:
+            return None
+        found = loads(row["metadata"])
+        return found if isinstance(found, dict) else None
+
     def recent_batches(self, n: int = 10) -> list[dict[str, Any]]:
         """The ``n`` newest Batch jobs: ``job_id, created, host, metadata``."""
         with self._explicit():

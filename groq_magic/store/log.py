@@ -96,6 +96,14 @@ class StoreLog:
         self.settings = settings or StoreSettings()
         self._server = server
         self._turn_server: tuple[object, str | None] | None = None
+        self.batch = False
+
+    def for_batch(self) -> StoreLog:
+        """The log of the Batch API road: its answers are priced with the batch discount
+        and stored marked as batch answers (the same store, settings and server)."""
+        log = StoreLog(self.store, server=self._server, settings=self.settings)
+        log.batch = True
+        return log
 
     def __repr__(self) -> str:
         return f"<StoreLog {self.store!r}>"
@@ -109,7 +117,7 @@ class StoreLog:
 
     def cost(self, model: str, usage: Mapping[str, Any]) -> float | None:
         """USD for ``usage`` of ``model`` (None: the price is unknown; 0: the local model)."""
-        return cost(model, usage, prices=self.store.prices)
+        return cost(model, usage, batch=self.batch, prices=self.store.prices)
 
     def server_url(self, prep: PreparedTurn) -> str | None:
         """The server ``prep`` goes to, asked once per turn (replay and record share it)."""
@@ -169,6 +177,7 @@ class StoreLog:
                 replaces=replaces,
                 system=conversation.system if conversation is not None else None,
                 history=entered,
+                batch=self.batch,
             )
         )
 

@@ -731,3 +731,22 @@ def test_the_store_writes_from_the_background_loop_too(groq: Any, db: Path) -> N
     assert groq.run("%%groq -t 0,1\nTwo runs").error is None
     cell(groq, "%%groq\nThen a cell", "C.")
     assert rows(db, "SELECT COUNT(*), SUM(in_history) FROM exchanges") == [(3, 1)]
+
+
+def test_retry_asks_for_a_fresh_answer_even_with_the_cache_on(groq: Any, db: Path) -> None:
+    """Issue 17 bug 8: with the cache on, %groq retry replayed the stored answer."""
+    assert groq.run("%config GroqMagics.cache = True").error is None
+    cell(groq, "%%groq\nName a colour.", "Blue.", "c1")
+    sent = chats_sent(groq)
+    groq.server.enqueue(stream(["Green."]))
+    run = groq.run("%groq retry")
+    assert run.error is None, run.err
+    assert chats_sent(groq) == sent + 1  # a new request, not a replay
+    assert groq.ns["_groq"].text == "Green."
+    assert groq.ns["_groq"].cached is False
+    # The fresh answer is now the one the same request replays.
+    again = groq.run("%%groq\nName a colour.", cell_id="c1")  # the same request again
+    assert again.error is None, again.err
+    assert chats_sent(groq) == sent + 1
+    assert groq.ns["_groq"].text == "Green."
+    assert groq.ns["_groq"].cached is True

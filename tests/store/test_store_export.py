@@ -154,3 +154,30 @@ def test_an_existing_file_needs_force(tmp_path: Path, conversation: Conversation
     folder.mkdir()
     with pytest.raises(ExportError, match="it is a folder"):
         export(conversation, folder, force=True)
+
+
+def test_an_exported_cell_keeps_every_flag_of_its_turn(tmp_path: Path) -> None:
+    """Issue 17 bug 5: export's own flag list dropped -T, --tool-choice, --max-steps,
+    --reasoning-effort (and more); it now writes the panel's cell line."""
+    from groq_magic.chat.line import cell_line
+    from groq_magic.chat.options import ChatOptions
+
+    typed = ChatOptions.parse(
+        model="openai/gpt-oss-20b",
+        tools=["get_weather"],
+        tool_choice="auto",
+        max_steps=3,
+        reasoning_effort="low",
+        stream=False,
+    )
+    conv = Conversation(name="default")
+    conv.record(
+        Turn(prompt="Weather?", answer="Rain.", model=typed.model, options=typed.snapshot())
+    )
+    target = export_notebook(conv, tmp_path / "chat.ipynb")
+    cells = json.loads(target.read_text())["cells"]
+    [line] = [_text(c["source"]).split("\n")[0] for c in cells if "Weather?" in _text(c["source"])]
+    assert line == cell_line(typed)
+    for flag in ("-T get_weather", "--tool-choice auto", "--max-steps 3",
+                 "--reasoning-effort low", "--no-stream"):  # fmt: skip
+        assert flag in line

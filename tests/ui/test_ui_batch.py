@@ -186,7 +186,9 @@ def test_a_job_is_picked_up_again_after_a_restart(
 def test_a_rejected_input_file_is_one_line(
     server: BatchServer, session: GroqSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("groq_magic.batching._jsonl", lambda specs: b'{"custom_id": "x"}\n')
+    monkeypatch.setattr(
+        "groq_magic.batching._send._jsonl", lambda specs: (b'{"custom_id": "x"}\n', None)
+    )
     job = send(session)
     server.step(job.id)
     with pytest.raises(BatchError) as info:
@@ -219,7 +221,7 @@ def test_over_the_size_limits_nothing_is_sent(
     value: int,
     message: str,
 ) -> None:
-    monkeypatch.setattr(f"groq_magic.batching.{limit}", value)
+    monkeypatch.setattr(f"groq_magic.batching._send.{limit}", value)
     with pytest.raises(BatchError, match=message):
         send(session)
     assert server.requests == []
