@@ -126,7 +126,7 @@ def traced(rows: int, concurrency: int, image: bool) -> dict[str, Any]:
 def measure(rows: int, keep: bool, concurrency: int) -> dict[str, Any]:
     """Child mode: one sweep of ``rows`` rows; its figures as a dict."""
     import groq_magic
-    from groq_magic.runs.sweep import plan_sweep
+    from groq_magic.sweeps.sweep import plan_sweep
 
     prompts = [f"Classify item {i}." for i in range(rows)]
     with contextlib.redirect_stdout(io.StringIO()):

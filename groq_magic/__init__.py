@@ -35,7 +35,7 @@ _LAZY = {
     "Groq": "groq_magic.client",
     "AsyncGroq": "groq_magic.client",
     "ChatResult": "groq_magic.chat.result",
-    "sweep": "groq_magic.runs.sweep",
+    "sweep": "groq_magic.sweeps.sweep",
     "batch": "groq_magic.batching",
     "batch_job": "groq_magic.batching",
     "batch_jobs": "groq_magic.batching",
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import describe_tool, tool
     from groq_magic.client import AsyncGroq, Groq
-    from groq_magic.runs.sweep import sweep
+    from groq_magic.sweeps.sweep import sweep
 
 
 # Every module logs to "groq_magic"; its records are masked of keys before any handler.

@@ -455,7 +455,7 @@ def check_summary(
     an answer), ``all_passed`` (share of checked runs passing every check), then
     per check its pass rate (share of the runs it checked) and, for a check that
     gave scores, ``<name>_mean`` (their mean). A pandas DataFrame, or the list
-    of dicts without pandas (as :func:`~groq_magic.runs.runner.summary_table`).
+    of dicts without pandas (as :func:`~groq_magic.sweeps.runner.summary_table`).
     """
     data = _plain_rows(rows)
     keys = [c for c in group_by if len({_key(r.get(c)) for r in data}) > 1]

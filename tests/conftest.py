@@ -53,7 +53,7 @@ def _fresh_kernel_pacers() -> Iterator[None]:
     same port.
     """
     yield
-    runner = sys.modules.get("groq_magic.runs.runner")
+    runner = sys.modules.get("groq_magic.sweeps.runner")
     if runner is not None:
         runner._PACERS.clear()
 

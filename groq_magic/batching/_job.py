@@ -24,13 +24,13 @@ from groq_magic.client import (
     NotFoundError,
     parse_batch_output,
 )
-from groq_magic.runs.runner import RunRecord, summary_table
-from groq_magic.runs.sweep import with_check_summary
+from groq_magic.sweeps.runner import RunRecord, summary_table
+from groq_magic.sweeps.sweep import with_check_summary
 
 if TYPE_CHECKING:
-    from groq_magic.runs.runner import RunSpec
     from groq_magic.session import GroqSession
     from groq_magic.store import StoreLog
+    from groq_magic.sweeps.runner import RunSpec
 
 __all__ = ["POLL_SECONDS", "BatchJob", "batch_job", "batch_jobs"]
 

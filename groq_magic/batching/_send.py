@@ -12,8 +12,8 @@ from groq_magic.batching._table import BatchTable
 from groq_magic.chat.errors import ChatError
 from groq_magic.checks import resolve_checks
 from groq_magic.client import ENDPOINT_NOT_FOUND, NotFoundError
-from groq_magic.runs.runner import TABLE_COLUMNS, RunSpec
-from groq_magic.runs.sweep import plan_sweep
+from groq_magic.sweeps.runner import TABLE_COLUMNS, RunSpec
+from groq_magic.sweeps.sweep import plan_sweep
 
 if TYPE_CHECKING:
     from groq_magic.batching._job import BatchJob

@@ -4,7 +4,7 @@ A sweep's table comes from its plan: each run's prompt, options and ``columns=``
 values, and the schema its answers are checked against. A batch runs later, maybe
 after a restart, so :class:`BatchTable` keeps exactly that (options stored once per
 distinct set, rows pointing at them) in the exchange store's record of the job, as
-JSON. :meth:`BatchTable.spec` gives each row back as a :class:`~groq_magic.runs.runner.RunSpec`
+JSON. :meth:`BatchTable.spec` gives each row back as a :class:`~groq_magic.sweeps.runner.RunSpec`
 whose turn is prepared again on the one road from the row's user message as it was
 sent (read from the batch's input file), so its answer is concluded like a sweep's.
 
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.conversation import Conversation
 from groq_magic.chat.options import ChatOptions
-from groq_magic.runs.runner import RunSpec
+from groq_magic.sweeps.runner import RunSpec
 
 if TYPE_CHECKING:
     from groq_magic.chat.prepare import PreparedTurn

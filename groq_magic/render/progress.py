@@ -23,7 +23,7 @@ unknown: never counted as 0.
 Cheap by construction: a call updates a few counters and, unless an update is
 due, returns; the state is counters only, so memory does not grow with the runs.
 Calls come from the thread that shows things (the main thread, fed by
-:func:`groq_magic.runs.drive.drive`); this class has no lock.
+:func:`groq_magic.sweeps.drive.drive`); this class has no lock.
 """
 
 from __future__ import annotations

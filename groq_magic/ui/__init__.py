@@ -8,7 +8,7 @@ The magic calls two hooks, both imported lazily so ``import groq_magic`` stays c
   sliders and controls that re-run the prompt.
 
 What runs many turns without a widget (``groq_magic.sweep``, the grid, the async
-runner) lives below, in :mod:`groq_magic.runs`, with the background loop in
+runner) lives below, in :mod:`groq_magic.sweeps`, with the background loop in
 :mod:`groq_magic.background`; the progress bar is :mod:`groq_magic.render.progress`.
 Modules here: ``panes`` (compare display), ``compare``; for the sliders ``panel``
 (ipywidgets, imported only by :func:`show_panel`), ``answer`` (its streaming sink)

@@ -4,7 +4,7 @@
 the input (an empty list, a value out of range, too many runs, a missing
 template name, an empty prompt, a bad ``--schema``) raises one
 :class:`~groq_magic.chat.ChatError` line before anything is sent. Then the runs
-go to the background loop (:mod:`groq_magic.runs.runner`) and stream into their
+go to the background loop (:mod:`groq_magic.sweeps.runner`) and stream into their
 panes (:mod:`groq_magic.ui.panes`); the summary table is returned.
 
 A run that fails (say an unknown model: the server's 404) is reported in its
@@ -35,9 +35,9 @@ from groq_magic.checks import Check, resolve_checks
 from groq_magic.knobs import GRID_FIELDS
 from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
-from groq_magic.runs.drive import drive
-from groq_magic.runs.grid import expand_grid
-from groq_magic.runs.runner import (
+from groq_magic.sweeps.drive import drive
+from groq_magic.sweeps.grid import expand_grid
+from groq_magic.sweeps.runner import (
     DEFAULT_CONCURRENCY,
     TABLE_COLUMNS,
     GridRunner,
@@ -48,7 +48,7 @@ from groq_magic.runs.runner import (
     concurrency_for,
     summary_table,
 )
-from groq_magic.runs.sweep import with_check_summary
+from groq_magic.sweeps.sweep import with_check_summary
 from groq_magic.ui.panes import PaneBoard, pane_title
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def run_compare(
     anything is sent. The table is a pandas DataFrame (a list of dicts without
     pandas) with one row per run. ``checks`` are ``--check`` values (see
     :func:`checks_from_names`). ``pacer`` is as for a sweep
-    (:func:`~groq_magic.runs.runner.choose_pacer`; None: the kernel's). ``concurrency``,
+    (:func:`~groq_magic.sweeps.runner.choose_pacer`; None: the kernel's). ``concurrency``,
     ``backoff``, ``display`` and ``client`` are for tests and tuning.
     """
     resolved = checks_from_names(checks, namespace)

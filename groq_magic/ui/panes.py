@@ -8,7 +8,7 @@ the .ipynb as ordinary Markdown outputs, readable on GitHub without widget
 state. Panes are stacked in run order, each with its own header and status line.
 
 Every update is made by the main thread (:meth:`PaneBoard.handle` and
-:meth:`PaneBoard.flush` are called by :func:`groq_magic.runs.drive.drive`), so
+:meth:`PaneBoard.flush` are called by :func:`groq_magic.sweeps.drive.drive`), so
 outputs land in the cell that ran the compare. Streaming updates are throttled
 per pane by :class:`~groq_magic.render.UpdateThrottle` (bytes sent stay linear
 in the answer); ends, errors and retries are always sent at once.

@@ -25,9 +25,9 @@ import groq_magic
 from groq_magic.backend import Backend
 from groq_magic.batching import BatchError, BatchJob
 from groq_magic.checks import CHECK_ERRORS
-from groq_magic.runs.runner import TABLE_COLUMNS
 from groq_magic.session import GroqSession
 from groq_magic.store import StoreSettings
+from groq_magic.sweeps.runner import TABLE_COLUMNS
 
 
 @pytest.fixture

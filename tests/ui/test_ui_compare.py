@@ -17,7 +17,7 @@ from ui_fakes import (
 )
 
 from groq_magic.chat import ChatOptions
-from groq_magic.runs.runner import TABLE_COLUMNS, SharedBackoff
+from groq_magic.sweeps.runner import TABLE_COLUMNS, SharedBackoff
 from groq_magic.ui.compare import run_compare
 
 

@@ -21,7 +21,7 @@ import groq_magic
 from groq_magic.background import background_loop
 from groq_magic.chat import ChatOptions
 from groq_magic.pacing import RateLimitPacer
-from groq_magic.runs.runner import kernel_pacer
+from groq_magic.sweeps.runner import kernel_pacer
 from groq_magic.ui.compare import run_compare
 
 MODEL = "llama-3.1-8b-instant"
@@ -147,7 +147,7 @@ def test_a_spent_daily_limit_fails_the_compare_runs_at_once_with_the_batch_line(
 def test_pacer_false_leaves_a_compare_to_the_shared_backoff(
     ip: Any, rpm6: RateLimitedServer
 ) -> None:
-    from groq_magic.runs import runner
+    from groq_magic.sweeps import runner
 
     table = _compare(ip, [0.0, 0.5], pacer=False)
     assert set(table.status) == {"complete"}

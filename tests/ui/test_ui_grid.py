@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from groq_magic.chat import ChatOptions, OptionsError
-from groq_magic.runs.grid import MAX_RUNS, expand_grid, grid_size
+from groq_magic.sweeps.grid import MAX_RUNS, expand_grid, grid_size
 
 
 def test_product_of_lists_in_field_order() -> None:

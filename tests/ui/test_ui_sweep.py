@@ -14,7 +14,7 @@ from groq_magic.backend import Backend
 from groq_magic.chat import OptionsError
 from groq_magic.client import AsyncGroq, RateLimitError
 from groq_magic.client._retry import error_wait_hint as retry_after
-from groq_magic.runs.runner import TABLE_COLUMNS, SharedBackoff, without_retries
+from groq_magic.sweeps.runner import TABLE_COLUMNS, SharedBackoff, without_retries
 
 
 def test_sweep_over_a_dataframe_column_of_prompts(

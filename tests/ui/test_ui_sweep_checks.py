@@ -16,7 +16,7 @@ from ui_fakes import RoutedServer
 import groq_magic
 from groq_magic.chat import ChatResult
 from groq_magic.checks import CHECK_ERRORS, CheckError
-from groq_magic.runs.runner import TABLE_COLUMNS
+from groq_magic.sweeps.runner import TABLE_COLUMNS
 
 
 def mentions_beta(result: ChatResult) -> bool:

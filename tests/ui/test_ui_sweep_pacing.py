@@ -16,7 +16,7 @@ from ratelimit_server import RateLimitedServer
 
 import groq_magic
 from groq_magic.pacing import RateLimitPacer
-from groq_magic.runs.runner import kernel_pacer
+from groq_magic.sweeps.runner import kernel_pacer
 
 MODEL = "llama-3.1-8b-instant"
 

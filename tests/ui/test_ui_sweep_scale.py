@@ -28,11 +28,11 @@ from groq_magic.chat import ChatOptions
 from groq_magic.chat.conversation import Conversation
 from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.chat.result import ChatResult
-from groq_magic.runs.drive import drive
-from groq_magic.runs.grid import MAX_RUNS, expand_grid
-from groq_magic.runs.runner import TABLE_COLUMNS, GridRunner, RunRecord, RunSpec, SharedBackoff
-from groq_magic.runs.sweep import KEEP_PREPARED, PROGRESS_AFTER, plan_sweep
 from groq_magic.session import GroqSession
+from groq_magic.sweeps.drive import drive
+from groq_magic.sweeps.grid import MAX_RUNS, expand_grid
+from groq_magic.sweeps.runner import TABLE_COLUMNS, GridRunner, RunRecord, RunSpec, SharedBackoff
+from groq_magic.sweeps.sweep import KEEP_PREPARED, PROGRESS_AFTER, plan_sweep
 
 
 def test_a_sweep_has_no_run_cap_but_a_compare_keeps_its_pane_limit(

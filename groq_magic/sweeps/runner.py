@@ -235,7 +235,7 @@ class RunSpec:
     ``prompt``, ``model`` and ``options`` are the prepared turn's (the row reads
     them). ``prepare`` gives the turn when the run starts: a sweep keeps only this
     much per row and prepares each turn again then (see
-    :func:`~groq_magic.runs.sweep.plan_sweep`), so its memory does not grow with the
+    :func:`~groq_magic.sweeps.sweep.plan_sweep`), so its memory does not grow with the
     rows' requests (images' data URLs included); :meth:`of` wraps a turn prepared
     already. ``columns`` (a sweep's ``columns=``: say the expected answer of each
     prompt) go into the row after ``prompt``, where checks such as ``equals:COLUMN``

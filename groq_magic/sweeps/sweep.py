@@ -55,9 +55,9 @@ from groq_magic.chat.prepare import PreparedTurn
 from groq_magic.checks import Check, check_summary, resolve_checks
 from groq_magic.client import AsyncGroq
 from groq_magic.knobs import GRID_FIELDS
-from groq_magic.runs.drive import drive
-from groq_magic.runs.grid import expand_grid
-from groq_magic.runs.runner import (
+from groq_magic.sweeps.drive import drive
+from groq_magic.sweeps.grid import expand_grid
+from groq_magic.sweeps.runner import (
     DEFAULT_CONCURRENCY,
     TABLE_COLUMNS,
     GridRunner,

@@ -1,4 +1,4 @@
-"""Running a :class:`~groq_magic.runs.runner.GridRunner` from the main thread.
+"""Running a :class:`~groq_magic.sweeps.runner.GridRunner` from the main thread.
 
 The runner works on the background loop; its events come back through a
 thread-safe queue that the main thread drains every ``interval`` seconds,
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from groq_magic.background import BackgroundLoop, background_loop
-from groq_magic.runs.runner import GridRunner, RunRecord
+from groq_magic.sweeps.runner import GridRunner, RunRecord
 
 __all__ = ["drive"]
 
