@@ -55,9 +55,12 @@ MAX_STOP = KNOBS["stop"].max_items
 """Groq accepts at most four stop sequences."""
 
 _SECRET_NAME = re.compile(r"(api[_-]?key|authorization|secret|password|token$|bearer)", re.I)
-# Usage counters legitimately end in "token(s)"; they are not secrets.
+# Usage counters and timings legitimately end in "token(s)" ("max_tokens", a row's
+# "time_to_first_token"); they are not secrets.
 _NOT_SECRET = re.compile(
-    r"(^|_)(max|prompt|completion|total|reasoning|cached)_?(completion_)?tokens?$", re.I
+    r"(^|_)(max|prompt|completion|total|reasoning|cached)_?(completion_)?tokens?$"
+    r"|(^|_)(first|last|next|per)_token$",
+    re.I,
 )
 
 

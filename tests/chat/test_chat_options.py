@@ -233,3 +233,23 @@ def test_strip_secrets_is_deep_and_copies() -> None:
     cleaned = strip_secrets(data)
     assert cleaned == {"a": 1, "nested": [{"b": 2}]}
     assert data["api_key"] == "gsk_x"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("api_key", True),
+        ("Authorization", True),
+        ("token", True),
+        ("access_token", True),
+        ("refresh_token", True),
+        ("client_secret", True),
+        ("time_to_first_token", False),
+        ("max_tokens", False),
+        ("cached_tokens", False),
+        ("tokens_per_second", False),
+    ],
+)
+def test_which_names_hold_credentials(name: str, secret: bool) -> None:
+    """A table row's time_to_first_token was dropped as a credential when scrubbed."""
+    assert is_secret_key(name) is secret
