@@ -47,7 +47,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +81,7 @@ from groq_magic.store._rows import (
     loads,
     when,
 )
+from groq_magic.store._runs import insert_run, list_runs, read_run
 from groq_magic.store._schema import NewerSchemaError, ensure_schema, has_fts
 from groq_magic.store.prices import PriceTable, load_prices
 
@@ -682,6 +683,24 @@ class Store:
         params = (job_id, time.time(), url_host(base_url), dumps(dict(metadata)))
         return self._submit(Edit("batch", INSERT_BATCH, params))
 
+    def record_run(self, run: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> int | None:
+        """Write an evaluation run and its table rows in one transaction; its id, or None
+        when the store is (or just turned) off. Never raises."""
+        with self._lock:
+            if self._reason is not None:
+                return None
+            try:
+                with self._write() as conn:
+                    run_id = insert_run(conn, run, rows)
+            except (TypeError, ValueError, RecursionError) as exc:
+                self._warn(f"groq_magic: a run could not be saved ({one_line(exc, 200)})")
+                return None
+            except (sqlite3.Error, StoreError, NewerSchemaError, OSError) as exc:
+                self._turn_off(exc)
+                return None
+        self._checkpoint_soon()
+        return run_id
+
     # ---- the replay cache -----------------------------------------------------------------
 
     def lookup(self, key: str) -> Exchange | None:
@@ -860,6 +879,23 @@ class Store:
             return None
         found = loads(row["metadata"])
         return found if isinstance(found, dict) else None
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The ``limit`` newest evaluation runs: ``id, created, name, template, models, rows,
+        pass_rates`` (no table rows are read)."""
+        with self._explicit():
+            return list_runs(self._connection(), int(limit))
+
+    def run(self, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """One evaluation run (its listing fields and ``metadata``) and its table rows;
+        one StoreError line if there is none."""
+        with self._explicit():
+            found = read_run(self._connection(), run_id)
+        if found is None:
+            raise StoreError(
+                f"no stored evaluation run with id {run_id} (groq_magic.runs() lists them)"
+            )
+        return found
 
     def recent_batches(self, n: int = 10) -> list[dict[str, Any]]:
         """The ``n`` newest Batch jobs: ``job_id, created, host, metadata``."""

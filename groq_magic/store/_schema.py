@@ -15,6 +15,9 @@ Layout, and why:
 - ``history_edits`` records undo and reset, so a restored chat ends as the live
   one did.
 - ``batches`` keeps Batch API jobs (issue 12).
+- ``runs`` (version 3) lists evaluation runs (``groq_magic.evaluate``): narrow, so
+  ``groq_magic.runs()`` reads no row of any table; ``run_rows`` holds each run's
+  table, one JSON row per line, read only when one run is loaded.
 - Exchanges are listed by id, which is the order they were written; they are
   written when they end, so that is the order they ended.
 - ``replayed`` (version 2) marks a ``--cache`` replay: a turn of its chat like any
@@ -32,7 +35,7 @@ import sqlite3
 
 __all__ = ["SCHEMA_VERSION", "ensure_schema", "has_fts"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -100,6 +103,23 @@ CREATE TABLE IF NOT EXISTS batches (
     metadata TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS batches_created ON batches(created);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    name TEXT NOT NULL,
+    template TEXT NOT NULL,
+    models TEXT NOT NULL DEFAULT '[]',
+    rows INTEGER NOT NULL,
+    pass_rates TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE TABLE IF NOT EXISTS run_rows (
+    run_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+) WITHOUT ROWID;
 """
 
 _FTS = """
@@ -126,6 +146,8 @@ CREATE INDEX exchanges_usage ON exchanges(
     model, batch, replayed, created, prompt_tokens, completion_tokens, cached_tokens, total_tokens
 );
 """,
+    # The runs tables are new tables only: _TABLES (run first) creates them on an old file.
+    2: "",
 }
 
 

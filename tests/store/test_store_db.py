@@ -184,10 +184,62 @@ def test_a_version_1_database_is_migrated_and_keeps_its_exchanges(
     assert warnings == []
     with sqlite3.connect(path) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-        assert versions == [1, SCHEMA_VERSION] == [1, 2]
+        assert versions == [1, 2, SCHEMA_VERSION] == [1, 2, 3]
         assert conn.execute("SELECT replayed FROM exchanges ORDER BY id").fetchall() == [(0,), (1,)]
         usage_index = [row[2] for row in conn.execute("PRAGMA index_info(exchanges_usage)")]
         assert usage_index[:3] == ["model", "batch", "replayed"]  # usage stays index-only
+
+
+def test_a_version_2_database_is_migrated_and_keeps_its_exchanges_and_gets_runs(
+    tmp_path: Path, make_exchange: MakeExchange, warnings: list[str]
+) -> None:
+    path = tmp_path / "v2.sqlite"
+    old = Store(path)
+    old.record(make_exchange("From before."))
+    old.close()
+    with sqlite3.connect(path) as conn:  # what version 2 wrote: no runs tables
+        conn.execute("DROP TABLE runs")
+        conn.execute("DROP TABLE run_rows")
+        conn.execute("UPDATE schema_version SET version = 2")
+    store = Store(path, on_warning=warnings.append)
+    try:
+        assert [row["prompt"] for row in store.log()] == ["From before."]
+        assert store.runs() == []
+        run = {"name": "first", "template": "Q: {q}", "models": ["alpha"], "rows": 2}
+        run_id = store.record_run({**run, "pass_rates": {"json": 0.5}}, [{"a": 1}, {"a": 2}])
+        assert run_id == 1
+        listed = store.runs()
+        assert [(r["id"], r["name"], r["rows"], r["pass_rates"]) for r in listed] == [
+            (1, "first", 2, {"json": 0.5})
+        ]
+        fields, rows = store.run(1)
+        assert (fields["template"], fields["models"], rows) == (
+            "Q: {q}",
+            ["alpha"],
+            [{"a": 1}, {"a": 2}],
+        )
+        with pytest.raises(StoreError, match="no stored evaluation run with id 2"):
+            store.run(2)
+    finally:
+        store.close()
+    assert warnings == []
+    with sqlite3.connect(path) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == [2, SCHEMA_VERSION] == [2, 3]
+
+
+def test_a_run_that_cannot_be_written_turns_the_store_off_with_one_line(
+    tmp_path: Path, warnings: list[str]
+) -> None:
+    path = tmp_path / "runs.sqlite"
+    store = Store(path, on_warning=warnings.append)
+    store.open()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE run_rows")  # a write that fails inside the transaction
+    assert store.record_run({"name": "x", "template": "t", "rows": 1}, [{"a": 1}]) is None
+    assert_turned_off(store, warnings, "no such table: run_rows")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0  # rolled back
 
 
 def test_log_lists_newest_first_with_cost(store: Store, make_exchange: MakeExchange) -> None:
