@@ -101,7 +101,8 @@ class Progress:
     finishes) and :meth:`close` at the end (also on ``with`` exit). ``display``
     is ``IPython.display.display`` unless given; ``stream`` is the ``sys.stdout``
     of the moment it is made (so ``%%capture`` and pytest's capture see it);
-    ``clock`` is injectable for tests.
+    ``clock`` is injectable for tests. ``label`` starts the line (``judge: 3 / 8
+    done ...``) when one job shows several bars in turn.
     """
 
     def __init__(
@@ -112,7 +113,9 @@ class Progress:
         display: DisplayFunction | None = None,
         clock: Callable[[], float] = time.monotonic,
         stream: TextIO | None = None,
+        label: str | None = None,
     ) -> None:
+        self.label = label
         self.total = max(0, int(total))
         self.done = 0
         self.failed = 0
@@ -240,7 +243,8 @@ class Progress:
 
     def line(self, *, final: bool = False) -> str:
         """The progress as one line of text (``final``: elapsed time instead of time left)."""
-        parts = [f"{self.done:,} / {self.total:,} done"]
+        head = f"{self.label}: " if self.label else ""
+        parts = [f"{head}{self.done:,} / {self.total:,} done"]
         if self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.running and not final:

@@ -80,6 +80,7 @@ __all__ = [
     "PROGRESS_AFTER",
     "SweepPlan",
     "plan_sweep",
+    "run_planned",
     "sweep",
     "with_check_summary",
 ]
@@ -317,21 +318,15 @@ def sweep(
         columns=columns,
         **options,
     )
-    runner = GridRunner(
-        plan.specs,
-        plan.client,
-        concurrency=concurrency_for(plan.session.backend, concurrency),
-        backoff=backoff or SharedBackoff(),
-        keep_results=keep_results,
-        stream_events=False,
+    records, _ = run_planned(
+        plan,
         checks=resolved,
-        pacer=choose_pacer(pacer, plan.session, plan.client),
+        concurrency=concurrency,
+        backoff=backoff,
+        keep_results=keep_results,
+        progress=progress,
+        pacer=pacer,
     )
-    shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
-    if not shown:
-        records, _ = drive(runner)
-    else:
-        records = _with_progress(runner, len(plan.specs))
     table = summary_table(
         records,
         with_prompt=plan.many,
@@ -342,6 +337,36 @@ def sweep(
     return with_check_summary(table, resolved)
 
 
+def run_planned(
+    plan: SweepPlan,
+    *,
+    checks: Sequence[Check] = (),
+    concurrency: int = DEFAULT_CONCURRENCY,
+    backoff: SharedBackoff | None = None,
+    keep_results: bool = False,
+    progress: bool | None = None,
+    pacer: RateLimitPacer | bool | None = None,
+    label: str | None = None,
+) -> tuple[list[RunRecord], bool]:
+    """Run a planned sweep's runs (paced, concurrent, checked); its records and whether the
+    stop button ended it. The arguments are :func:`sweep`'s; ``label`` names the progress
+    bar (``groq_magic.evaluate`` shows one for the answers, one per judge)."""
+    runner = GridRunner(
+        plan.specs,
+        plan.client,
+        concurrency=concurrency_for(plan.session.backend, concurrency),
+        backoff=backoff or SharedBackoff(),
+        keep_results=keep_results,
+        stream_events=False,
+        checks=checks,
+        pacer=choose_pacer(pacer, plan.session, plan.client),
+    )
+    shown = len(plan.specs) > PROGRESS_AFTER if progress is None else progress
+    if not shown:
+        return drive(runner)
+    return _with_progress(runner, len(plan.specs), label)
+
+
 def with_check_summary(table: Any, checks: list[Check]) -> Any:
     """``table`` with its checks' pass rates as ``table.attrs["checks"]`` (a DataFrame only)."""
     if checks and hasattr(table, "attrs"):
@@ -349,12 +374,14 @@ def with_check_summary(table: Any, checks: list[Check]) -> Any:
     return table
 
 
-def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
+def _with_progress(
+    runner: GridRunner, total: int, label: str | None = None
+) -> tuple[list[RunRecord], bool]:
     """Drive ``runner`` under one progress bar (widgets in a live notebook, else text)."""
     from groq_magic.render import in_live_kernel
     from groq_magic.render.progress import Progress
 
-    bar = Progress(total, live=in_live_kernel())
+    bar = Progress(total, live=in_live_kernel(), label=label)
 
     def on_event(index: int, kind: str, payload: Any) -> None:
         if kind == "start":
@@ -371,4 +398,4 @@ def _with_progress(runner: GridRunner, total: int) -> list[RunRecord]:
         bar.close(f"interrupted: {stopped:,} runs not finished (marked in the table)")
     else:
         bar.close()
-    return records
+    return records, interrupted
