@@ -18,13 +18,19 @@ __all__ = [
     "AsyncGroq",
     "BatchJob",
     "ChatResult",
+    "EvalRun",
     "Groq",
     "__version__",
     "batch",
     "batch_job",
     "batch_jobs",
     "describe_tool",
+    "diff",
+    "evaluate",
+    "judge",
     "load_ipython_extension",
+    "load_run",
+    "runs",
     "sweep",
     "tool",
     "unload_ipython_extension",
@@ -42,6 +48,12 @@ _LAZY = {
     "BatchJob": "groq_magic.batching",
     "tool": "groq_magic.chat.tools",
     "describe_tool": "groq_magic.chat.tools",
+    "evaluate": "groq_magic.evals",
+    "judge": "groq_magic.evals",
+    "runs": "groq_magic.evals",
+    "load_run": "groq_magic.evals",
+    "diff": "groq_magic.evals",
+    "EvalRun": "groq_magic.evals",
 }
 
 if TYPE_CHECKING:
@@ -49,6 +61,7 @@ if TYPE_CHECKING:
     from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import describe_tool, tool
     from groq_magic.client import AsyncGroq, Groq
+    from groq_magic.evals import EvalRun, diff, evaluate, judge, load_run, runs
     from groq_magic.sweeps.sweep import sweep
 
 
