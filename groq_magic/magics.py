@@ -158,6 +158,29 @@ _RUN_MODE_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 )
 
 
+# Flags of an evaluation cell (%%groq --data NAME): declared apart, as they turn a cell
+# into groq_magic.evaluate (see groq_magic.evals.cell).
+_EVALUATE_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("--data",),
+        {
+            "metavar": "NAME",
+            "help": "Evaluate: run the cell's template over each row of the DataFrame NAME"
+            " ({column} is the row's value), with its checks and judges; the run is stored.",
+        },
+    ),
+    (
+        ("--judge",),
+        {
+            "action": "append",
+            "metavar": "RUBRIC",
+            "help": "With --data: a model grades each answer against RUBRIC (a score 0..1 and"
+            " a reason); repeat for several.",
+        },
+    ),
+)
+
+
 def _knob_argument(knob: Knob) -> tuple[tuple[str, ...], dict[str, Any]]:
     """argparse's view of one knob. Unset flags stay None, so configured defaults apply."""
     # argparse expands %-formats in help text: "%groq models" must be written "%%groq".
@@ -192,7 +215,7 @@ def knob_arguments(
     """argparse's view of ``table``: each knob's flag, its list flag, then the run modes."""
     specs = [_knob_argument(k) for k in table.values()]
     specs += [spec for k in table.values() if (spec := _list_argument(k)) is not None]
-    return specs + list(_RUN_MODE_ARGUMENTS)
+    return specs + list(_RUN_MODE_ARGUMENTS) + list(_EVALUATE_ARGUMENTS)
 
 
 def with_knob_arguments(func: Any, table: Mapping[str, Knob] = KNOBS) -> Any:
@@ -812,6 +835,10 @@ class GroqMagics(Magics, KnobDefaults):
             options, grid = self.options_from(args)
         except ChatError as exc:
             raise usage_error(exc) from None
+        if args.data is not None:
+            return self._evaluate(args, options, prompt, grid)
+        if args.judge:
+            raise UsageError("--judge grades the rows of an evaluation: add --data NAME")
         if grid or args.repeat is not None or args.check:
             return self._compare(args, options, prompt, grid)
         if args.ui:
@@ -869,6 +896,35 @@ class GroqMagics(Magics, KnobDefaults):
         if options.out:
             self.user_ns[options.out] = table
         return table
+
+    def _evaluate(
+        self, args: Any, options: ChatOptions, template: str, grid: dict[str, list[Any]]
+    ) -> Any:
+        """``%%groq --data NAME``: the template over each row, checked, judged and stored."""
+        from groq_magic.chat import ChatError
+        from groq_magic.client import GroqError
+        from groq_magic.evals.cell import evaluate_cell
+
+        if args.ui:
+            raise UsageError("--ui and --data cannot be combined")
+        try:
+            run = evaluate_cell(
+                self.session,
+                options,
+                grid,
+                template,
+                self.user_ns,
+                data=args.data,
+                checks=args.check,
+                judges=args.judge,
+                repeat=args.repeat,
+            )
+        except (ChatError, GroqError) as exc:
+            raise usage_error(exc) from None
+        self.user_ns["_groq"] = run
+        if options.out:
+            self.user_ns[options.out] = run
+        return run
 
     def panel(self, args: Any, prompt: str | None, options: ChatOptions | None = None) -> Any:
         """``%%groq --ui`` (a prompt) or ``%groq ui`` (``prompt=None``: the last turn)."""
