@@ -185,7 +185,9 @@ class ChatResult:
             error: json.JSONDecodeError | None = None
             for candidate in _json_candidates(self.text):
                 try:
-                    self._json = json.loads(candidate)
+                    # strict=False: a raw newline or tab inside a string, as the local
+                    # model's grammar lets it write, is read as the character it is.
+                    self._json = json.loads(candidate, strict=False)
                     break
                 except json.JSONDecodeError as exc:
                     error = error or exc

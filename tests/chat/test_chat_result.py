@@ -63,6 +63,10 @@ def test_text_and_metadata() -> None:
         ('```json\n{"a": 1}', {"a": 1}),
         ("42", 42),
         ("null", None),
+        (
+            '{"reason": "line one\nline\ttwo", "score": 1}',
+            {"reason": "line one\nline\ttwo", "score": 1},
+        ),
     ],
 )
 def test_json_parses_and_tolerates_fences(text: str, expected: Any) -> None:
