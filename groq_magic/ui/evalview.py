@@ -210,12 +210,20 @@ def run_text(run: EvalRun) -> str:
     rows, failed = shown_rows(run)
     if failed:
         lines.append(f"failing rows ({failed} of {run.rows}):")
+        varying = [c for c in GRID_FIELDS if len({str(r.get(c)) for r in rows}) > 1]
         for row in rows[: min(failed, 10)]:
-            lines.append(
-                f"  case {row.get('case')} · {one_line(row.get('text'), 60)!r}"
-                f" · {one_line(row.get(CHECK_ERRORS), 100)}"
-            )
+            head = " · ".join([f"case {row.get('case')}", *(f"{c} {row.get(c)}" for c in varying)])
+            lines.append(f"  {head} · {one_line(row.get('text'), 60)!r} · {_why(run, row)}")
     return "\n".join(lines)
+
+
+def _why(run: EvalRun, row: Mapping[str, Any]) -> str:
+    """Why a row failed: its checks' messages, else the names of the checks it failed."""
+    errors = row.get(CHECK_ERRORS)
+    if isinstance(errors, str) and errors:
+        return one_line(errors, 100)
+    failed = [c.name for c in run.checks if c.passes(row.get(c.name)) is False]
+    return "failed: " + ", ".join(failed)
 
 
 def run_bundle(run: EvalRun) -> dict[str, str]:
