@@ -61,6 +61,16 @@ def row_dicts(table: Any) -> Iterator[dict[str, Any]]:
         yield dict(row)
 
 
+def row_values(table: Any, columns: Sequence[str]) -> Iterator[Sequence[Any]]:
+    """The rows of a table as values in the order of ``columns`` (the DataFrame's own, for
+    a DataFrame: no copy of it is made), one row at a time."""
+    if hasattr(table, "itertuples"):
+        yield from table.itertuples(index=False, name=None)
+        return
+    for row in table:
+        yield [row.get(c) for c in columns]
+
+
 def rows_failing(rows: Sequence[Mapping[str, Any]], checks: Sequence[Check]) -> list[int]:
     """Positions of the rows where some check failed (not merely unchecked)."""
     return [
@@ -197,7 +207,7 @@ class EvalRun:
 
     # ---- the store ------------------------------------------------------------------------
 
-    def stored(self) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    def stored(self) -> tuple[dict[str, Any], Iterator[Sequence[Any]]]:
         """The run as :meth:`~groq_magic.store.Store.record_run` takes it: fields and rows."""
         columns = (
             [str(c) for c in self.table.columns]
@@ -222,18 +232,19 @@ class EvalRun:
                 "columns": columns,
             },
         }
-        return run, row_dicts(self.table)
+        return run, row_values(self.table, columns)
 
     @classmethod
-    def from_stored(cls, run: Mapping[str, Any], rows: list[dict[str, Any]]) -> EvalRun:
+    def from_stored(cls, run: Mapping[str, Any], rows: Sequence[Sequence[Any]]) -> EvalRun:
         """A run as :meth:`~groq_magic.store.Store.run` gives it back."""
         from groq_magic.runs.runner import table_from_rows
 
         meta = run.get("metadata") or {}
-        columns = meta.get("columns") or (list(rows[0]) if rows else [])
+        columns = [str(c) for c in meta.get("columns") or []]
         created = run.get("created")
+        records = [dict(zip(columns, values, strict=True)) for values in rows]
         return cls(
-            table=table_from_rows(rows, columns),
+            table=table_from_rows(records, columns),
             checks=[_check_from_meta(m) for m in meta.get("checks") or []],
             name=str(run.get("name") or ""),
             template=str(run.get("template") or ""),

@@ -47,7 +47,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -683,9 +683,9 @@ class Store:
         params = (job_id, time.time(), url_host(base_url), dumps(dict(metadata)))
         return self._submit(Edit("batch", INSERT_BATCH, params))
 
-    def record_run(self, run: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> int | None:
-        """Write an evaluation run and its table rows in one transaction; its id, or None
-        when the store is (or just turned) off. Never raises."""
+    def record_run(self, run: Mapping[str, Any], rows: Iterable[Sequence[Any]]) -> int | None:
+        """Write an evaluation run and its table rows (each a sequence of values) in one
+        transaction; its id, or None when the store is (or just turned) off. Never raises."""
         with self._lock:
             if self._reason is not None:
                 return None
@@ -886,7 +886,7 @@ class Store:
         with self._explicit():
             return list_runs(self._connection(), int(limit))
 
-    def run(self, run_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def run(self, run_id: int) -> tuple[dict[str, Any], list[list[Any]]]:
         """One evaluation run (its listing fields and ``metadata``) and its table rows;
         one StoreError line if there is none."""
         with self._explicit():

@@ -4,16 +4,18 @@ What ``groq_magic.evaluate`` keeps so ``groq_magic.runs()``, ``load_run(id)`` an
 ``diff(a, b)`` work in a later kernel. The store knows nothing of evaluations
 beyond this shape: a run is a mapping of its listing fields (``name``,
 ``template``, ``models``, ``pass_rates``) plus free ``metadata``, and its rows
-are JSON objects written in order. Rows go through the same scrubbing as
-exchanges (:func:`~groq_magic.store._exchange.dumps`), so a key-shaped string in
-an answer is stored as ``[redacted]``.
+are JSON arrays written in order (the values in the order of the run's columns,
+which its metadata names: no column name repeated per row, and none taken for a
+credential's by its name). Values go through the same scrubbing as exchanges
+(:func:`~groq_magic.store._exchange.dumps`), so a key-shaped string in an answer
+is stored as ``[redacted]``.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from groq_magic.store._exchange import dumps
@@ -30,7 +32,7 @@ _LISTING = "id, created, name, template, models, rows, pass_rates"
 
 
 def insert_run(
-    conn: sqlite3.Connection, run: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]
+    conn: sqlite3.Connection, run: Mapping[str, Any], rows: Iterable[Sequence[Any]]
 ) -> int:
     """Write ``run`` and its ``rows`` (inside the caller's transaction); the new run id."""
     cursor = conn.execute(
@@ -47,7 +49,7 @@ def insert_run(
     )
     run_id = int(cursor.lastrowid or 0)
     # A generator: the rows are serialised one at a time, never all at once.
-    conn.executemany(_INSERT_ROW, ((run_id, i, dumps(dict(row))) for i, row in enumerate(rows)))
+    conn.executemany(_INSERT_ROW, ((run_id, i, dumps(list(row))) for i, row in enumerate(rows)))
     return run_id
 
 
@@ -73,7 +75,7 @@ def list_runs(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
 
 def read_run(
     conn: sqlite3.Connection, run_id: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+) -> tuple[dict[str, Any], list[list[Any]]] | None:
     """Run ``run_id`` (listing fields and ``metadata``) and its rows in order; None if unknown."""
     found = conn.execute(
         f"SELECT {_LISTING}, metadata FROM runs WHERE id = ?", (run_id,)

@@ -206,7 +206,7 @@ def test_a_version_2_database_is_migrated_and_keeps_its_exchanges_and_gets_runs(
         assert [row["prompt"] for row in store.log()] == ["From before."]
         assert store.runs() == []
         run = {"name": "first", "template": "Q: {q}", "models": ["alpha"], "rows": 2}
-        run_id = store.record_run({**run, "pass_rates": {"json": 0.5}}, [{"a": 1}, {"a": 2}])
+        run_id = store.record_run({**run, "pass_rates": {"json": 0.5}}, [[1, "a"], (2, None)])
         assert run_id == 1
         listed = store.runs()
         assert [(r["id"], r["name"], r["rows"], r["pass_rates"]) for r in listed] == [
@@ -216,7 +216,7 @@ def test_a_version_2_database_is_migrated_and_keeps_its_exchanges_and_gets_runs(
         assert (fields["template"], fields["models"], rows) == (
             "Q: {q}",
             ["alpha"],
-            [{"a": 1}, {"a": 2}],
+            [[1, "a"], [2, None]],
         )
         with pytest.raises(StoreError, match="no stored evaluation run with id 2"):
             store.run(2)
@@ -236,7 +236,7 @@ def test_a_run_that_cannot_be_written_turns_the_store_off_with_one_line(
     store.open()
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE run_rows")  # a write that fails inside the transaction
-    assert store.record_run({"name": "x", "template": "t", "rows": 1}, [{"a": 1}]) is None
+    assert store.record_run({"name": "x", "template": "t", "rows": 1}, [[1]]) is None
     assert_turned_off(store, warnings, "no such table: run_rows")
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0  # rolled back
