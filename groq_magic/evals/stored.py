@@ -10,6 +10,8 @@ that is off, is one line.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from groq_magic._text import one_line
@@ -21,16 +23,23 @@ __all__ = ["load_run", "run_store", "runs"]
 _LISTED = ("id", "name", "created", "template", "models", "rows", "pass_rates")
 
 
-def run_store(client: Any = None) -> Any:
-    """The exchange store runs are read from (see the module docstring)."""
+@contextmanager
+def run_store(client: Any = None) -> Iterator[Any]:
+    """The exchange store runs are read from (see the module docstring); one opened here
+    (no kernel session) is closed again after use."""
     from groq_magic.runs.sweep import _kernel_session, _resolve
 
     if client is None and _kernel_session() is None:
         from groq_magic.store import open_store
 
-        return open_store()
+        store = open_store()
+        try:
+            yield store
+        finally:
+            store.close()
+        return
     session, _ = _resolve(client)
-    return session.log.store
+    yield session.log.store
 
 
 def _rates_text(rates: dict[str, Any]) -> str:
@@ -43,8 +52,10 @@ def runs(n: int = 20, *, client: Any = None) -> Any:
     rows, pass_rates`` (a DataFrame, or a list of dicts without pandas)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise EvalError(f"runs takes how many runs to list, a whole number >= 1 (got {n!r})")
+    with run_store(client) as store:
+        found = store.runs(n)
     listed = []
-    for run in run_store(client).runs(n):
+    for run in found:
         created = run["created"]
         listed.append(
             {
@@ -69,5 +80,6 @@ def load_run(run_id: int | str, *, client: Any = None) -> EvalRun:
         raise EvalError(
             f"a run id is a whole number from groq_magic.runs() (got {run_id!r})"
         ) from None
-    fields, rows = run_store(client).run(number)
+    with run_store(client) as store:
+        fields, rows = store.run(number)
     return EvalRun.from_stored(fields, rows)

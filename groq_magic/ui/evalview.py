@@ -78,13 +78,13 @@ def chart_png(bars: Sequence[tuple[str, Sequence[tuple[str, float | None]]]]) ->
         rates = [rates_of[j][1] for _, rates_of in bars]
         positions = [i + j * step for i in range(len(bars))]
         drawn = axes.barh(
-            positions, [r or 0.0 for r in rates], height=step * 0.9, label=name,
+            positions, [r or 0.0 for r in rates], height=step * 0.9, label=_plain(name),
             color=_COLOURS[j % len(_COLOURS)],
         )  # fmt: skip
         shown = ["-" if r is None else f"{r:.0%}" for r in rates]
         axes.bar_label(drawn, labels=shown, padding=3, fontsize="small")
     axes.set_yticks([i + step * (len(checks) - 1) / 2 for i in range(len(bars))])
-    axes.set_yticklabels([label for label, _ in bars])
+    axes.set_yticklabels([_plain(label) for label, _ in bars])
     axes.invert_yaxis()
     axes.set_xlim(0, 1.12)  # room for a "100%" label past the longest bar
     axes.set_xticks([0, 0.25, 0.5, 0.75, 1])
@@ -99,6 +99,11 @@ def chart_png(bars: Sequence[tuple[str, Sequence[tuple[str, float | None]]]]) ->
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+def _plain(text: str) -> str:
+    """``text`` as matplotlib shows it literally (a ``$`` would start mathtext)."""
+    return text.replace("$", r"\$")
 
 
 def chart_svg(bars: Sequence[tuple[str, Sequence[tuple[str, float | None]]]]) -> str:

@@ -251,3 +251,64 @@ def test_a_key_shaped_answer_is_not_sent_to_the_judge(
     assert "shaped like an API key" in run.table.judge_reason[0]
     assert all(FAKE_KEY not in json.dumps(b) for b in server.judge_bodies())
     assert not any(is_judge(b) and "leak" in json.dumps(b) for b in server.bodies())
+
+
+def test_the_stop_button_keeps_finished_answers_and_a_cache_rerun_sends_the_rest(
+    server: EvalServer, session: GroqSession
+) -> None:
+    import _thread
+    import threading
+    import time
+
+    def answer(body: dict[str, Any]) -> str:
+        if "slow" in last_message(body):
+            time.sleep(0.5)
+        return "good"
+
+    server.answer = answer
+    data = {"q": ["fast 0", "fast 1", "slow 2", "slow 3"]}
+    judge = groq_magic.judge("Is good.")
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    run = groq_magic.evaluate("{q}", data, model="alpha", client=session, checks=[judge],
+                              concurrency=1)  # fmt: skip
+    assert run.interrupted
+    assert list(run.table.status) == ["complete", "complete", "interrupted", "interrupted"]
+    assert list(run.table.text[:2]) == ["good", "good"]
+    assert run.table.judge.isna().all()  # the judge was not asked: nothing is graded
+    assert server.judge_bodies() == []
+    assert run.id is not None
+    assert "interrupted" in run.headline()
+    server.answer = lambda body: "good"
+    before = len(server.task_bodies())
+    again = groq_magic.evaluate("{q}", data, model="alpha", client=session, checks=[judge],
+                                cache=True)  # fmt: skip
+    assert len(server.task_bodies()) - before == 2  # only the two that did not finish
+    assert list(again.table.judge) == [1.0] * 4
+
+
+def test_without_pandas_the_run_is_lists_of_dicts(
+    server: EvalServer, session: GroqSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    data = [{"q": "good", "expected": "echo: good"}, {"q": "bad", "expected": "?"}]
+    run = groq_magic.evaluate(
+        "{q}", data, model="alpha", client=session,
+        checks=["equals:expected", groq_magic.judge("Says good.")],
+    )  # fmt: skip
+    assert isinstance(run.table, list)
+    assert [(r["case"], r["text"], r["equals:expected"], r["judge"]) for r in run.table] == [
+        (0, "echo: good", True, 1.0),
+        (1, "echo: bad", False, 0.0),
+    ]
+    assert run.summary == [
+        {
+            "count": 2, "unchecked": 0, "all_passed": 0.5, "equals:expected": 0.5,
+            "judge": 0.5, "judge_mean": 0.5,
+        }
+    ]  # fmt: skip
+    assert [r["case"] for r in run.failures] == [1]
+    assert "failing rows (1 of 2)" in run._repr_mimebundle_()["text/plain"]
+    loaded = groq_magic.load_run(run.id, client=session)
+    assert loaded.table == run.table  # time_to_first_token too: no key is taken for a secret
