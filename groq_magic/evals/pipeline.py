@@ -224,15 +224,16 @@ def _by_sweep(
     rows = [r.settled if r.settled is not None else r.row(with_prompt=True) for r in records]
     job.usage.append(_usage("answers", rows))
     for item in job.judges:
+        if job.interrupted:  # stopped: what is not graded stays unchecked
+            job.apply_verdicts(item, rows, [], [], [])
+            continue
         positions, texts, refused = job.judge_requests(item, rows)
         verdicts: list[dict[str, Any]] = []
-        if texts and not job.interrupted:
+        if texts:
             judged = plan_sweep(texts, client=plan.session, **_judge_options(item, options))
             found, job.interrupted = run_planned(judged, label=_label(item), **sweep_options)
             verdicts = [r.row(with_prompt=False) for r in found]
             job.usage.append(_usage(_label(item), verdicts))
-        elif job.interrupted:
-            positions = []
         job.apply_verdicts(item, rows, positions, verdicts, refused)
     return rows, plan.session
 
@@ -288,18 +289,19 @@ def _by_batch(
     job.usage.append(_usage("answers", rows))
     session = sent.session
     for item in job.judges:
+        if job.interrupted:  # stopped waiting: what is not graded stays unchecked
+            job.apply_verdicts(item, rows, [], [], [])
+            continue
         positions, texts, refused = job.judge_requests(item, rows)
         verdicts: list[dict[str, Any]] = []
-        if texts and not job.interrupted:
+        if texts:
             judged = batch(texts, client=session, **_judge_options(item, {}))
             found = _waited(judged, progress)
             if found is None:  # the answers are kept; this judge's verdicts are not in
-                job.interrupted, positions = True, []
+                job.interrupted, positions, refused = True, [], []
             else:
                 verdicts = found
                 job.usage.append(_usage(_label(item), verdicts))
-        elif job.interrupted:
-            positions = []
         job.apply_verdicts(item, rows, positions, verdicts, refused)
     assert session is not None  # batch() always keeps the session it planned with
     return rows, session

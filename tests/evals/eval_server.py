@@ -7,12 +7,14 @@ which gets which reply). A request asking for the judge's structured output
 by ``judge(body)``; any other chat request by ``answer(body)``. The defaults:
 the answer echoes the prompt (``echo: <prompt>``), and the judge scores 1 when the
 answer it grades contains the word ``good``, else 0. ``GET /models`` lists
-``alpha`` and ``beta``; a request for model ``nope`` gets Groq's 404.
+``alpha`` and ``beta``; a request for model ``nope`` gets Groq's 404. A streamed
+answer is one delta, or one per word with ``split_words=True`` (the benchmark's).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -64,10 +66,13 @@ def is_judge(body: dict[str, Any]) -> bool:
 class EvalServer(ScriptedServer):
     """Answers task requests with ``answer(body)`` and judge requests with ``judge(body)``."""
 
-    def __init__(self, answer: Answer = echo, judge: Answer = good_judge) -> None:
+    def __init__(
+        self, answer: Answer = echo, judge: Answer = good_judge, *, split_words: bool = False
+    ) -> None:
         super().__init__()
         self.answer = answer
         self.judge = judge
+        self.split_words = split_words
         self._current = threading.local()
 
     def _record(self, request: RecordedRequest) -> None:
@@ -84,7 +89,8 @@ class EvalServer(ScriptedServer):
         text = self.judge(body) if is_judge(body) else self.answer(body)
         model = body.get("model", "alpha")
         if body.get("stream"):
-            return sse_reply(chunk_events([text], model=model))
+            pieces = re.findall(r"\S+\s*", text) if self.split_words else [text]
+            return sse_reply(chunk_events(pieces or [text], model=model))
         return completion_reply(text, model=model)
 
     def bodies(self) -> list[dict[str, Any]]:
