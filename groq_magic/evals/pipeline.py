@@ -232,7 +232,8 @@ def _by_sweep(
         if texts:
             judged = plan_sweep(texts, client=plan.session, **_judge_options(item, options))
             found, job.interrupted = run_planned(judged, label=_label(item), **sweep_options)
-            verdicts = [r.row(with_prompt=False) for r in found]
+            # The records' own rows (no copies): a large evaluation holds rows, not twice.
+            verdicts = [r.settled if r.settled is not None else r.row() for r in found]
             job.usage.append(_usage(_label(item), verdicts))
         job.apply_verdicts(item, rows, positions, verdicts, refused)
     return rows, plan.session
