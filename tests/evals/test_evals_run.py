@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from eval_server import EvalServer, graded_answer, is_judge, last_message
+from eval_server import EvalServer, graded_answer, last_message
 
 import groq_magic
 from groq_magic.checks import CHECK_ERRORS
@@ -233,24 +233,27 @@ def test_a_judge_outside_evaluate_fails_its_rows_with_a_pointer(server: EvalServ
     assert "groq_magic.evaluate" in table[CHECK_ERRORS][0]
 
 
-def test_a_key_shaped_answer_is_not_sent_to_the_judge(
+def test_a_key_in_an_answer_or_a_case_never_reaches_the_judge(
     server: EvalServer, session: GroqSession
 ) -> None:
-    from keys import FAKE_KEY
+    from keys import FAKE_KEY, assert_no_secret
 
+    # An answer holding the key is redacted as it arrives; a case holding something
+    # shaped like a key (in a column the template does not use, so the answer was
+    # asked) is not sent to the judge at all: that row's grade fails, saying why.
     server.answer = lambda body: f"the key is {FAKE_KEY}" if "leak" in str(body) else "fine"
+    data = {"q": ["leak", "safe", "note"], "note": ["", "", "gsk_" + "Z" * 52]}
     run = groq_magic.evaluate(
-        "{q}",
-        {"q": ["leak", "safe"]},
-        model="alpha",
-        client=session,
-        checks=[groq_magic.judge("Is fine.")],
+        "{q}", data, model="alpha", client=session, checks=[groq_magic.judge("Is fine.")]
     )
-    assert len(server.judge_bodies()) == 1
-    assert run.table.judge[0] is False or run.table.judge[0] == 0
-    assert "shaped like an API key" in run.table.judge_reason[0]
-    assert all(FAKE_KEY not in json.dumps(b) for b in server.judge_bodies())
-    assert not any(is_judge(b) and "leak" in json.dumps(b) for b in server.bodies())
+    assert run.table.text[0] == "the key is [redacted]"
+    assert len(server.judge_bodies()) == 2
+    assert list(run.table.judge[:2]) == [0.0, 0.0]  # neither answer says "good"
+    assert run.table.judge[2] is False or run.table.judge[2] == 0
+    assert "shaped like an API key" in run.table.judge_reason[2]
+    for body in server.judge_bodies():
+        assert_no_secret(json.dumps(body))
+        assert "Z" * 52 not in json.dumps(body)
 
 
 def test_the_stop_button_keeps_finished_answers_and_a_cache_rerun_sends_the_rest(
