@@ -102,7 +102,7 @@ def measure(rows: int, concurrency: int, trace: bool) -> dict[str, Any]:
     import tracemalloc
 
     from groq_magic.evals.dataset import fill_template, load_dataset
-    from groq_magic.ui.sweep import plan_sweep
+    from groq_magic.runs.sweep import plan_sweep
 
     folder = tempfile.mkdtemp(prefix="evaluate_scale_")
     run_evaluation(20, concurrency, f"{folder}/warm.sqlite")

@@ -904,6 +904,7 @@ class GroqMagics(Magics, KnobDefaults):
         from groq_magic.chat import ChatError
         from groq_magic.client import GroqError
         from groq_magic.evals.cell import evaluate_cell
+        from groq_magic.ui.compare import checks_from_names
 
         if args.ui:
             raise UsageError("--ui and --data cannot be combined")
@@ -915,7 +916,7 @@ class GroqMagics(Magics, KnobDefaults):
                 template,
                 self.user_ns,
                 data=args.data,
-                checks=args.check,
+                checks=checks_from_names(args.check, self.user_ns),
                 judges=args.judge,
                 repeat=args.repeat,
             )

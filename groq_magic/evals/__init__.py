@@ -9,7 +9,7 @@ Modules: ``dataset`` (reading the cases, filling the template), ``grader``
 (:func:`judge`, the model-graded check), ``pipeline`` (:func:`evaluate`, over the
 sweep or the Batch API), ``run`` (:class:`EvalRun`), ``stored`` (:func:`runs`,
 :func:`load_run`) and ``changes`` (:func:`diff`). The display lives in
-:mod:`groq_magic.ui.evalview`; nothing here imports IPython.
+:mod:`groq_magic.render.evalview`; nothing here imports IPython.
 """
 
 from __future__ import annotations

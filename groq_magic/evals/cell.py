@@ -7,8 +7,9 @@
 The magic parses the line as for any cell; :func:`evaluate_cell` turns its flags
 into :func:`~groq_magic.evals.pipeline.evaluate`'s arguments: ``-m a,b`` (or
 ``--compare a,b``) and comma lists of ``-t``/``--top-p``/``--max-tokens``/``--seed``
-vary, ``--repeat N`` repeats, ``--check`` are the checks (a built-in, or a
-function of that name in the notebook), each ``--judge "RUBRIC"`` a judge,
+vary, ``--repeat N`` repeats, ``--check`` are the checks (resolved by the magic as a
+compare's are: a built-in, or a function of that name in the notebook), each
+``--judge "RUBRIC"`` a judge,
 ``--cache`` replays, ``--schema NAME`` and ``--tools`` name notebook objects. The
 run is named after ``NAME``. No IPython here: the magic passes its namespace.
 """
@@ -42,13 +43,11 @@ def evaluate_cell(
     namespace: Mapping[str, Any],
     *,
     data: str,
-    checks: Sequence[str] | None = None,
+    checks: Sequence[object] = (),
     judges: Sequence[str] | None = None,
     repeat: int | None = None,
 ) -> EvalRun:
     """Evaluate a ``%%groq --data NAME`` cell (see the module docstring)."""
-    from groq_magic.ui.compare import checks_from_names
-
     if data not in namespace:
         raise EvalError(f"--data {data}: no variable named {data!r} in the notebook")
     given = options.model_dump(exclude_unset=True)
@@ -61,8 +60,7 @@ def evaluate_cell(
         model = [part.strip() for part in model.split(",") if part.strip()]
     given.update(grid)  # -t 0,0.7 and --compare a,b: lists, which the evaluation varies
     model = given.pop("model", model)
-    resolved: list[Any] = checks_from_names(checks, namespace)
-    resolved += [judge(rubric) for rubric in judges or ()]
+    resolved = [*checks, *(judge(rubric) for rubric in judges or ())]
     return evaluate(
         template,
         namespace[data],

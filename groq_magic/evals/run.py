@@ -11,7 +11,7 @@ What ``groq_magic.evaluate`` returns and ``groq_magic.load_run(id)`` brings back
   (:func:`~groq_magic.checks.check_summary`); ``.failures``: the rows that failed a check.
 - ``.id`` (None when the store is off), ``.name``, ``.created``, ``.usage`` (requests,
   tokens and cost of the answers and of each judge), ``.interrupted``.
-- a rich display (:mod:`groq_magic.ui.evalview`, loaded when shown): the summary, a
+- a rich display (:mod:`groq_magic.render.evalview`, loaded when shown): the summary, a
   chart of pass rates per model and check, and the failing rows first.
 
 :meth:`EvalRun.stored` and :meth:`EvalRun.from_stored` are the run as the store
@@ -201,7 +201,7 @@ class EvalRun:
         return f"<EvalRun {self.headline()}{' · ' + rates if rates else ''}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from groq_magic.ui.evalview import run_bundle
+        from groq_magic.render.evalview import run_bundle
 
         return run_bundle(self)
 

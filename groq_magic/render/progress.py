@@ -115,7 +115,7 @@ class Progress:
         stream: TextIO | None = None,
         label: str | None = None,
     ) -> None:
-        self.label = label
+        self.caption = label  # (self._label is the widget)
         self.total = max(0, int(total))
         self.done = 0
         self.failed = 0
@@ -243,7 +243,7 @@ class Progress:
 
     def line(self, *, final: bool = False) -> str:
         """The progress as one line of text (``final``: elapsed time instead of time left)."""
-        head = f"{self.label}: " if self.label else ""
+        head = f"{self.caption}: " if self.caption else ""
         parts = [f"{head}{self.done:,} / {self.total:,} done"]
         if self.failed:
             parts.append(f"{self.failed:,} failed")
