@@ -685,18 +685,28 @@ class Store:
 
     def record_run(self, run: Mapping[str, Any], rows: Iterable[Sequence[Any]]) -> int | None:
         """Write an evaluation run and its table rows (each a sequence of values) in one
-        transaction; its id, or None when the store is (or just turned) off. Never raises."""
+        transaction, after whatever waits; its id, or None when it was not written.
+
+        Never raises. A run does not wait in memory as an exchange does (its rows are the
+        caller's, still at hand): when the file cannot take it now, one line says so and
+        the run is not stored; a fault that lasts turns the store off as any write does.
+        """
         with self._lock:
-            if self._reason is not None:
+            if self._reason is not None or (self._backlog and not self._flush(quick=True)):
                 return None
             try:
-                with self._write() as conn:
+                conn = self._connection()
+                with self._transaction(conn):
                     run_id = insert_run(conn, run, rows)
             except (TypeError, ValueError, RecursionError) as exc:
                 self._warn(f"groq_magic: a run could not be saved ({one_line(exc, 200)})")
                 return None
-            except (sqlite3.Error, StoreError, NewerSchemaError, OSError) as exc:
-                self._turn_off(exc)
+            except FAULTS as exc:
+                if is_passing(exc):
+                    line = describe(exc, self.path, self._timeout)
+                    self._warn(f"groq_magic: the evaluation run was not stored: {line}")
+                else:
+                    self._turn_off(exc)
                 return None
         self._checkpoint_soon()
         return run_id
