@@ -98,13 +98,19 @@ def complete(run: Any) -> tuple[int, int]:
 
 
 def measure(rows: int, concurrency: int, trace: bool) -> dict[str, Any]:
-    """Child mode: one evaluation of ``rows`` cases; its figures as a dict."""
+    """Child mode: one evaluation of ``rows`` cases; its figures as a dict (the store files
+    live in a temporary folder, removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="evaluate_scale_") as folder:
+        return measure_in(folder, rows, concurrency, trace)
+
+
+def measure_in(folder: str, rows: int, concurrency: int, trace: bool) -> dict[str, Any]:
+    """:func:`measure`, with the store files in ``folder``."""
     import tracemalloc
 
     from groq_magic.evals.dataset import fill_template, load_dataset
     from groq_magic.runs.sweep import plan_sweep
 
-    folder = tempfile.mkdtemp(prefix="evaluate_scale_")
     run_evaluation(20, concurrency, f"{folder}/warm.sqlite")
     store = f"{folder}/store.sqlite"
     before = rss_mb()
