@@ -109,7 +109,7 @@ def measure_in(folder: str, rows: int, concurrency: int, trace: bool) -> dict[st
     import tracemalloc
 
     from groq_magic.evals.dataset import fill_template, load_dataset
-    from groq_magic.runs.sweep import plan_sweep
+    from groq_magic.sweeps.sweep import plan_sweep
 
     run_evaluation(20, concurrency, f"{folder}/warm.sqlite")
     store = f"{folder}/store.sqlite"

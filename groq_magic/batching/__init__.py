@@ -37,7 +37,7 @@ batch id, a batch whose input was rejected.
 
 from __future__ import annotations
 
-from groq_magic.batching._job import BatchJob, batch_job, batch_jobs
+from groq_magic.batching._job import POLL_SECONDS, BatchJob, batch_job, batch_jobs
 from groq_magic.batching._send import (
     BATCH_DISCOUNT,
     MAX_BYTES,
@@ -50,6 +50,7 @@ __all__ = [
     "BATCH_DISCOUNT",
     "MAX_BYTES",
     "MAX_LINES",
+    "POLL_SECONDS",
     "BatchError",
     "BatchJob",
     "batch",

@@ -127,7 +127,7 @@ def diff(a: EvalRun | int | str, b: EvalRun | int | str, *, client: Any = None) 
             }
         )
     changed.sort(key=lambda row: _ORDER[row["change"]])  # stable: case order within each
-    from groq_magic.runs.runner import table_from_rows
+    from groq_magic.sweeps.runner import table_from_rows
 
     names = ["case", *data_columns, *keys, "change", "regressed", "fixed", "text_a", "text_b"]
     table = table_from_rows(changed, names)

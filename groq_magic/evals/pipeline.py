@@ -11,9 +11,9 @@ Built on the sweep, not beside it:
 1. the data is read (:mod:`~groq_magic.evals.dataset`), the template filled once per
    case and every judge's rubric checked against the columns: bad input is one
    :class:`~groq_magic.evals.dataset.EvalError` line and nothing is sent;
-2. the answers: :func:`~groq_magic.runs.sweep.plan_sweep` prepares every row on the one
+2. the answers: :func:`~groq_magic.sweeps.sweep.plan_sweep` prepares every row on the one
    road (``GroqSession.prepare``: defaults, key guard, schema...), every combination of
-   the varying options for every case, and :func:`~groq_magic.runs.sweep.run_planned`
+   the varying options for every case, and :func:`~groq_magic.sweeps.sweep.run_planned`
    runs them (paced, retried, replayed from the store with ``cache=True``, one
    progress bar), applying the plain checks as each row ends;
 3. each judge: one request per answered row, planned and run the same way (so they
@@ -54,8 +54,8 @@ from groq_magic.evals.grader import (
     verdict_columns,
 )
 from groq_magic.evals.run import RESERVED_COLUMNS, EvalRun, data_column, row_dicts
-from groq_magic.runs.runner import DEFAULT_CONCURRENCY, TABLE_COLUMNS, table_from_rows
-from groq_magic.runs.sweep import plan_sweep, run_planned
+from groq_magic.sweeps.runner import DEFAULT_CONCURRENCY, TABLE_COLUMNS, table_from_rows
+from groq_magic.sweeps.sweep import plan_sweep, run_planned
 
 if TYPE_CHECKING:
     from groq_magic.session import GroqSession

@@ -31,7 +31,7 @@ from typing import Any
 from groq_magic._text import cost_text, one_line
 from groq_magic.checks import CHECK_ERRORS, Check, CheckOutcome, check_summary
 from groq_magic.evals.grader import Judge
-from groq_magic.runs.runner import TABLE_COLUMNS
+from groq_magic.sweeps.runner import TABLE_COLUMNS
 
 __all__ = ["RESERVED_COLUMNS", "EvalRun", "data_column", "row_dicts", "rows_failing"]
 
@@ -237,7 +237,7 @@ class EvalRun:
     @classmethod
     def from_stored(cls, run: Mapping[str, Any], rows: Sequence[Sequence[Any]]) -> EvalRun:
         """A run as :meth:`~groq_magic.store.Store.run` gives it back."""
-        from groq_magic.runs.runner import table_from_rows
+        from groq_magic.sweeps.runner import table_from_rows
 
         meta = run.get("metadata") or {}
         columns = [str(c) for c in meta.get("columns") or []]

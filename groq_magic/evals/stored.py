@@ -25,21 +25,11 @@ _LISTED = ("id", "name", "created", "template", "models", "rows", "pass_rates")
 
 @contextmanager
 def run_store(client: Any = None) -> Iterator[Any]:
-    """The exchange store runs are read from (see the module docstring); one opened here
-    (no kernel session) is closed again after use."""
-    from groq_magic.runs.sweep import _kernel_session, _resolve
+    """The exchange store runs are read from: the session's (the extension's, or the
+    process's own reading the same settings: :func:`groq_magic.session.find_session`)."""
+    from groq_magic.session import find_session
 
-    if client is None and _kernel_session() is None:
-        from groq_magic.store import open_store
-
-        store = open_store()
-        try:
-            yield store
-        finally:
-            store.close()
-        return
-    session, _ = _resolve(client)
-    yield session.log.store
+    yield find_session(client).log.store
 
 
 def _rates_text(rates: dict[str, Any]) -> str:
@@ -66,7 +56,7 @@ def runs(n: int = 20, *, client: Any = None) -> Any:
                 "pass_rates": _rates_text(run["pass_rates"]),
             }
         )
-    from groq_magic.runs.runner import table_from_rows
+    from groq_magic.sweeps.runner import table_from_rows
 
     return table_from_rows(listed, _LISTED)
 

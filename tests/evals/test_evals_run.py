@@ -13,8 +13,8 @@ import groq_magic
 from groq_magic.checks import CHECK_ERRORS
 from groq_magic.evals import EvalRun
 from groq_magic.evals.grader import JUDGE_SYSTEM
-from groq_magic.runs.runner import TABLE_COLUMNS
 from groq_magic.session import GroqSession
+from groq_magic.sweeps.runner import TABLE_COLUMNS
 
 RUBRIC = "The answer is kind about {question}."
 
