@@ -157,6 +157,14 @@ _TABLE = (
     Knob("max_steps", int, "--max-steps",
          "With --tools: most requests in one turn (tool rounds), 1 to 64; default 8.", ge=1,
          le=64, config=True),
+    Knob("mcp", str, "--mcp",
+         "Offer the tools of these MCP servers (comma-separated names from"
+         " GroqMagics.mcp_servers or mcp_config; %groq mcp lists them).", metavar="NAMES",
+         csv=True, config=True, runs_code=True, unique=True),
+    Knob("approve", str, "--approve",
+         "Before a tool runs: ask (show the call, wait for a yes: the default for MCP tools),"
+         " always (the default for notebook functions), never (run nothing).",
+         choices=("ask", "always", "never"), config=True, runs_code=True),
     Knob("images", str, "--image",
          "An image to send: a file path, an http(s) URL or a notebook variable (repeat for"
          " more).", metavar="SRC", style="append"),

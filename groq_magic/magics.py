@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from groq_magic.chat import ChatOptions, ChatResult
     from groq_magic.chat.context import NotebookFacts
     from groq_magic.chat.engine import TurnError
+    from groq_magic.mcp import MCPSettings
     from groq_magic.pacing import PacingCaps
     from groq_magic.session import GroqSession
     from groq_magic.store import StoreSettings
@@ -515,6 +516,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         lambda m, a, w: m.session.usage(today=a.today, chat=a.chat),
         options=(LineOption("--today"), _CHAT_OPTION),
     ),
+    "mcp": Subcommand(
+        "MCP servers: list them with their tools, start or stop one (or all)",
+        lambda m, a, w: m.session.mcp(w[0] if w else None, w[1] if len(w) > 1 else None),
+        "[start NAME|stop [NAME]]",
+        (0, 2),
+    ),
     "cache": Subcommand(
         "the replay cache: what it holds, or clear it",
         lambda m, a, w: m.session.cache(w[0] if w else "info", a.older_than),
@@ -563,6 +570,19 @@ class GroqMagics(Magics, KnobDefaults):
         help="Your own cap on requests a minute per model in compares and sweeps"
         " (None: only the server's limits, learned as they go).",
     ).tag(config=True)
+    mcp_servers = AnyTrait(
+        None,
+        help='MCP servers by name, as mcp.json\'s "mcpServers": {NAME: {"command": ...,'
+        ' "args": [...], "env": {...}}} or {NAME: {"url": ..., "headers": {...}}}.',
+    ).tag(config=True)
+    mcp_config = Unicode(
+        None,
+        allow_none=True,
+        help="An mcp.json file whose mcpServers are configured too (else $GROQ_MAGIC_MCP_CONFIG).",
+    ).tag(config=True)
+    mcp_start_timeout = Float(
+        60.0, help="Seconds an MCP server may take to start and list its tools."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -604,6 +624,41 @@ class GroqMagics(Magics, KnobDefaults):
             PacingCaps(**{name: value})
         except ValueError as exc:
             raise TraitError(f"GroqMagics.{exc}; the setting was not changed") from None
+        return value
+
+    @validate("mcp_servers")
+    def _check_mcp_servers(self, proposal: Any) -> Any:
+        from groq_magic.mcp import MCPConfigError, check_servers
+
+        value = proposal["value"]
+        if value is None:
+            return None
+        try:
+            check_servers(value, "GroqMagics.mcp_servers")
+        except MCPConfigError as exc:
+            raise TraitError(f"{exc}; the setting was not changed") from None
+        return value
+
+    @validate("mcp_config")
+    def _check_mcp_config(self, proposal: Any) -> Any:
+        from groq_magic.mcp import MCPConfigError, read_config_file
+
+        value = proposal["value"]
+        if value is None or not str(value).strip():
+            return None
+        try:
+            read_config_file(value)
+        except MCPConfigError as exc:
+            raise TraitError(f"GroqMagics.mcp_config: {exc}; the setting was not changed") from None
+        return value
+
+    @validate("mcp_start_timeout")
+    def _check_mcp_start_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value > 0:
+            raise TraitError(
+                f"GroqMagics.mcp_start_timeout must be more than 0 seconds (got {value:g})"
+            )
         return value
 
     @validate("max_retries")
@@ -672,12 +727,16 @@ class GroqMagics(Magics, KnobDefaults):
             max_retries=lambda: self.max_retries,
             notice=say,
         )
+        from groq_magic.ui.approval import ShellApprover
+
         return GroqSession(
             backend,
             configured=self.configured,
             store=self.store_settings,
             pacing=self.pacing_caps,
             notebook=self.notebook_facts,
+            mcp=self.mcp_settings,
+            approver=ShellApprover(self.shell),
         )
 
     def notebook_facts(self) -> NotebookFacts:
@@ -685,6 +744,12 @@ class GroqMagics(Magics, KnobDefaults):
         from groq_magic.cells import notebook_facts
 
         return notebook_facts(self.shell, self.errors, self._raw_cell)
+
+    def mcp_settings(self) -> MCPSettings:
+        """The MCP configuration now (``%config`` values; read at every use)."""
+        from groq_magic.mcp import MCPSettings
+
+        return MCPSettings(self.mcp_servers, self.mcp_config, self.mcp_start_timeout)
 
     def configured(self) -> dict[str, Any]:
         """The configured turn defaults by option name (None = not configured)."""
@@ -748,6 +813,9 @@ class GroqMagics(Magics, KnobDefaults):
             "store": self.store,
             "prices": self.prices,
             "show_cost": self.show_cost,
+            # Names only: an entry's env and headers may hold keys.
+            "mcp_servers": ", ".join(map(str, self.mcp_servers or {})) or None,
+            "mcp_config": self.mcp_config,
         }
 
     def options_from(self, args: Any) -> tuple[ChatOptions, dict[str, list[Any]]]:

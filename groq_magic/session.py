@@ -11,7 +11,7 @@ up in the user's namespace and maps errors to one line.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,9 @@ from groq_magic.chat.sink import StreamSink
 if TYPE_CHECKING:
     from groq_magic.chat.context import NotebookFacts
     from groq_magic.chat.tools import ToolBox
+    from groq_magic.chat.tools.approval import Approver
+    from groq_magic.chat.tools.remote import RemoteToolset
+    from groq_magic.mcp import MCPServers, MCPSettings
     from groq_magic.pacing import PacingCaps
     from groq_magic.store import StoreLog, StoreSettings
 
@@ -116,6 +119,8 @@ class GroqSession:
         store: Callable[[], StoreSettings] | None = None,
         pacing: Callable[[], PacingCaps] | None = None,
         notebook: Callable[[], NotebookFacts] | None = None,
+        mcp: Callable[[], MCPSettings] | None = None,
+        approver: Approver | None = None,
     ) -> None:
         self.backend = backend or Backend()
         self.store = ChatStore()
@@ -124,6 +129,9 @@ class GroqSession:
         self._pacing = pacing
         self._notebook = notebook
         self._log: StoreLog | None = None
+        self._mcp_settings = mcp
+        self._mcp_servers: MCPServers | None = None
+        self.approver = approver  # answers --approve ask (None: no one can; calls are refused)
 
     @classmethod
     def standalone(cls, config: Mapping[str, Any], backend: Backend | None = None) -> GroqSession:
@@ -219,6 +227,8 @@ class GroqSession:
             toolbox=toolbox,
             log=self.log,
             notebook=self._notebook() if self._notebook is not None else None,
+            remote=self,
+            approver=self.approver,
         )
 
     def prepare_again(
@@ -316,10 +326,61 @@ class GroqSession:
         return self._log
 
     def close(self) -> None:
-        """Close the client pools and the exchange store's file."""
+        """Close the client pools and the exchange store's file; stop the MCP servers."""
         self.backend.close()
         if self._log is not None:
             self._log.store.close()
+        if self._mcp_servers is not None:
+            self._mcp_servers.stop()
+
+    # -- MCP servers ---------------------------------------------------------------------
+
+    @property
+    def mcp_servers(self) -> MCPServers:
+        """The kernel's MCP servers, configured from this session's settings."""
+        if self._mcp_servers is None:
+            from groq_magic.mcp import kernel_servers
+
+            self._mcp_servers = kernel_servers(self._mcp_settings)
+        return self._mcp_servers
+
+    @mcp_servers.setter
+    def mcp_servers(self, servers: MCPServers) -> None:
+        self._mcp_servers = servers
+
+    def toolset(self, servers: Sequence[str]) -> RemoteToolset:
+        """The tools of the ``--mcp`` servers (what ``prepare_turn`` asks the session for)."""
+        return self.mcp_servers.toolset(servers)
+
+    def mcp(self, action: str | None = None, name: str | None = None) -> Table | Report:
+        """``%groq mcp`` (list), ``%groq mcp start NAME``, ``%groq mcp stop [NAME]``."""
+        servers = self.mcp_servers
+        if action in (None, "list"):
+            if name is not None:
+                raise ChatError("%groq mcp lists every server: it takes no name")
+            return Table(
+                servers.listing(),
+                title="MCP servers (configured in GroqMagics.mcp_servers / mcp_config)",
+                empty="(no MCP servers configured: %config GroqMagics.mcp_servers = {...})",
+            )
+        if action == "start":
+            if name is None:
+                raise ChatError("%groq mcp start takes a server's name")
+            return Report([servers.start(name)])
+        if action == "stop":
+            stopped = servers.stop(name)
+            if not stopped:
+                return Report(
+                    [
+                        f"mcp server '{name}' was not running"
+                        if name
+                        else "no MCP server was running"
+                    ]
+                )
+            return Report(
+                [f"stopped mcp server{'s' if len(stopped) > 1 else ''} {', '.join(stopped)}"]
+            )
+        raise ChatError(f"%groq mcp takes list, start NAME or stop [NAME] (got {action!r})")
 
     def server_url(self) -> str | None:
         """The server the next request goes to, as the replay cache names it (no key).

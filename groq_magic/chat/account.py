@@ -305,6 +305,7 @@ class TurnAccount:
     def calls_done(self, calls: Sequence[ToolCall], outcomes: Sequence[ToolOutcome]) -> None:
         """Record a finished round: show each result, extend the request and the history."""
         from groq_magic.chat.tools import assistant_message, tool_messages
+        from groq_magic.chat.tools.remote import image_followup
 
         for outcome in outcomes:
             if not any(outcome is shown for shown in self._finished):
@@ -313,6 +314,8 @@ class TurnAccount:
         # The step's words go with its calls, as the model sent them.
         round_messages = [assistant_message(self.text or None, list(calls))]
         round_messages += tool_messages(list(outcomes))
+        # Images a tool returned follow as a user message (a tool message takes text only).
+        round_messages += image_followup(list(outcomes), self.prep.model, self.messages)
         self.messages.extend(round_messages)
         self.exchange.extend(round_messages)
         self._begin()
@@ -359,6 +362,7 @@ class TurnAccount:
                     error=call.get("error"),
                     seconds=call.get("seconds"),
                     server_side=server_side,
+                    server=call.get("server"),
                 )
                 (self.executed if server_side else self.outcomes).append(outcome)
                 self._note(outcome)

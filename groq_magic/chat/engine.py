@@ -282,7 +282,7 @@ async def _aconsume(
 
 def _saved_call(outcome: ToolOutcome) -> dict[str, Any]:
     """A tool call as history keeps it: JSON-ready (the text sent, not the Python value)."""
-    return {
+    saved = {
         "id": outcome.id,
         "name": outcome.name,
         "arguments": outcome.arguments,
@@ -290,6 +290,9 @@ def _saved_call(outcome: ToolOutcome) -> dict[str, Any]:
         "error": outcome.error,
         "seconds": outcome.seconds,
     }
+    if outcome.server is not None:
+        saved["server"] = outcome.server
+    return saved
 
 
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
@@ -379,6 +382,7 @@ def _conclude(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: 
             cached_tokens=cached_prompt_tokens(ex.usage),
             saved=_saved(prep, model, ex),
             context_tokens=sum(block.tokens for block in prep.context),
+            extra=prep.status_parts,
         )
     )
     return result

@@ -12,7 +12,9 @@ nothing else to decide what is sent, so a rule added here holds on every road:
    being retried remembered) and turned into ``response_format`` + a validator;
 5. ``--tools`` names become a :class:`~groq_magic.chat.tools.ToolBox` (described
    from their signatures; never combined with JSON mode: typed together they are
-   refused, and configured tools give way to a turn that asks for JSON);
+   refused, and configured tools give way to a turn that asks for JSON); ``--mcp``
+   servers' tools join them (the servers start here, so one that cannot is a line
+   before anything is sent), and ``--approve`` becomes the box's gate;
 6. images (``{fig}`` in the prompt, ``--image SRC``) become content parts, fitted
    to Groq's limits together with the images the window already carries;
 7. the request window comes from the conversation (cell-aware, ``--no-history``);
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from groq_magic.chat.images import ImageLimitError
     from groq_magic.chat.result import ChatResult
     from groq_magic.chat.tools import ToolBox
+    from groq_magic.chat.tools.approval import Approver
+    from groq_magic.chat.tools.remote import RemoteTools
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -133,6 +137,7 @@ class PreparedTurn:
     log: TurnLog | None = None
     context: tuple[ContextBlock, ...] = ()
     code_language: str | None = None  # the language code was asked in (--code), else None
+    status_parts: tuple[str, ...] = ()  # on the status line (an MCP server's start-up time)
 
     @property
     def max_steps(self) -> int:
@@ -217,6 +222,36 @@ def resolve_toolbox(
     return resolve_tools(names, found)
 
 
+def _with_remote_tools(
+    box: ToolBox | None, servers: list[str], remote: RemoteTools | None
+) -> tuple[ToolBox, tuple[str, ...]]:
+    """``box`` with the tools of the ``--mcp`` servers added (started if need be)."""
+    from groq_magic.chat.tools import ToolBox
+    from groq_magic.chat.tools.remote import add_remote_tools
+
+    if remote is None:
+        raise OptionsError("--mcp: this road has no MCP servers to offer", option="--mcp")
+    toolset = remote.toolset(servers)
+    box = box if box is not None else ToolBox()
+    add_remote_tools(box, toolset.tools)
+    return box, toolset.notes
+
+
+def _refuse_json_with_tools(options: ChatOptions, typed: set[str]) -> ChatOptions:
+    """Tools and JSON mode: one line when the cell typed both; configured tools give way."""
+    if not (options.tools or options.mcp) or not options.wants_json:
+        return options
+    for name, flag in (("tools", "--tools"), ("mcp", "--mcp")):
+        if name in typed and getattr(options, name):
+            raise OptionsError(
+                f"{flag} cannot be combined with --json or --schema: Groq does not allow JSON"
+                " mode with tools",
+                option=flag,
+            )
+    # Tools that are only a configured default give way to a turn that asks for JSON.
+    return options.merged(tools=[], mcp=[])
+
+
 def _user_content(
     options: ChatOptions,
     template: str,
@@ -290,6 +325,8 @@ def prepare_turn(
     toolbox: ToolBox | None = None,
     log: TurnLog | None = None,
     notebook: NotebookFacts | None = None,
+    remote: RemoteTools | None = None,
+    approver: Approver | None = None,
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
@@ -301,19 +338,11 @@ def prepare_turn(
     has them. ``log`` is where the turn is kept beyond the kernel (replay with
     ``--cache``, the record of every exchange). ``notebook`` is what the kernel knows
     beyond the namespace (``In``, ``Out``, the last error, its language).
+    ``remote`` provides the ``--mcp`` servers' tools; ``approver`` answers ``--approve ask``.
     """
     defaults = defaults or TurnDefaults()
-    asked_for_tools = "tools" in options.model_fields_set
-    options = options.with_defaults(defaults.options)
-    if options.tools and options.wants_json:
-        if asked_for_tools:
-            raise OptionsError(
-                "--tools cannot be combined with --json or --schema: Groq does not allow JSON"
-                " mode with tools",
-                option="--tools",
-            )
-        # Tools that are only a configured default give way to a turn that asks for JSON.
-        options = options.merged(tools=[])
+    typed = set(options.model_fields_set)
+    options = _refuse_json_with_tools(options.with_defaults(defaults.options), typed)
     window = conversation.window(
         options.system, cell_id=cell_id, replaces=replaces, history=options.history
     )
@@ -347,6 +376,13 @@ def prepare_turn(
     refuse_keys(*_texts(user_message))
     schema = resolve_schema(options.schema_name, namespace, schema)
     box = resolve_toolbox(options.tools, namespace, toolbox)
+    status_parts: tuple[str, ...] = ()
+    if options.mcp:
+        box, status_parts = _with_remote_tools(box, options.mcp, remote)
+    if box is not None:
+        from groq_magic.chat.tools.approval import approval_gate
+
+        box.gate = approval_gate(options.approve, approver)
     model = options.model or defaults.model
     response_format: dict[str, Any] | None = None
     validator: SchemaValidator | None = None
@@ -376,6 +412,7 @@ def prepare_turn(
         log=log,
         context=context,
         code_language=language if options.code else None,
+        status_parts=status_parts,
     )
 
 

@@ -68,6 +68,7 @@ class TurnSummary:
     cached_tokens: int = 0  # prompt tokens Groq served from its prompt cache
     saved: float | None = None  # USD the prompt cache saved (None: nothing cached, or unknown)
     context_tokens: int = 0  # the estimated size of the turn's --context blocks
+    extra: tuple[str, ...] = ()  # more status-line parts (``mcp files started in 0.41 s``)
 
 
 @dataclass(frozen=True)

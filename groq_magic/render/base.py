@@ -97,6 +97,7 @@ def status_line(summary: TurnSummary) -> str:
         parts.append(f"{summary.images} image{'s' if summary.images != 1 else ''}")
     if summary.tool_calls:
         parts.append(f"{summary.tool_calls} tool call{'s' if summary.tool_calls != 1 else ''}")
+    parts.extend(getattr(summary, "extra", ()))
     if summary.show_cost:
         parts.append("cost unknown" if summary.cost is None else cost_text(summary.cost))
     if summary.finish_reason:

@@ -19,6 +19,8 @@ The pieces:
 - :class:`ToolBox`, :class:`ToolOutcome`, :func:`resolve_tools`: running them; every
   mistake of the model comes back as an outcome it can read, never as an exception
   (``_box``); results become text by :func:`result_content` (``_content``).
+- :class:`~groq_magic.chat.tools.remote.RemoteTool` (``remote``): an MCP server's tool
+  in the same box; ``approval``: ``--approve ask|always|never`` as the box's gate.
 - :func:`assistant_message`, :func:`tool_messages`, :func:`summarize_call`,
   :func:`call_markdown`, :func:`executed_tool_outcomes`: history and display
   (``_messages``).
@@ -30,7 +32,9 @@ from __future__ import annotations
 
 from groq_magic.chat.tools._box import (
     MAX_TOOLS,
+    Gate,
     ToolBox,
+    ToolFailure,
     ToolOutcome,
     exception_line,
     parse_arguments,
@@ -38,7 +42,12 @@ from groq_magic.chat.tools._box import (
     run_coroutine_sync,
 )
 from groq_magic.chat.tools._calls import ToolCall, ToolCallAccumulator, calls_from_message
-from groq_magic.chat.tools._content import MAX_RESULT_CHARS, result_content
+from groq_magic.chat.tools._content import (
+    MAX_RESULT_CHARS,
+    ResultWithImages,
+    ToolImage,
+    result_content,
+)
 from groq_magic.chat.tools._messages import (
     assistant_message,
     call_markdown,
@@ -51,11 +60,15 @@ from groq_magic.chat.tools._tool import Tool, ToolError, describe_tool, make_too
 __all__ = [
     "MAX_RESULT_CHARS",
     "MAX_TOOLS",
+    "Gate",
+    "ResultWithImages",
     "Tool",
     "ToolBox",
     "ToolCall",
     "ToolCallAccumulator",
     "ToolError",
+    "ToolFailure",
+    "ToolImage",
     "ToolOutcome",
     "assistant_message",
     "call_markdown",

@@ -33,12 +33,13 @@ from groq_magic.chat.tools._calls import ToolCall
 from groq_magic.chat.tools._content import clip, result_content
 from groq_magic.chat.tools._tool import Tool, ToolError, make_tool
 
-__all__ = ["MAX_TOOLS", "ToolBox", "ToolOutcome", "resolve_tools"]
+__all__ = ["MAX_TOOLS", "Gate", "ToolBox", "ToolFailure", "ToolOutcome", "resolve_tools"]
 
 MAX_TOOLS = 128
 """The most tools one request may carry (Groq's limit)."""
 
 _ERROR_CHARS = 1_000
+_CANCEL_WAIT = 2.0  # seconds an interrupted tool round waits for its cancelled calls
 _SHOWN_ERRORS = 5
 _CHOICES = ("none", "auto", "required")
 
@@ -46,6 +47,18 @@ T = TypeVar("T")
 
 OnDone = Callable[["ToolOutcome"], None]
 """Called with each call's outcome as soon as that call has finished."""
+
+Gate = Callable[[Tool, "ToolOutcome"], "str | None"]
+"""Asked before a call runs (its arguments valid): None lets it run, a line refuses it
+(the line goes back to the model). :mod:`groq_magic.chat.tools.approval` builds one."""
+
+
+class ToolFailure(Exception):
+    """Raised by a tool to send exactly this line back to the model (no exception name).
+
+    Remote tools (MCP servers) say what went wrong in their own words, naming the
+    server; ``ValueError: ...`` in front would only add noise.
+    """
 
 
 @dataclass
@@ -66,6 +79,7 @@ class ToolOutcome:
     seconds: float | None = 0.0
     arguments_json: str = ""
     server_side: bool = False
+    server: str | None = None  # the MCP server whose tool this is (None: a notebook function)
 
     @property
     def ok(self) -> bool:
@@ -73,14 +87,18 @@ class ToolOutcome:
         return self.error is None
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"name", "arguments", "result", "error", "seconds"}``: what ChatResult lists."""
-        return {
+        """``{"name", "arguments", "result", "error", "seconds"}``: what ChatResult lists
+        (and ``"server"`` for an MCP server's tool)."""
+        listed = {
             "name": self.name,
             "arguments": self.arguments,
             "result": self.result,
             "error": self.error,
             "seconds": self.seconds,
         }
+        if self.server is not None:
+            listed["server"] = self.server
+        return listed
 
     def _fail(self, error: str) -> ToolOutcome:
         # A key in an exception message is masked before it is shown, sent or kept.
@@ -113,6 +131,7 @@ class ToolBox:
 
     def __init__(self, tools: Iterable[Callable[..., Any] | Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self.gate: Gate | None = None
         for fn in tools:
             self.add(fn)
 
@@ -234,13 +253,18 @@ class ToolBox:
         tool = self._tools.get(call.name)
         if tool is None:
             return outcome._fail(f"no tool named '{call.name}' (tools: {self._listing()})")
+        outcome.server = getattr(tool, "server", None)
         try:
             outcome.arguments = parse_arguments(call.arguments_json)
             args, kwargs = tool.bind(outcome.arguments)
-        except _BadArguments as exc:
+        except (_BadArguments, ToolFailure) as exc:
             return outcome._fail(str(exc))
         except ValidationError as exc:
             return outcome._fail(validation_line(tool.name, exc))
+        refusal = self.gate(tool, outcome) if self.gate is not None else None
+        if refusal is not None:
+            outcome.seconds = None  # it never ran
+            return outcome._fail(refusal)
         return _Ready(tool, args, kwargs, outcome)
 
 
@@ -315,8 +339,10 @@ def validation_line(name: str, exc: ValidationError) -> str:
 
 
 def exception_line(exc: BaseException) -> str:
-    """``ValueError: city not found``: an exception as one line."""
+    """``ValueError: city not found``: an exception as one line (a ToolFailure as it says)."""
     text = one_line(str(exc))
+    if isinstance(exc, ToolFailure):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -393,15 +419,28 @@ def run_coroutine_sync(coroutine: Any) -> Any:
         return asyncio.run(coroutine)
     box: dict[str, Any] = {}
 
+    async def tracked() -> Any:
+        box["task"] = (asyncio.get_running_loop(), asyncio.current_task())
+        return await coroutine
+
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coroutine)
+            box["value"] = asyncio.run(tracked())
         except BaseException as exc:  # re-raised in the waiting thread
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="groq-magic-tools", daemon=True)
     thread.start()
-    thread.join()
+    try:
+        thread.join()
+    except BaseException:
+        # The stop button: the calls still waiting (an MCP server's, a slow coroutine)
+        # are cancelled instead of running on unseen in the helper thread.
+        loop, task = box.get("task", (None, None))
+        if loop is not None and task is not None:
+            loop.call_soon_threadsafe(task.cancel)
+            thread.join(timeout=_CANCEL_WAIT)
+        raise
     if "error" in box:
         raise box["error"]
     return box.get("value")

@@ -9,6 +9,12 @@ NaN and infinity, which JSON cannot hold, become ``null``.
 
 The text is clipped to :data:`MAX_RESULT_CHARS` with a note saying how long it was,
 because a whole DataFrame would eat the model's context and the rate limit.
+
+A tool that returns images (an MCP server's screenshot, say) returns a
+:class:`ResultWithImages`: its text goes in the ``tool`` message, each image as a
+``[image N: ...]`` line there, and the images themselves follow as image parts in a
+user message when the model reads images (see :func:`image_followup` in
+:mod:`groq_magic.chat.tools.remote`): a ``tool`` message takes text only.
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_RESULT_CHARS", "clip", "jsonable", "result_content", "to_json"]
+__all__ = [
+    "MAX_RESULT_CHARS",
+    "ResultWithImages",
+    "ToolImage",
+    "clip",
+    "jsonable",
+    "result_content",
+    "to_json",
+]
 
 MAX_RESULT_CHARS = 16_000
 """The most characters of one tool result sent to the model."""
@@ -26,6 +41,8 @@ MAX_RESULT_CHARS = 16_000
 
 def result_content(value: Any, limit: int = MAX_RESULT_CHARS) -> str:
     """The string the model receives for a tool's return value, clipped to ``limit``."""
+    if isinstance(value, ResultWithImages):
+        return clip(value.tool_text(), limit)
     if isinstance(value, str):
         return clip(value, limit)
     return clip(to_json(value), limit)
@@ -100,3 +117,50 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class ToolImage:
+    """An image a tool returned: its MIME type and base64 data (as MCP carries it)."""
+
+    mime_type: str
+    data: str  # base64
+
+    @property
+    def size(self) -> int:
+        """The image's size in bytes (decoded)."""
+        return len(self.data) * 3 // 4 - self.data[-2:].count("=")
+
+    @property
+    def data_url(self) -> str:
+        """``data:image/png;base64,...``: how an image part carries it."""
+        return f"data:{self.mime_type};base64,{self.data}"
+
+    def label(self, number: int) -> str:
+        """``image 1: image/png, 12.3 KB``."""
+        return f"image {number}: {self.mime_type}, {self.size / 1000:.1f} KB"
+
+    def _repr_png_(self) -> bytes | None:
+        import base64
+
+        return base64.b64decode(self.data) if self.mime_type == "image/png" else None
+
+    def _repr_jpeg_(self) -> bytes | None:
+        import base64
+
+        return base64.b64decode(self.data) if self.mime_type == "image/jpeg" else None
+
+
+@dataclass(frozen=True)
+class ResultWithImages:
+    """A tool's result holding images: ``text`` (its words, possibly empty) and ``images``."""
+
+    text: str
+    images: tuple[ToolImage, ...]
+
+    def tool_text(self) -> str:
+        """The ``tool`` message: the text, then one line per image."""
+        lines = [self.text] if self.text else []
+        for n, image in enumerate(self.images, 1):
+            lines.append(f"[{image.label(n)}]")
+        return "\n".join(lines)

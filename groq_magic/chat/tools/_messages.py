@@ -101,10 +101,14 @@ def _result_text(outcome: ToolOutcome) -> str:
 
 
 def summarize_call(outcome: ToolOutcome) -> str:
-    """``🔧 get_weather(city="Oslo") → "12°C, rain" · 0.02 s``, clipped to one short line."""
-    icon = "🌐" if outcome.server_side else "🔧"
+    """``🔧 get_weather(city="Oslo") → "12°C, rain" · 0.02 s``, clipped to one short line.
+
+    An MCP server's tool says which server ran it: ``🔌 files/read_file(...) → ...``.
+    """
+    icon = "🌐" if outcome.server_side else "🔌" if outcome.server else "🔧"
+    name = f"{outcome.server}/{outcome.name}" if outcome.server else outcome.name
     args = _short(_arguments_text(outcome), _ARGS_CHARS)
-    line = f"{icon} {outcome.name}({args}) → {_short(_result_text(outcome), _RESULT_CHARS)}"
+    line = f"{icon} {name}({args}) → {_short(_result_text(outcome), _RESULT_CHARS)}"
     if outcome.seconds is not None:
         seconds = outcome.seconds
         line += f" · {seconds:.2f} s" if seconds < 10 else f" · {seconds:.1f} s"
