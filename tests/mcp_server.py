@@ -9,7 +9,8 @@
 Its tools cover what a server can send back: text (``echo``, ``add``), JSON
 (``weather``: structured content), an image (``pixel``), an error (``fail``), a crash
 mid-call (``crash``), a call that takes its time (``slow``), and what it was started
-with (``env_value``: one variable of its environment).
+with (``env_value``: one variable of its environment), and a side effect (``note``
+writes a file).
 """
 
 import argparse
@@ -74,6 +75,12 @@ def build(name: str) -> FastMCP:
         return f"slept {seconds}"
 
     @server.tool()
+    def note(path: str, text: str) -> str:
+        """Writes the text to a file (so a test sees whether the call ran)."""
+        Path(path).write_text(text)
+        return f"wrote {len(text)} characters"
+
+    @server.tool()
     def env_value(name: str) -> str:
         """One variable of the server's environment (empty when unset)."""
         return os.environ.get(name, "")
@@ -87,6 +94,7 @@ def main() -> None:
     parser.add_argument("--http", type=int)
     parser.add_argument("--mode", choices=["serve", "exit", "hang"], default="serve")
     parser.add_argument("--pid-file")
+    parser.add_argument("--api-key", help="accepted and unused (a test shows it is never shown)")
     args = parser.parse_args()
     if args.pid_file:
         Path(args.pid_file).write_text(str(os.getpid()))

@@ -36,6 +36,7 @@ __all__ = [
 
 _ARGS_CHARS = 80
 _RESULT_CHARS = 60
+_ERROR_CHARS = 180  # an error (a refused call) says what to do: room for the whole line
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -108,7 +109,8 @@ def summarize_call(outcome: ToolOutcome) -> str:
     icon = "🌐" if outcome.server_side else "🔌" if outcome.server else "🔧"
     name = f"{outcome.server}/{outcome.name}" if outcome.server else outcome.name
     args = _short(_arguments_text(outcome), _ARGS_CHARS)
-    line = f"{icon} {name}({args}) → {_short(_result_text(outcome), _RESULT_CHARS)}"
+    limit = _RESULT_CHARS if outcome.error is None else _ERROR_CHARS
+    line = f"{icon} {name}({args}) → {_short(_result_text(outcome), limit)}"
     if outcome.seconds is not None:
         seconds = outcome.seconds
         line += f" · {seconds:.2f} s" if seconds < 10 else f" · {seconds:.1f} s"
