@@ -110,7 +110,8 @@ class ApprovalButtons:
         self.request = request
         self.answer: bool | None = None
         question = html.escape(_question(request))
-        self.text = widgets.HTML(f"<b>🔌 {question}</b>")
+        icon = "🔌" if request.server else "🔧"
+        self.text = widgets.HTML(f"<b>{icon} {question}</b>")
         self.approve = widgets.Button(description="Approve", button_style="success", icon="check")
         self.deny = widgets.Button(description="Deny", button_style="danger", icon="times")
         self.approve.on_click(lambda _: self._decide(True))
