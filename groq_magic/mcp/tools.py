@@ -5,7 +5,8 @@ Each tool is offered under its own name with the server's JSON schema as given;
 the model's arguments are checked against that schema (``jsonschema``, which the
 SDK brings) before anything is sent, so a bad call is one line the model can act on.
 A result becomes: its text (the text blocks joined), or the JSON value of its
-``structuredContent`` when the text is only that JSON again, or a
+``structuredContent`` when the text is only that JSON again (a number or list the
+server wrapped as ``{"result": ...}`` comes out unwrapped), or a
 :class:`~groq_magic.chat.tools.ResultWithImages` when it holds images. Audio and
 binary resources are named, not sent. An ``isError`` result, a protocol error, and
 a server that dies mid-call are :class:`~groq_magic.chat.tools.ToolFailure` lines
@@ -122,9 +123,24 @@ def result_value(label: str, name: str, result: CallToolResult) -> Any:
     if images:
         return ResultWithImages(text, tuple(images))
     structured = result.structuredContent
-    if structured is not None and (not text or _same_json(text, structured)):
+    if structured is None:
+        return text
+    if not text or _same_json(text, structured):
         return structured
+    # A number, list or string a server wrapped as {"result": ...} (objects only go there).
+    if set(structured) == {"result"} and text in (
+        structured["result"],
+        _json(structured["result"]),
+    ):
+        return structured["result"]
     return text
+
+
+def _json(value: Any) -> str | None:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
 
 
 def _same_json(text: str, value: Any) -> bool:

@@ -125,10 +125,10 @@ def test_the_servers_tools_are_offered_called_and_answered(mcp: Any, stream: boo
     assert call["name"] == "add"
     assert call["server"] == "t"
     assert call["arguments"] == {"a": 2, "b": 40}
-    assert call["result"] == "42"
+    assert call["result"] == 42
     assert call["error"] is None
     assert run.result.text == "Done."
-    assert '🔌 t/add(a=2, b=40) → "42"' in run.out
+    assert '🔌 t/add(a=2, b=40) → 42 · ' in run.out
     [turn] = mcp.turns()
     assert turn.tool_calls[0]["server"] == "t"
 
@@ -539,7 +539,7 @@ def test_a_streamable_http_server(mcp: Any, http_server: str, stream: bool) -> N
     assert run.result.tool_calls[0] == {
         "name": "add",
         "arguments": {"a": 1, "b": 2},
-        "result": "3",
+        "result": 3,
         "error": None,
         "seconds": run.result.tool_calls[0]["seconds"],
         "server": "web",

@@ -131,13 +131,13 @@ def test_text_json_and_images() -> None:
     weather = {"city": "Oslo", "c": 12}
     text = TextContent(type="text", text=json.dumps(weather, indent=2))
     assert result_value("srv", "t", result(text, structured=weather)) == weather
-    # A primitive wrapped as {"result": ...} by the server: its text is what the model reads.
-    assert (
-        result_value(
-            "srv", "t", result(TextContent(type="text", text="5"), structured={"result": 5})
-        )
-        == "5"
-    )
+    # A number or a string wrapped as {"result": ...} by the server comes out unwrapped.
+    five = TextContent(type="text", text="5")
+    assert result_value("srv", "t", result(five, structured={"result": 5})) == 5
+    said = TextContent(type="text", text="echo: hi")
+    assert result_value("srv", "t", result(said, structured={"result": "echo: hi"})) == "echo: hi"
+    other = TextContent(type="text", text="not the same")
+    assert result_value("srv", "t", result(other, structured={"result": 5})) == "not the same"
     assert result_value("srv", "t", result(structured={"only": "json"})) == {"only": "json"}
     image = ImageContent(type="image", data="AAAA", mimeType="image/png")
     value = result_value("srv", "t", result(TextContent(type="text", text="see"), image))

@@ -64,6 +64,8 @@ def test_notebook_run_leaks_no_key(
     work = tmp_path / "run"
     work.mkdir()
     shutil.copy(path, work / path.name)
+    for helper in path.parent.glob("mcp_*.py"):  # an MCP server a tour starts
+        shutil.copy(helper, work)
     nb = nbformat.read(work / path.name, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(FIRST))
     nb.cells.extend(nbformat.v4.new_code_cell(source) for source in LAST)

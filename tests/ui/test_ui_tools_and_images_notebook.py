@@ -48,7 +48,8 @@ def groq_like(request: RecordedRequest) -> Reply:
     if tools and last["role"] == "user":
         choice = body.get("tool_choice")
         name = choice["function"]["name"] if isinstance(choice, dict) else tools[-1]
-        return _call(name, {"city": "Oslo"}, stream)
+        arguments = {"word": "strawberry", "letter": "r"} if name == "letter_count" else None
+        return _call(name, arguments or {"city": "Oslo"}, stream)
     if last["role"] == "tool":
         return _answer(f"Done: {last['content']}.", stream)
     content = last.get("content")
@@ -79,6 +80,7 @@ def executed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         work = tmp_path / "tour"
         work.mkdir()
         shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+        shutil.copy(NOTEBOOK.parent / "mcp_tour_server.py", work)  # the tour's MCP server
         nb = nbformat.read(work / NOTEBOOK.name, as_version=4)
         NotebookClient(
             nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}
@@ -119,6 +121,18 @@ def test_the_tour_shows_every_feature_on_a_groq_like_server(executed: Any) -> No
     timed = _shown(_cell(nb, "%%groq -T get_weather,city_time"))
     assert "🔧 local_time(city=" in timed
     assert "14:05" in timed
+
+    # MCP: the tour's server started, listed its tools, ran the call, and was stopped.
+    assert "mcp tour started in " in _shown(_cell(nb, "import sys"))
+    listing = next(c for c in nb.cells if c.cell_type == "code" and c.source == "%groq mcp")
+    assert "letter_count" in _shown(listing)
+    counted = _shown(_cell(nb, "%%groq --mcp tour"))
+    assert '<details><summary>🔌 tour/letter_count(word="strawberry", letter="r") → 3 · ' in counted
+    assert "Done: 3." in counted
+    assert "('tour', 'letter_count', {'word': 'strawberry', 'letter': 'r'}, 3)" in _shown(
+        _cell(nb, "[(call")
+    )
+    assert "stopped mcp server tour" in _shown(_cell(nb, "%groq mcp stop"))
 
     # Images: a PIL image from the namespace went as a PNG data URL; the line counts it.
     looked = _shown(_cell(nb, "%%groq -m meta-llama"))
