@@ -184,11 +184,13 @@ class MainShellMessages:
             except zmq.Again:
                 return
             idents, parts = session.feed_identities(frames, copy=False)
-            message = session.deserialize(parts, content=True, copy=False)
-            kind = message["header"].get("msg_type")
+            # A peek at the header only: unpacking the content records the signature, and
+            # the kernel would then refuse a kept message as a replay when it reads it.
+            kind = session.deserialize(parts, content=False, copy=False)["header"].get("msg_type")
             if kind not in _COMM_TYPES:
                 self.kept.append(frames)
                 continue
+            message = session.deserialize(parts, content=True, copy=False)
             handler = getattr(self.kernel.comm_manager, kind)
             handler(None, idents, message)
 

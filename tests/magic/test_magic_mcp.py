@@ -128,7 +128,7 @@ def test_the_servers_tools_are_offered_called_and_answered(mcp: Any, stream: boo
     assert call["result"] == 42
     assert call["error"] is None
     assert run.result.text == "Done."
-    assert '🔌 t/add(a=2, b=40) → 42 · ' in run.out
+    assert "🔌 t/add(a=2, b=40) → 42 · " in run.out
     [turn] = mcp.turns()
     assert turn.tool_calls[0]["server"] == "t"
 
