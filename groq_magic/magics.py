@@ -789,15 +789,9 @@ class GroqMagics(Magics, KnobDefaults):
         self._raw_cell = getattr(info, "raw_cell", None)
 
     def _kernel_cell_id(self) -> str | None:
-        kernel = getattr(self.shell, "kernel", None)
-        get_parent = getattr(kernel, "get_parent", None)
-        if get_parent is None:
-            return None
-        try:
-            parent = get_parent()
-        except TypeError:  # older ipykernel wants the channel name
-            parent = get_parent("shell")
-        metadata = (parent or {}).get("metadata") or {}
+        from groq_magic._kernel import current_request
+
+        metadata = current_request(getattr(self.shell, "kernel", None)).get("metadata") or {}
         cell_id = metadata.get("cellId")
         return cell_id if isinstance(cell_id, str) else None
 

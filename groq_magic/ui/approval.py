@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
+from groq_magic._kernel import current_request
 from groq_magic.chat.tools.approval import ApprovalRequest
 
 __all__ = [
@@ -58,14 +59,7 @@ def ask_in_terminal(request: ApprovalRequest, read: Callable[[str], str] = input
 
 def _parent_allows_stdin(kernel: Any) -> bool:
     """True when the request being run allows stdin (a person's frontend sent it)."""
-    get_parent = getattr(kernel, "get_parent", None)
-    if get_parent is None:
-        return False
-    try:
-        parent = get_parent()
-    except TypeError:  # older ipykernel wants the channel name
-        parent = get_parent("shell")
-    content = (parent or {}).get("content") or {}
+    content = current_request(kernel).get("content") or {}
     return bool(content.get("allow_stdin"))
 
 
