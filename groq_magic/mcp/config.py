@@ -27,10 +27,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from groq_magic._keys import looks_like_key
+from groq_magic._files import FileReadError, read_text_bounded
+from groq_magic._keys import REDACTED, looks_like_key
 from groq_magic.chat.errors import ChatError
 
 __all__ = [
@@ -58,7 +58,7 @@ _STDIO_KEYS = ("command", "args", "env", "cwd")
 _HTTP_KEYS = ("url", "headers")
 _TYPES = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamableHttp": "http"}
 _SECRET_FLAG = re.compile(r"(key|token|secret|password|auth)", re.IGNORECASE)
-REDACTED = "[redacted]"
+MAX_CONFIG_BYTES = 1024 * 1024  # an mcp.json is a few hundred bytes; a cap keeps reads bounded
 
 
 class MCPConfigError(ChatError, ValueError):
@@ -191,13 +191,9 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, ServerSpec]:
     """The servers of an ``mcp.json`` file (``mcpServers``, or VS Code's ``servers``)."""
     shown = os.fspath(path)
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MCPConfigError(
-            f"mcp config {shown}: cannot be read ({exc.strerror or type(exc).__name__})"
-        ) from None
-    except UnicodeDecodeError:
-        raise MCPConfigError(f"mcp config {shown}: not a UTF-8 text file") from None
+        text = read_text_bounded(path, MAX_CONFIG_BYTES, what="mcp config")
+    except FileReadError as exc:
+        raise MCPConfigError(str(exc)) from None  # "cannot read mcp config '...': ..."
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from groq_magic._keys import KEY_SHAPE
+from groq_magic._keys import redact
 from groq_magic._text import one_line
 from groq_magic.chat.errors import ChatError
 from groq_magic.chat.tools import ToolFailure
@@ -299,7 +299,7 @@ class Connection:
 
 
 def _clean(text: object, limit: int = 300) -> str:
-    return KEY_SHAPE.sub("[redacted]", one_line(str(text), limit))
+    return redact(one_line(str(text), limit))
 
 
 async def _forward(source: Any, target: Any, ended: anyio.Event) -> None:

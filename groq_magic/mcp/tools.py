@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from groq_magic._keys import redact
 from groq_magic._loop import BackgroundLoop
 from groq_magic._text import one_line
 from groq_magic.chat.tools import ResultWithImages, ToolFailure, ToolImage
@@ -121,7 +122,7 @@ def result_value(label: str, name: str, result: CallToolResult) -> Any:
             f"{label}: {name} returned an error: {one_line(text, 500) or '(no text)'}"
         )
     if images:
-        return ResultWithImages(text, tuple(images))
+        return ResultWithImages(redact(text), tuple(images))
     structured = result.structuredContent
     if structured is None:
         return text

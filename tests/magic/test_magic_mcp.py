@@ -28,6 +28,7 @@ from magic_helpers import assert_clean, sent
 from scripted_server import MODEL, completion_reply
 from turn_replies import Call, answer_stream, message_calls, tool_reply, tool_stream
 
+from groq_magic.chat.conversation import FILE_FORMAT, FILE_VERSION
 from groq_magic.chat.tools.approval import DENIED, NEVER, UNANSWERED
 from groq_magic.mcp import kernel_servers
 
@@ -480,14 +481,44 @@ def test_config_secrets_reach_the_server_and_nothing_else(mcp: Any) -> None:
         ("c1", "env_value", '{"name": "MCP_TEST_SETTING"}'),
         "%%groq --mcp keyed --approve always",
     )
-    assert run.result.tool_calls[0]["result"] == secret  # the server got it
+    # The server got the key (its answer is key-shaped), and what came back is masked
+    # before the model, the screen or history see it.
+    assert run.result.tool_calls[0]["result"] == "[redacted]"
+    assert sent(mcp.server)["messages"][-1]["content"] == "[redacted]"
     shown = [mcp.run("%groq mcp"), mcp.run("%groq config")]
-    for each in shown:
-        text = repr(each.result) + each.result._repr_markdown_() + each.out
-        assert secret not in text
+    for each in [run, *shown]:
+        text = repr(each.result) + each.out + each.err
+        if hasattr(each.result, "_repr_markdown_"):
+            text += each.result._repr_markdown_()
         assert "S3cr3t" not in text
     assert "--api-key [redacted]" in repr(shown[0].result)
     assert_clean(*(r.everything for r in shown))
+    assert "S3cr3t" not in mcp.history_json()
+
+
+def test_a_loaded_turn_starts_no_server_and_runs_no_tool(mcp: Any, tmp_path: Path) -> None:
+    """A chat file is data: its turn's --mcp and --approve always are not taken from it."""
+    mcp.magics.mcp_servers = {"loaded": stdio()}
+    turn = {
+        "prompt": "Write the note.",
+        "answer": "",
+        "options": {"mcp": ["loaded"], "approve": "always"},
+    }
+    path = tmp_path / "chat.json"
+    path.write_text(
+        json.dumps({"format": FILE_FORMAT, "version": FILE_VERSION, "name": "c", "turns": [turn]})
+    )
+    assert mcp.run(f"%groq load {path}").error is None
+    mcp.server.enqueue(answer_stream("Just words."))
+    run = mcp.run("%groq retry")
+    assert run.error is None, run.err
+    assert "tools" not in sent(mcp.server)
+    assert "loaded" not in kernel_servers().running()
+    # Named on the retry line, it is the user's choice again.
+    mcp.server.enqueue(answer_stream("With tools."))
+    run = mcp.run("%groq --mcp loaded retry")
+    assert run.error is None, run.err
+    assert [t["function"]["name"] for t in sent(mcp.server)["tools"]] == TOOL_NAMES
 
 
 # -- streamable HTTP --------------------------------------------------------------------------

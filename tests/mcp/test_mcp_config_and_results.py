@@ -65,7 +65,6 @@ def test_a_file_the_environment_names_and_the_dict_over_it(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        (None, "cannot be read (No such file or directory)"),
         ("{nope", "not JSON (Expecting property name enclosed in double quotes, line 1)"),
         ("[1]", "expected an object (got list)"),
         ('{"servers2": {}}', 'no "mcpServers" object in it'),
@@ -75,18 +74,27 @@ def test_a_file_the_environment_names_and_the_dict_over_it(tmp_path: Path) -> No
         ),
         ('{"mcpServers": {"": {"command": "a"}}}', "a server name must be letters, digits"),
     ],
-    ids=["missing", "not-json", "not-object", "no-servers", "empty-command", "bad-name"],
+    ids=["not-json", "not-object", "no-servers", "empty-command", "bad-name"],
 )
-def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, text: str | None, line: str) -> None:
+def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, text: str, line: str) -> None:
     path = tmp_path / "mcp.json"
-    if text is not None:
-        path.write_text(text)
+    path.write_text(text)
     with pytest.raises(MCPConfigError) as caught:
         read_config_file(path)
     message = str(caught.value)
     assert message.startswith(f"mcp config {path}: ")
     assert line in message
     assert "\n" not in message
+
+
+def test_a_missing_file_or_a_folder_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(MCPConfigError) as caught:
+        read_config_file(missing)
+    assert str(caught.value) == f"cannot read mcp config '{missing}': No such file or directory"
+    with pytest.raises(MCPConfigError) as caught:
+        read_config_file(tmp_path)
+    assert str(caught.value) == f"mcp config '{tmp_path}' is a folder, not a file"
 
 
 def test_header_and_env_values_are_never_in_a_line() -> None:
