@@ -38,6 +38,7 @@ State = Literal["stopped", "running", "crashed"]
 
 _STOP_WAIT = 5.0  # seconds a stopping server may take (the SDK waits 2 s, then terminates)
 _STDERR_CHARS = 4_000
+_PING_EVERY = 3.0  # seconds between pings to an HTTP server while a call waits on it
 _CLIENT_INFO = ("groq-magic", "0.1.0")
 
 
@@ -55,11 +56,17 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+class _ServerGone(Exception):
+    """An HTTP server stopped answering pings while a call waited on it."""
+
+
 def _is_closed(exc: BaseException) -> bool:
     """True when the error says the server went away (exited, crashed, closed its pipe)."""
     from mcp.shared.exceptions import McpError
     from mcp.types import CONNECTION_CLOSED
 
+    if isinstance(exc, _ServerGone):
+        return True
     if isinstance(exc, McpError):
         return exc.error.code == CONNECTION_CLOSED
     return isinstance(
@@ -84,6 +91,7 @@ class Connection:
         self._stop: anyio.Event | None = None
         self._owner: asyncio.Task[None] | None = None
         self._stderr: IO[bytes] | None = None
+        self._lost = ""  # why the connection to an HTTP server ended, when it did
 
     @property
     def name(self) -> str:
@@ -183,7 +191,7 @@ class Connection:
         send, tapped = anyio.create_memory_object_stream[Any](0)
         tasks = await stack.enter_async_context(anyio.create_task_group())
         stack.callback(tasks.cancel_scope.cancel)
-        tasks.start_soon(_forward, read, send, ended)
+        tasks.start_soon(self._forward, read, send, ended)
         info = Implementation(name=_CLIENT_INFO[0], version=_CLIENT_INFO[1])
         return await stack.enter_async_context(ClientSession(tapped, write, client_info=info))
 
@@ -228,9 +236,55 @@ class Connection:
                 " the next cell that uses it"
             )
         try:
+            if isinstance(self.spec, HttpServer):
+                return await self._watched(session, session.call_tool(name, arguments))
             return await session.call_tool(name, arguments)
         except Exception as exc:
             raise self._call_error(name, exc) from None
+
+    async def _watched(self, session: ClientSession, call: Any) -> CallToolResult:
+        """An HTTP call, with a ping every few seconds while it waits.
+
+        The SDK drops an answer stream that breaks (the server died mid-call) without
+        telling the waiting call; a ping to a server that is gone fails, which ends the
+        connection, and the call with it.
+        """
+        task: asyncio.Future[CallToolResult] = asyncio.ensure_future(call)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=_PING_EVERY)
+                if done:
+                    return task.result()
+                try:
+                    await asyncio.wait_for(session.send_ping(), _PING_EVERY)
+                except Exception as exc:
+                    if task.done():
+                        return task.result()
+                    why = _clean(exc, 200) or f"no answer to a ping within {_PING_EVERY:g} s"
+                    self._lost = self._lost or f"{type(exc).__name__}: {why}"
+                    raise _ServerGone from None
+        finally:
+            task.cancel()
+
+    async def _forward(self, source: Any, target: Any, ended: anyio.Event) -> None:
+        """Pass the server's messages on; set ``ended`` when they stop (crash, exit, close).
+
+        An HTTP error from the transport (the server went away mid-answer) ends them too:
+        the SDK would otherwise leave the calls waiting for answers that cannot come.
+        """
+        import httpx
+
+        try:
+            async with target:
+                async for item in source:
+                    if isinstance(item, httpx.HTTPError):
+                        self._lost = f"{type(item).__name__}: {_clean(item, 200)}"
+                        break
+                    await target.send(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+            pass
+        finally:
+            ended.set()
 
     def _crashed(self) -> None:
         """The server went away without being asked to (counted once per run)."""
@@ -249,7 +303,7 @@ class Connection:
             )
             return ToolFailure(
                 f"{self.label} stopped during the call to {name} (it crashed or exited)"
-                f"{self._stderr_tail(': {}')}; {again}"
+                f"{self._stderr_tail(': {}', f': {self._lost}' if self._lost else '')}; {again}"
             )
         if isinstance(exc, McpError):
             return ToolFailure(
@@ -300,18 +354,6 @@ class Connection:
 
 def _clean(text: object, limit: int = 300) -> str:
     return redact(one_line(str(text), limit))
-
-
-async def _forward(source: Any, target: Any, ended: anyio.Event) -> None:
-    """Pass the server's messages on; set ``ended`` when they stop (crash, exit, close)."""
-    try:
-        async with target:
-            async for item in source:
-                await target.send(item)
-    except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
-        pass
-    finally:
-        ended.set()
 
 
 async def _first_of(*events: anyio.Event) -> None:

@@ -405,6 +405,39 @@ def test_a_server_that_hangs_at_start_is_stopped_after_the_wait(mcp: Any, tmp_pa
     assert not _alive(int(pid_file.read_text()))
 
 
+def test_the_stop_button_while_a_server_starts(mcp: Any, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    mcp.magics.mcp_servers = {"slowstart": stdio("--mode", "hang", "--pid-file", str(pid_file))}
+    before = mcp.history_json()
+    timer = threading.Timer(
+        3.0, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    )
+    timer.start()
+    run = mcp.run("%%groq --mcp slowstart\nGo.")
+    timer.join()
+    assert run.usage_error == (
+        "mcp server 'slowstart': interrupted while it was starting; nothing was sent"
+    )
+    assert chats(mcp) == []
+    assert mcp.history_json() == before
+    deadline = time.monotonic() + 10
+    while _alive(int(pid_file.read_text())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(int(pid_file.read_text()))
+
+
+def test_the_approval_default_from_config(mcp: Any, tmp_path: Path) -> None:
+    target = tmp_path / "configured.txt"
+    arguments = json.dumps({"path": str(target), "text": "ok"})
+    assert mcp.run('%config GroqMagics.approve = "always"').error is None
+    one_call(mcp, ("c1", "note", arguments), "%%groq --mcp t")
+    assert target.read_text() == "ok"
+    assert mcp.run('%config GroqMagics.approve = "maybe"').error is None  # refused, logged
+    assert mcp.magics.approve == "always"
+    one_call(mcp, ("c2", "note", arguments), "%%groq --mcp t --approve never")
+    assert sent(mcp.server)["messages"][-1]["content"] == NEVER  # the cell wins
+
+
 @pytest.mark.parametrize(
     ("value", "line"),
     [
@@ -576,6 +609,24 @@ def test_a_streamable_http_server(mcp: Any, http_server: str, stream: bool) -> N
         "server": "web",
     }
     kernel_servers().stop("web")
+
+
+def test_an_http_server_that_dies_mid_call(mcp: Any, http_server: str) -> None:
+    """The SDK would wait for ever; the call ends, the model is told, the turn goes on."""
+    mcp.magics.mcp_servers = {"web": {"url": http_server}}
+    begun = time.perf_counter()
+    run = one_call(mcp, ("c1", "crash", "{}"), "%%groq --mcp web --approve always")
+    assert time.perf_counter() - begun < 30  # a hang guard, not a latency check
+    line = sent(mcp.server)["messages"][-1]["content"]
+    assert line.startswith(
+        "mcp server 'web' stopped during the call to crash (it crashed or exited)"
+    )
+    assert run.result.status == "complete"
+    # Its next use tries to start it again: it is gone, so that is one line.
+    before, requests = mcp.history_json(), len(chats(mcp))
+    run = mcp.run("%%groq --mcp web\nAgain.")
+    assert run.usage_error.startswith(f"mcp server 'web' at {http_server} could not be started: ")
+    assert (mcp.history_json(), len(chats(mcp))) == (before, requests)
 
 
 def test_an_unreachable_http_server_is_one_line(mcp: Any) -> None:
