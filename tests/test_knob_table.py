@@ -87,6 +87,8 @@ SAMPLES: dict[str, Any] = {
     "tools": ["get_weather", "search_docs"],
     "tool_choice": "auto",
     "max_steps": 3,
+    "mcp": ["files", "web-search"],
+    "approve": "always",
     "images": ["chart.png", "https://example.com/a b.png"],
     "reasoning_effort": "low",
     "reasoning_format": "parsed",

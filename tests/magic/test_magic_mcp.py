@@ -373,7 +373,7 @@ def test_the_stop_button_ends_a_waiting_call(mcp: Any) -> None:
             "--mcp cannot be combined with --json or --schema: Groq does not allow JSON mode"
             " with tools",
         ),
-        ({"t": stdio()}, "--mcp 'a b'", "--mcp takes names of MCP servers (got 'a b')"),
+        ({"t": stdio()}, "--mcp 'a b'", "--mcp: no mcp server named 'a b' (servers: t)"),
     ],
     ids=["unknown", "no-command", "exits-at-once", "json", "bad-name"],
 )
