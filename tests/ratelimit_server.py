@@ -14,29 +14,42 @@ tokens at 8000 a minute.
 A request is admitted when every bucket holds what it asks: 1 request, and its prompt tokens
 (the server's own count, ``prompt_tokens``: a quarter of the characters plus a few per
 message, deliberately not the pacer's estimate) plus its ``max_completion_tokens`` /
-``max_tokens`` (else the answer's length). It is then charged the prompt plus the tokens it
-really generates (``answer_tokens``, capped by the max), and answered after ``latency``
-seconds with a Groq-shaped ``chat.completion`` or, when ``stream`` is set, SSE chunks (the
-headers go out at once, the chunks over ``latency``). Every answer carries Groq's
-``x-ratelimit-*`` headers (requests per day, tokens per minute) and ``x-request-id``.
+``max_tokens`` (else the answer's length). As on Groq, that whole amount is *reserved* when
+the request is admitted (its headers already show it taken), and what the answer did not
+use (the max minus the tokens it really generates, ``answer_tokens`` capped by the max)
+comes back to the token buckets when the answer ends, ``latency`` seconds later. Answers are
+a Groq-shaped ``chat.completion`` or, when ``stream`` is set, SSE chunks (the headers go out
+at once, the chunks over ``latency``). Every answer carries Groq's ``x-ratelimit-*`` headers
+and ``x-request-id``: ``-requests`` are the requests per *day* (RPD), ``-tokens`` the tokens
+per *minute* (TPM), each with its limit, what remains, and the time until the bucket is full
+again as a Go duration. The RPM and the TPD have no header: they show only in a 429.
 
 A request that does not fit gets Groq's 429: ``{"error": {"message": "Rate limit reached for
 model ... on requests per minute (RPM): Limit 20, Used 20, Requested 1. Please try again in
 50ms. ...", "type": "requests", "code": "rate_limit_exceeded"}}`` with ``retry-after`` in
-seconds (fractional: Groq sends whole seconds, which would make short windows unfair to
-clients that obey it). Daily limits are checked first. A request larger than a whole bucket
-gets Groq's 413 ("Request too large").
+whole seconds rounded up, as Groq sends it; whole sixtieths of ``minute`` here, so a short
+minute keeps Groq's proportions. Daily limits are checked first. A request larger than a
+whole bucket gets Groq's 413 ("Request too large"). A limit of 0 (a model the organization
+may not use) refuses every request with a 429 that says ``Limit 0`` and names no wait.
+
+What made an earlier version of this server kinder than Groq: it charged a request only the
+tokens its answer would use, at once, so its headers never showed the reservation of
+``max_tokens`` and no client had to expect the tokens given back when an answer ends; and
+its ``retry-after`` was exact to the millisecond.
 
 The server records every request (:class:`Attempt`: when, model, status, which limit) and
 counts ``accepted``, ``rejected`` and ``rejected_by``. ``clock`` is injectable, and
 :meth:`RateLimitedServer.admit` can be called without HTTP, so fake-clock tests get the same
-verdicts. :meth:`RateLimitedServer.ideal_finish` gives the earliest time a sequence of
-requests could all have been admitted: the minimum the limits allow, for benchmarks and
-tests to compare against.
+verdicts. :meth:`RateLimitedServer.least_time` is the minimum the limits allow by the
+protocol notes' formula (a full bucket at once, then the refill), and
+:meth:`RateLimitedServer.ideal_finish` the earliest time a sequence of requests could all
+have been admitted by this server's own rules (reservations and refunds included), for
+benchmarks and tests to compare against.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import math
@@ -98,24 +111,57 @@ def _max_tokens(body: Mapping[str, Any]) -> int | None:
 
 
 class _Bucket:
-    """``limit`` units refilled continuously over ``window`` seconds, starting full."""
+    """``limit`` units refilled continuously over ``window`` seconds, starting full.
+
+    A unit taken may be given back later (a token reservation larger than the answer):
+    :meth:`give_back` schedules it, and :meth:`refill` applies it when the clock gets there.
+    """
 
     def __init__(self, limit: int, window: float, now: float) -> None:
         self.limit = limit
-        self.rate = limit / window
+        self.rate = limit / window  # 0 for a limit of 0: never admitted, never refilled
         self.level = float(limit)
         self.stamp = now
+        self._returns: list[tuple[float, float]] = []  # (when, amount), a heap
+
+    def _advance(self, now: float) -> None:
+        if now > self.stamp:
+            self.level = min(self.limit, self.level + (now - self.stamp) * self.rate)
+            self.stamp = now
 
     def refill(self, now: float) -> float:
-        self.level = min(self.limit, self.level + (now - self.stamp) * self.rate)
-        self.stamp = now
+        while self._returns and self._returns[0][0] <= now:
+            when, amount = heapq.heappop(self._returns)
+            self._advance(when)
+            self.level = min(self.limit, self.level + amount)
+        self._advance(now)
         return self.level
+
+    def give_back(self, amount: float, when: float) -> None:
+        heapq.heappush(self._returns, (when, amount))
+
+    def earliest(self, need: float, now: float) -> float:
+        """The first time from ``now`` the bucket holds ``need``, scheduled returns counted."""
+        level = self.refill(now)
+        for when, amount in sorted(self._returns):
+            ready = self._ready(need, level, now)
+            if ready <= when:
+                return ready
+            level = min(self.limit, level + (when - now) * self.rate + amount)
+            now = when
+        return self._ready(need, level, now)
+
+    def _ready(self, need: float, level: float, now: float) -> float:
+        """When ``level`` at ``now`` grows to ``need`` by refill alone."""
+        if level >= need:
+            return now
+        return now + (need - level) / self.rate if self.rate else math.inf
 
     def used(self) -> int:
         return self.limit - math.floor(max(0.0, self.level))
 
     def reset_in(self) -> float:
-        return (self.limit - self.level) / self.rate
+        return (self.limit - self.level) / self.rate if self.rate else 0.0
 
 
 @dataclass
@@ -259,24 +305,58 @@ class RateLimitedServer:
 
     def ideal_finish(self, requests: Iterable[tuple[int, int]]) -> float:
         """When the last of ``requests`` ((requested, charged) tokens each, in order) could
-        be admitted at the earliest, from full buckets: the minimum these limits allow.
+        be admitted at the earliest, from full buckets, by this server's rules: each
+        reserves ``requested`` and gets back the rest of ``charged`` ``latency`` later.
 
         Sending each request the moment every bucket holds enough for it is optimal for a
-        fixed order (sending earlier never leaves a bucket lower later), so this greedy walk
-        is the bound. It walks fresh buckets of its own; the server's are left alone.
+        fixed order (sending earlier never leaves a bucket lower later, and brings its
+        refund earlier), so this greedy walk is the bound. It walks fresh buckets of its
+        own; the server's are left alone.
         """
         model = self._fresh(0.0)
         now = 0.0
         for requested, charged in requests:
-            wait = 0.0
-            for limit in model.limits:
-                need = 1 if limit.unit == "requests" else requested
-                wait = max(wait, (need - limit.bucket.refill(now)) / limit.bucket.rate)
-            now += wait
-            for limit in model.limits:
-                limit.bucket.refill(now)
-                limit.bucket.level -= 1 if limit.unit == "requests" else charged
+            while True:  # every bucket only fills while waiting: the latest of them is the time
+                ready = max(
+                    limit.bucket.earliest(1 if limit.unit == "requests" else requested, now)
+                    for limit in model.limits
+                )
+                if ready <= now + 1e-9:
+                    break
+                now = ready
+            self._charge(model, requested, charged, now)
         return now
+
+    def least_time(self, charged: Iterable[int]) -> float:
+        """The bound ``groq-protocol.md`` states for requests that count ``charged`` tokens
+        each (their usage): a full bucket spent at once, then the refill. For each limit,
+        ``(what the requests need - limit) / (limit / window)``; the largest (0 when every
+        bucket holds them all). Reservations are left out: no client can go faster.
+        """
+        tokens = list(charged)
+        spans = [0.0]
+        for limit, window, need in (
+            (self.rpm, self.minute, len(tokens)),
+            (self.tpm, self.minute, sum(tokens)),
+            (self.rpd, self.day, len(tokens)),
+            (self.tpd, self.day, sum(tokens)),
+        ):
+            if limit:
+                spans.append((need - limit) / (limit / window))
+        return max(spans)
+
+    def _charge(self, model: _Model, requested: int, charged: int, now: float) -> None:
+        """Take one request and reserve ``requested`` tokens; what the answer did not use
+        (``requested - charged``) comes back when it ends, ``latency`` seconds later."""
+        for limit in model.limits:
+            bucket = limit.bucket
+            bucket.refill(now)
+            if limit.unit == "requests":
+                bucket.level -= 1
+                continue
+            bucket.level -= requested
+            if requested > charged:
+                bucket.give_back(requested - charged, now + self.latency)
 
     def admit(self, body: Mapping[str, Any]) -> tuple[int, dict[str, str], dict[str, Any], int]:
         """Decide one request: (status, headers, error body or {}, completion tokens).
@@ -292,32 +372,44 @@ class RateLimitedServer:
         with self._lock:
             now = self._clock()
             model = self._model(name, now)
-            for limit in model.limits:
-                limit.bucket.refill(now)
-            refusal: tuple[int, dict[str, Any], _Limit, float] | None = None
-            for limit in model.limits:
-                need = 1 if limit.unit == "requests" else requested
-                if need > limit.bucket.limit:
-                    refusal = (413, _too_large(name, limit, need), limit, 0.0)
-                    break
-                if limit.bucket.level < need:
-                    wait = (need - limit.bucket.level) / limit.bucket.rate
-                    refusal = (429, _rate_limited(name, limit, need, wait), limit, wait)
-                    break
+            refusal = self._refusal(name, model, requested, now)
             attempt = Attempt(now - self._started, name, 200, requested=requested)
             if refusal is None:
                 attempt.charged = prompt + completion
-                for limit in model.limits:
-                    limit.bucket.level -= 1 if limit.unit == "requests" else attempt.charged
+                self._charge(model, requested, attempt.charged, now)
             headers = self._headers(model)
             self.log.append(attempt)
             if refusal is None:
                 return 200, headers, {}, completion
             status, error, refused, wait = refusal
             attempt.status, attempt.limit = status, refused.key
-            if status == 429:
-                headers["retry-after"] = f"{wait:.3f}"
+            if wait is not None:
+                headers["retry-after"] = self._retry_after(wait)
             return status, headers, error, 0
+
+    def _refusal(
+        self, name: str, model: _Model, requested: int, now: float
+    ) -> tuple[int, dict[str, Any], _Limit, float | None] | None:
+        """Why the first limit that cannot take the request refuses it (None: admitted):
+        status, error body, the limit, and the wait (None: waiting will not help)."""
+        for limit in model.limits:
+            bucket = limit.bucket
+            bucket.refill(now)
+            need = 1 if limit.unit == "requests" else requested
+            if bucket.limit == 0:  # a model this organization may not use
+                return 429, _rate_limited(name, limit, need, None), limit, None
+            if need > bucket.limit:
+                return 413, _too_large(name, limit, need), limit, None
+            if bucket.level < need:
+                wait = (need - bucket.level) / bucket.rate
+                return 429, _rate_limited(name, limit, need, wait), limit, wait
+        return None
+
+    def _retry_after(self, wait: float) -> str:
+        """Groq's ``retry-after``: the wait rounded up to whole seconds of its 60-second
+        minute; here whole sixtieths of ``minute``, so a short minute keeps the proportion."""
+        tick = self.minute / 60.0
+        return f"{max(1, math.ceil(wait / tick - 1e-9)) * tick:g}"
 
     def _headers(self, model: _Model) -> dict[str, str]:
         headers = {"x-request-id": f"req_loopback{next(self._ids):08d}", "x-groq-region": "lo"}
@@ -335,13 +427,13 @@ def _error(message: str, type_: str, code: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "code": code}}
 
 
-def _rate_limited(model: str, limit: _Limit, need: int, wait: float) -> dict[str, Any]:
+def _rate_limited(model: str, limit: _Limit, need: int, wait: float | None) -> dict[str, Any]:
+    again = f" Please try again in {go_duration(wait)}." if wait is not None else ""
     message = (
         f"Rate limit reached for model `{model}` in organization `org_loopback` service tier "
         f"`on_demand` on {limit.unit} per {limit.window} ({limit.key}): Limit "
-        f"{limit.bucket.limit}, Used {limit.bucket.used()}, Requested {need}. Please try again "
-        f"in {go_duration(wait)}. Need more tokens? Upgrade to Dev Tier today at "
-        "https://console.groq.com/settings/billing"
+        f"{limit.bucket.limit}, Used {limit.bucket.used()}, Requested {need}.{again} Need more "
+        "tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing"
     )
     return _error(message, limit.unit, "rate_limit_exceeded")
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from keys import FAKE_KEY
+from pacing_fakes import MODEL, FakeClock, body, drive, fake_pacer, run
 from ratelimit_server import RateLimitedServer, go_duration, prompt_tokens
 
 from groq_magic.pacing import (
@@ -31,7 +32,6 @@ from groq_magic.pacing import (
     read_rate_limit_headers,
 )
 
-MODEL = "llama-3.1-8b-instant"
 RPM_MESSAGE = (
     f"Rate limit reached for model `{MODEL}` in organization `org_01jtest` service tier "
     "`on_demand` on requests per minute (RPM): Limit 30, Used 30, Requested 1. Please try "
@@ -54,27 +54,6 @@ TPD_MESSAGE = (
 )
 
 
-class FakeClock:
-    """A clock that moves only when the pacer sleeps (and records the sleeps)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-def fake_pacer(clock: FakeClock, **options: Any) -> RateLimitPacer:
-    """A pacer on ``clock``."""
-    return RateLimitPacer(clock=clock, sleep=clock.sleep, **options)
-
-
 async def one_by_one(
     pacer: RateLimitPacer, clock: FakeClock, count: int, *, eager: bool = False
 ) -> list[float]:
@@ -86,20 +65,6 @@ async def one_by_one(
         times.append(clock.now - 1000.0)
         permit.done(used_tokens=10)
     return times
-
-
-def body(content: Any = "Hello", *, model: str = MODEL, **extra: Any) -> dict[str, Any]:
-    """A chat-completions request body with one user message."""
-    return {"model": model, "messages": [{"role": "user", "content": content}], **extra}
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    """Run ``coro`` in a fresh event loop (the pacer's locks bind to the loop that uses them)."""
-
-    async def main() -> Any:
-        return await coro
-
-    return asyncio.run(main())
 
 
 # -- reading what the server says ------------------------------------------------------------
@@ -267,27 +232,6 @@ def test_estimate_reads_parts_tools_and_schema() -> None:
 
 
 # -- pacing on a fake clock ------------------------------------------------------------------
-
-
-async def drive(
-    pacer: RateLimitPacer, server: RateLimitedServer, bodies: list[dict[str, Any]], clock: FakeClock
-) -> tuple[list[float], int]:
-    """Send ``bodies`` one after another through the pacer to the server's verdicts (no HTTP):
-    when each was admitted, and how many 429s there were."""
-    admitted: list[float] = []
-    rejected = 0
-    for request in bodies:
-        while True:
-            permit = await pacer.acquire_request(request)
-            status, headers, error, completion = server.admit(request)
-            if status == 429:
-                permit.failed_rate_limited(headers, error["error"]["message"])
-                rejected += 1
-                continue
-            permit.done(headers=headers, used_tokens=prompt_tokens(request) + completion)
-            admitted.append(clock.now - 1000.0)
-            break
-    return admitted, rejected
 
 
 def test_tokens_are_spread_so_the_tpm_is_never_exceeded() -> None:
