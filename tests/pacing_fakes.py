@@ -105,7 +105,8 @@ async def drive(
                 permit.failed_rate_limited(headers, error["error"]["message"])
                 rejected += 1
                 continue
-            permit.done(headers=headers, used_tokens=prompt_tokens(request) + completion)
+            prompt = prompt_tokens(request)
+            permit.done(headers=headers, used_tokens=prompt + completion, prompt_tokens=prompt)
             admitted.append(clock.now - 1000.0)
             break
     return admitted, rejected
