@@ -621,10 +621,10 @@ class GroqMagics(Magics, KnobDefaults):
 
         name, value = proposal["trait"].name, proposal["value"]
         try:
-            PacingCaps(**{name: value})
+            caps = PacingCaps(**{name: value})
         except ValueError as exc:
             raise TraitError(f"GroqMagics.{exc}; the setting was not changed") from None
-        return value
+        return getattr(caps, name)  # as the pacer takes it: an infinite rate means no cap
 
     @validate("mcp_servers")
     def _check_mcp_servers(self, proposal: Any) -> Any:

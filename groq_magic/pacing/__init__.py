@@ -26,7 +26,9 @@ What Groq tells us, and how each piece is used (see ``groq-protocol.md``):
   :class:`DailyLimitReached` at once instead of waiting.
 - Requests per minute (RPM) and tokens per day (TPD) have no header: a 429 names them
   ("on requests per minute (RPM): Limit 30, Used 30, Requested 1"), and from then on they
-  are paced too (:mod:`~groq_magic.pacing.hits`).
+  are paced too (:mod:`~groq_magic.pacing.hits`). A 429 that says ``Limit 0`` (the key may
+  not use the model) makes the model's requests fail at once with :class:`LimitIsZero`'s
+  one line, for a minute; then one may try again.
 - Until the RPM is known, sends are spaced by about a round trip, and concurrency adapts
   like TCP's congestion window (:mod:`~groq_magic.pacing.congestion`).
 - An ``eager`` request (the first runs of a compare: a handful the user is watching side
@@ -58,7 +60,7 @@ from groq_magic.pacing.reading import (
     parse_rate_limit_message,
     read_rate_limit_headers,
 )
-from groq_magic.pacing.refusals import DailyLimitReached
+from groq_magic.pacing.refusals import DailyLimitReached, LimitIsZero, PacingRefused
 
 __all__ = [
     "DAY",
@@ -67,8 +69,10 @@ __all__ = [
     "MINUTE",
     "DailyLimitReached",
     "HeaderSource",
+    "LimitIsZero",
     "ModelLimits",
     "PacingCaps",
+    "PacingRefused",
     "Permit",
     "RateLimitHeaders",
     "RateLimitHit",

@@ -1,5 +1,5 @@
-"""Learning from a 429's message: the limits Groq sends no header for (RPM, TPD), and a spent
-daily limit."""
+"""Learning from a 429's message: the limits Groq sends no header for (RPM, TPD), a spent
+daily limit, and a limit of 0."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from groq_magic.pacing.books import later
 from groq_magic.pacing.bucket import refit
 from groq_magic.pacing.permit import Permit
 from groq_magic.pacing.reading import RateLimitHeaders, RateLimitHit
-from groq_magic.pacing.state import ModelState, Spent
+from groq_magic.pacing.state import ModelState, Spent, Zero
 
 __all__ = ["learn"]
 
@@ -31,6 +31,11 @@ def learn(
     ``permit`` is the refused request, ``hint`` the server's wait, ``minute`` and ``day``
     the lengths of its windows.
     """
+    if hit.limit == 0:
+        # The key may not use this model: refuse its requests at once for a minute of the
+        # server's, then let one try again (a limit can be raised meanwhile).
+        state.zero = Zero(hit.unit, hit.window, now + minute)
+        return True
     if hit.window == "day":
         _spent_for_the_day(state, hit, headers, hint, now, day)
         return True

@@ -24,8 +24,13 @@ from groq_magic.pacing.congestion import (
 from groq_magic.pacing.estimate import estimate_tokens, max_completion_tokens
 from groq_magic.pacing.hits import learn
 from groq_magic.pacing.permit import Permit
-from groq_magic.pacing.reading import RateLimitHeaders, parse_rate_limit_message
-from groq_magic.pacing.refusals import DailyLimitReached
+from groq_magic.pacing.reading import (
+    RateLimitHeaders,
+    Unit,
+    Window,
+    parse_rate_limit_message,
+)
+from groq_magic.pacing.refusals import DailyLimitReached, LimitIsZero
 from groq_magic.pacing.state import ModelState
 
 __all__ = ["DAY", "MINUTE", "ModelLimits", "RateLimitPacer"]
@@ -105,7 +110,8 @@ class RateLimitPacer:
         for the time its budgets name, and checks again as soon as anything changes (an
         answer, its headers, a refund, a 429). ``eager`` skips the probing (see
         the package doc): for a few requests wanted together. Raises
-        :class:`DailyLimitReached` when a daily limit is spent and refills only in hours.
+        :class:`DailyLimitReached` when a daily limit is spent and refills only in hours,
+        :class:`LimitIsZero` when the server said the model's limit is 0.
         """
         state = self._state(model)
         async with state.turnstile:
@@ -159,17 +165,21 @@ class RateLimitPacer:
         return max(0.0, spent, self._delay(state, 1, now))
 
     def limits(self, model: str) -> ModelLimits:
-        """What is known of ``model``'s limits, and its concurrency now."""
+        """What is known of ``model``'s limits, and its concurrency now (0: a limit the
+        server said is 0)."""
         state = self._state(model)
 
-        def known(bucket: Bucket | None) -> int | None:
+        def known(bucket: Bucket | None, unit: Unit, window: Window) -> int | None:
+            zero = state.zero
+            if zero is not None and (zero.unit, zero.window) == (unit, window):
+                return 0
             return None if bucket is None else bucket.limit
 
         return ModelLimits(
-            tokens_per_minute=known(state.tokens),
-            requests_per_minute=known(state.requests),
-            requests_per_day=known(state.day_requests),
-            tokens_per_day=known(state.day_tokens),
+            tokens_per_minute=known(state.tokens, "tokens", "minute"),
+            requests_per_minute=known(state.requests, "requests", "minute"),
+            requests_per_day=known(state.day_requests, "requests", "day"),
+            tokens_per_day=known(state.day_tokens, "tokens", "day"),
             concurrency=allowed(state, self.max_concurrency),
             in_flight=state.in_flight,
         )
@@ -194,6 +204,7 @@ class RateLimitPacer:
     ) -> float:
         """Seconds a request of ``tokens`` must wait by what is known now (0: none; inf:
         until something changes); raises when waiting would not help."""
+        self._check_zero(model, state, now)
         try:
             daily = self._spent_wait(model, state, now)
             self._check_day_budgets(model, state, tokens, now)
@@ -213,6 +224,14 @@ class RateLimitPacer:
         ready += [bucket.earliest(tokens, now) for bucket in state.token_buckets()]
         ready += [bucket.earliest(1, now) for bucket in state.request_buckets()]
         return max(ready) - now
+
+    @staticmethod
+    def _check_zero(model: str, state: ModelState, now: float) -> None:
+        zero = state.zero
+        if zero is not None and zero.until <= now:
+            state.zero = zero = None  # believed long enough: let a request try again
+        if zero is not None:
+            raise LimitIsZero(model, zero.unit, zero.window)
 
     def _spent_wait(self, model: str, state: ModelState, now: float) -> float:
         """The wait for a daily limit a 429 said is spent (0: none); raises

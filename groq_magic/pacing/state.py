@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from groq_magic.pacing.bucket import Bucket
-from groq_magic.pacing.reading import Unit
+from groq_magic.pacing.reading import Unit, Window
 
 if TYPE_CHECKING:
     from groq_magic.pacing.permit import Permit
 
-__all__ = ["ModelState", "Spent"]
+__all__ = ["ModelState", "Spent", "Zero"]
 
 
 @dataclass
@@ -30,6 +30,15 @@ class Spent:
 
 
 @dataclass
+class Zero:
+    """A limit a 429 said is 0 for this key, and until when the pacer believes it."""
+
+    unit: Unit
+    window: Window
+    until: float
+
+
+@dataclass
 class ModelState:
     """Everything the pacer knows and is doing for one model (Groq's limits are per model)."""
 
@@ -40,6 +49,7 @@ class ModelState:
     day_tokens: Bucket | None = None  # TPD, learned from a 429
     day_reset_at: float | None = None
     spent: Spent | None = None
+    zero: Zero | None = None
     # Requests in flight at most, like TCP's congestion window (see the package doc).
     window: float = 1.0
     threshold: float = math.inf

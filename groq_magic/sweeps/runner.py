@@ -39,7 +39,8 @@ none and waits for nothing: the engine asks, see ``arun_turn(pace=...)``); that
 request's ``x-ratelimit-*`` headers and usage settle it, a 429 tells the pacer the
 limit its message names (and its wait), and the pacer, not the shared backoff,
 decides when the retry goes. A spent daily limit fails the run at once with the
-pacer's one line (which points to ``groq_magic.batch``) instead of waiting hours.
+pacer's one line (which points to ``groq_magic.batch``) instead of waiting hours, and
+so does a model whose limit the server said is 0 (the line names the model and limit).
 ``eager`` (a compare) asks for eager permits for the first ``concurrency`` runs' first
 attempts: they go together instead of through the sweep's probing (see
 :mod:`groq_magic.pacing`); the rest and every retry are paced like a sweep's, so a
@@ -72,7 +73,7 @@ from groq_magic.client._retry import (
     error_retry_delay,
     error_wait_hint,
 )
-from groq_magic.pacing import DailyLimitReached, PacingCaps, Permit, RateLimitPacer
+from groq_magic.pacing import PacingCaps, PacingRefused, Permit, RateLimitPacer
 
 if TYPE_CHECKING:
     from groq_magic.chat.options import ChatOptions
@@ -528,7 +529,7 @@ class GridRunner:
                     record.attempts += 1
                     try:
                         result = await self._send(spec, prep, client, sink, attempt)
-                    except DailyLimitReached as exc:
+                    except PacingRefused as exc:  # a spent daily limit, a limit of 0
                         record.status, record.error = "error", str(exc)
                         sink.fail(record.error)
                         return
