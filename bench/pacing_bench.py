@@ -1,15 +1,18 @@
-"""Pacing by rate limits: 1,000 requests in close to the minimum time, with almost no 429s.
+"""Pacing by rate limits: 200 and 1,000 requests in close to the minimum time, almost no 429s.
 
-Run: ``.venv/bin/python bench/pacing_bench.py [--requests 1000] [--minute 2.0] [--no-stream]``
+Run: ``.venv/bin/python bench/pacing_bench.py [--sizes 200 1000] [--minute 6] [--compares]``
 
-A loopback server (``tests/ratelimit_server.py``) enforces Groq-style limits over a short
-"minute" (``--minute`` seconds, 2 by default, so the run takes about a minute, not half an
-hour): requests per minute (``--rpm``), tokens per minute (``--tpm``) and requests per day
-(not binding here), with Groq's ``x-ratelimit-*`` headers and 429 messages. The requests mix
-short prompts, where the RPM binds, with long ones, where the TPM binds, in a fixed shuffled
-order; each asks for ``max_tokens`` 48 and gets 24 tokens back after ``--latency`` seconds.
+A loopback server (``tests/ratelimit_server.py``), faithful to Groq's rate limits, enforces
+them over a short "minute" (``--minute`` seconds, 6 by default, so 1,000 requests take about
+two minutes, not twenty): requests per minute (``--rpm``), tokens per minute (``--tpm``) and
+requests per day (``--rpd``, not binding here). Like Groq it reserves each request's prompt
+plus its ``max_tokens`` when it admits it and gives back what the answer did not use when the
+answer ends (``--latency`` seconds later); its ``x-ratelimit-*-tokens`` headers carry the TPM,
+``-requests`` the RPD, and the RPM shows only in a 429's message. The requests mix short
+prompts, where the RPM binds, with long ones, where the TPM binds, in a fixed shuffled order;
+each asks for ``--max-tokens`` (512) and gets ``--answer-tokens`` (24) back.
 
-The same requests are sent twice, each time to a fresh server:
+For each size (``--sizes``), the same requests go, each time to a fresh server:
 
 - **paced**: :class:`groq_magic.pacing.RateLimitPacer` with ``httpx.AsyncClient``: acquire,
   send, ``observe`` the headers, ``done`` with the usage (or ``failed_rate_limited`` on a
@@ -17,25 +20,25 @@ The same requests are sent twice, each time to a fresh server:
 - **sweep (paced)**: the same prompts through ``groq_magic.sweep`` (the one road, the
   runner, the progress counters; the pacer wired into the runner), with its own
   ``RateLimitPacer`` so the run starts knowing nothing, as a fresh kernel does;
-- **compares (paced)**: ``%%groq -t ...`` compares one after another, as a notebook runs
-  them: every 8th prompt, each as one :func:`groq_magic.ui.compare.run_compare` of 8
-  temperatures (eager permits for each compare's burst), all sharing one fresh pacer as the
-  kernel's compares do. Its minimum is computed for its own requests; the target is the 429
-  share (a compare waits for its slowest run before the next starts, so its wall time is
-  reported, not held to the sweep's target); and the same with ``pacer=False`` for
-  contrast (**compares (unpaced)**: a 429 pauses every run of that compare for the server's
-  wait; a run still refused after 3 retries fails, counted in the last column);
 - **fixed 8 + retry**: what promptfoo and prompttools do: 8 requests in flight, a 429 is
   retried after the server's ``retry-after`` plus up to 20 % jitter (promptfoo's
   ``retryPolicy``), as often as it takes. The run also counts how many requests needed more
   than 3 retries: promptfoo's default policy would have failed those.
 
-"The minimum the limits allow" is when the server could have admitted the last request had
-each been sent the moment every bucket held enough for it (``RateLimitedServer.ideal_finish``,
-with the server's own token counts), plus one answer's latency. Targets, for the paced run:
-wall time within 1.15x of that minimum, and at most 1 % of the requests answered 429 (checked
-for the paced client and for the sweep). Prints every run and PASS/FAIL (exit status 1 on a
-FAIL); writes ``build/bench/pacing_bench.json``.
+With ``--compares``, at the first size only: **compares (paced)**, every 8th prompt as a
+compare of 8 temperatures through :func:`groq_magic.ui.compare.run_compare`, one after
+another, all sharing one fresh pacer as a kernel's compares do (reported, with its own
+minimum; a compare waits for its slowest run before the next starts), and the same with
+``pacer=False`` (**compares (unpaced)**; a run still refused after 3 retries fails, counted
+in the last column).
+
+"The minimum the limits allow" is the protocol notes' bound (``RateLimitedServer.least_time``):
+``(tokens needed - TPM) / (TPM / minute)`` or the same for requests, whichever is larger,
+where the tokens needed are what the answers really use, plus one answer's latency. The
+server's own greedy bound (reservations included) is printed beside it. Targets, for the
+paced client and the sweep at every size: wall time within 1.15x of that minimum, and at most
+1 % of the requests answered 429. Prints every run and PASS/FAIL (exit status 1 on a FAIL);
+writes ``build/bench/pacing_bench.json``.
 """
 
 from __future__ import annotations
@@ -62,13 +65,46 @@ from ratelimit_server import RateLimitedServer, prompt_tokens  # noqa: E402
 from groq_magic.pacing import RateLimitPacer  # noqa: E402
 
 MODEL = "llama-3.1-8b-instant"
-MAX_TOKENS = 48
-ANSWER_TOKENS = 24
 TARGET_TIME = 1.15
 TARGET_429 = 0.01
 PROMPTFOO_RETRIES = 3
 SHORT = "Rate this review from 1 to 5: '{n} stars, would buy again.'"
 LONG = "Summarise in one line: " + "The quarterly report shows steady growth in every region. " * 20
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every run of one bench invocation shares (from the command line)."""
+
+    minute: float
+    max_tokens: int
+    answer_tokens: int
+    latency: float
+    stream: bool
+    long_share: float
+    limits: dict[str, int]
+
+    def server(self) -> RateLimitedServer:
+        """A fresh server with these limits (not started)."""
+        return RateLimitedServer(
+            **self.limits,
+            minute=self.minute,
+            answer_tokens=self.answer_tokens,
+            latency=self.latency,
+        )
+
+    def costs(self, requests: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        """(reserved, really used) tokens of each request, by the server's count."""
+        used = min(self.answer_tokens, self.max_tokens)
+        return [(prompt_tokens(b) + self.max_tokens, prompt_tokens(b) + used) for b in requests]
+
+    def minimum(self, requests: list[dict[str, Any]]) -> tuple[float, float]:
+        """The protocol notes' minimum for ``requests`` and the server's greedy bound (with
+        reservations), each plus one answer's latency."""
+        costs = self.costs(requests)
+        server = self.server()
+        least = server.least_time(used for _, used in costs)
+        return least + self.latency, server.ideal_finish(costs) + self.latency
 
 
 @dataclass
@@ -90,35 +126,35 @@ class Answer:
     status: int
     headers: httpx.Headers
     message: str | None = None
-    total_tokens: int | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
 
 
-def bodies(count: int, long_share: float, stream: bool) -> list[dict[str, Any]]:
+def bodies(count: int, setup: Setup) -> list[dict[str, Any]]:
     """The requests, short and long prompts shuffled in a fixed order."""
     rng = random.Random(12)
     made = []
     for n in range(count):
-        prompt = LONG if rng.random() < long_share else SHORT.format(n=n % 5 + 1)
+        prompt = LONG if rng.random() < setup.long_share else SHORT.format(n=n % 5 + 1)
         made.append(
             {
                 "model": MODEL,
                 "messages": [{"role": "user", "content": f"[{n}] {prompt}"}],
-                "max_tokens": MAX_TOKENS,
-                "stream": stream,
+                "max_tokens": setup.max_tokens,
+                "stream": setup.stream,
             }
         )
     return made
 
 
-def _usage(sse: bytes) -> int | None:
-    """``total_tokens`` from a stream's last usage (``x_groq.usage`` or ``usage``)."""
+def _usage(sse: bytes) -> dict[str, Any]:
+    """A stream's last usage (``x_groq.usage`` or ``usage``)."""
     for line in reversed(sse.split(b"\n")):
         if line.startswith(b"data: {") and b"usage" in line:
             chunk = json.loads(line[6:])
             usage = (chunk.get("x_groq") or {}).get("usage") or chunk.get("usage")
             if usage:
-                return int(usage["total_tokens"])
-    return None
+                return dict(usage)
+    return {}
 
 
 async def exchange(
@@ -135,9 +171,8 @@ async def exchange(
     if response.status_code != 200:
         message = json.loads(raw)["error"]["message"]
         return Answer(response.status_code, response.headers, message)
-    if body.get("stream"):
-        return Answer(200, response.headers, total_tokens=_usage(raw))
-    return Answer(200, response.headers, total_tokens=json.loads(raw)["usage"]["total_tokens"])
+    usage = _usage(raw) if body.get("stream") else json.loads(raw)["usage"]
+    return Answer(200, response.headers, usage=usage)
 
 
 async def paced(client: httpx.AsyncClient, url: str, pacer: RateLimitPacer, body: Any) -> int:
@@ -152,7 +187,11 @@ async def paced(client: httpx.AsyncClient, url: str, pacer: RateLimitPacer, body
                 continue
             if answer.status != 200:
                 raise RuntimeError(f"{answer.status}: {answer.message}")
-            permit.done(headers=answer.headers, used_tokens=answer.total_tokens)
+            permit.done(
+                headers=answer.headers,
+                used_tokens=answer.usage.get("total_tokens"),
+                prompt_tokens=answer.usage.get("prompt_tokens"),
+            )
             return rejected
 
 
@@ -196,27 +235,54 @@ async def run(
     )
 
 
-def run_sweep(
-    requests: list[dict[str, Any]], server: RateLimitedServer, minute: float, stream: bool
-) -> Outcome:
+def run_paced(requests: list[dict[str, Any]], setup: Setup) -> Outcome:
+    """The requests through a fresh pacer and ``httpx``, to a fresh server."""
+    with setup.server() as server:
+        pacer = RateLimitPacer(minute=setup.minute)
+
+        async def one(client: httpx.AsyncClient, url: str, body: Any) -> int:
+            return await paced(client, url, pacer, body)
+
+        outcome = asyncio.run(run("paced", requests, server, one))
+        outcome.details["learned"] = asdict(pacer.limits(MODEL))
+    return outcome
+
+
+def run_fixed(requests: list[dict[str, Any]], setup: Setup) -> Outcome:
+    """The requests 8 at a time, each 429 retried after ``retry-after`` plus jitter."""
+    with setup.server() as server:
+
+        async def both() -> Outcome:
+            gate = asyncio.Semaphore(8)
+
+            async def one(client: httpx.AsyncClient, url: str, body: Any) -> int:
+                return await fixed_with_retry(client, url, gate, body)
+
+            return await run("fixed 8 + retry", requests, server, one)
+
+        return asyncio.run(both())
+
+
+def run_sweep(requests: list[dict[str, Any]], setup: Setup) -> Outcome:
     """The requests' prompts through ``groq_magic.sweep``, paced by a fresh pacer."""
     import groq_magic
     from groq_magic.client import AsyncGroq
 
-    client = AsyncGroq(api_key="gsk_bench_" + "0" * 46, base_url=server.base_url)
-    prompts = [body["messages"][-1]["content"] for body in requests]
-    started = time.monotonic()
-    table = groq_magic.sweep(
-        prompts,
-        model=MODEL,
-        max_tokens=MAX_TOKENS,
-        stream=stream,
-        client=client,
-        pacer=RateLimitPacer(minute=minute),
-        concurrency=64,
-        progress=False,
-    )
-    wall = time.monotonic() - started
+    with setup.server() as server:
+        client = AsyncGroq(api_key="gsk_bench_" + "0" * 46, base_url=server.base_url)
+        prompts = [body["messages"][-1]["content"] for body in requests]
+        started = time.monotonic()
+        table = groq_magic.sweep(
+            prompts,
+            model=MODEL,
+            max_tokens=setup.max_tokens,
+            stream=setup.stream,
+            client=client,
+            pacer=RateLimitPacer(minute=setup.minute),
+            concurrency=64,
+            progress=False,
+        )
+        wall = time.monotonic() - started
     failed = [e for e in table.error if isinstance(e, str)]
     if failed:
         raise RuntimeError(f"{len(failed)} sweep rows failed, e.g. {failed[0]}")
@@ -229,17 +295,8 @@ def run_sweep(
     )
 
 
-def run_compares(
-    requests: list[dict[str, Any]],
-    server: RateLimitedServer,
-    minute: float,
-    stream: bool,
-    paced: bool = True,
-) -> tuple[Outcome, list[tuple[int, int]]]:
-    """Every 8th prompt as a compare of 8 temperatures, one after another, one shared pacer.
-
-    Returns the outcome and the (charged, used) token costs of the requests it sent.
-    """
+def run_compares(requests: list[dict[str, Any]], setup: Setup, paced: bool = True) -> Outcome:
+    """Every 8th prompt as a compare of 8 temperatures, one after another, one shared pacer."""
     import contextlib
     import io
 
@@ -249,153 +306,124 @@ def run_compares(
     from groq_magic.ui.compare import run_compare
 
     prompts = [body["messages"][-1]["content"] for body in requests[::8]]
-    session = GroqSession(Backend(base_url=lambda: server.base_url, notice=lambda _: None))
-    client = session.backend.async_client()
-    pacer: RateLimitPacer | bool = RateLimitPacer(minute=minute) if paced else False
-    options = ChatOptions(model=MODEL, max_tokens=MAX_TOKENS, stream=stream)
-    grid = {"temperature": [round(0.25 * i, 2) for i in range(8)]}
-    started = time.monotonic()
     failed: list[str] = []
-    with contextlib.redirect_stdout(io.StringIO()):
+    with setup.server() as server, contextlib.redirect_stdout(io.StringIO()):
+        session = GroqSession(Backend(base_url=lambda: server.base_url, notice=lambda _: None))
+        client = session.backend.async_client()
+        pacer: RateLimitPacer | bool = RateLimitPacer(minute=setup.minute) if paced else False
+        options = ChatOptions(model=MODEL, max_tokens=setup.max_tokens, stream=setup.stream)
+        grid = {"temperature": [round(0.25 * i, 2) for i in range(8)]}
+        started = time.monotonic()
         for prompt in prompts:
             table = run_compare(
-                session,
-                options,
-                grid,
-                prompt,
-                {},
-                repeat=1,
-                shell=None,
-                client=client,
-                pacer=pacer,
+                session, options, grid, prompt, {}, repeat=1, shell=None, client=client, pacer=pacer
             )
             failed += [e for e in table.error if isinstance(e, str)]
-    wall = time.monotonic() - started
+        wall = time.monotonic() - started
     if failed and paced:
         raise RuntimeError(f"{len(failed)} compare runs failed, e.g. {failed[0]}")
-    sent = [{"messages": [{"role": "user", "content": p}]} for p in prompts for _ in range(8)]
-    costs = [
-        (prompt_tokens(b) + MAX_TOKENS, prompt_tokens(b) + min(ANSWER_TOKENS, MAX_TOKENS))
-        for b in sent
-    ]
-    outcome = Outcome(
+    sent = [{**body, "max_tokens": setup.max_tokens} for body in requests[::8] for _ in range(8)]
+    return Outcome(
         name="compares (paced)" if paced else "compares (unpaced)",
         wall=wall,
         sent=len(server.log),
         rejected=server.rejected,
         failed_by_promptfoo=len(failed),  # here: runs that failed after their 3 retries
-        details={"rejected_by": dict(server.rejected_by), "requests": len(sent)},
+        details={"rejected_by": dict(server.rejected_by), "minimum": setup.minimum(sent)[0]},
     )
-    return outcome, costs
 
 
-def main() -> int:
-    """Run both clients against fresh servers; 0 when the paced run meets both targets."""
+def measure(size: int, setup: Setup) -> dict[str, Any]:
+    """Every contender on ``size`` requests, each against a fresh server."""
+    requests = bodies(size, setup)
+    minimum, greedy = setup.minimum(requests)
+    print(f"\n{size} requests: minimum the limits allow {minimum:.2f} s (greedy {greedy:.2f} s)")
+    outcomes = [run_paced(requests, setup), run_sweep(requests, setup), run_fixed(requests, setup)]
+    print(f"{'':18}{'wall s':>8}{'x min':>8}{'sent':>8}{'429s':>8}{'429s/N':>9}{'>3 retries':>12}")
+    for o in outcomes:
+        print(
+            f"{o.name:18}{o.wall:8.2f}{o.wall / minimum:8.3f}{o.sent:8d}{o.rejected:8d}"
+            f"{o.rejected / size:9.1%}{o.failed_by_promptfoo:12d}"
+        )
+    print(f"paced learned: {outcomes[0].details['learned']}")
+    return {"size": size, "minimum": minimum, "greedy": greedy, "outcomes": outcomes}
+
+
+def verdicts(measured: dict[str, Any]) -> bool:
+    """PASS/FAIL lines for the paced client and the sweep at one size; True if all pass."""
+    size, minimum, ok = measured["size"], measured["minimum"], True
+    for best in measured["outcomes"][:2]:
+        ratio, share = best.wall / minimum, best.rejected / size
+        for passed, what in (
+            (ratio <= TARGET_TIME, f"wall time {ratio:.3f}x the minimum (<= {TARGET_TIME}x)"),
+            (share <= TARGET_429, f"429s {share:.2%} of the requests (<= {TARGET_429:.0%})"),
+        ):
+            print(f"{'PASS' if passed else 'FAIL'}: {size} {best.name} {what}")
+            ok = ok and passed
+    return ok
+
+
+def compares(size: int, setup: Setup) -> list[Outcome]:
+    """The compare contenders on every 8th of ``size`` prompts, paced and unpaced."""
+    requests = bodies(size, setup)
+    found = [run_compares(requests, setup), run_compares(requests, setup, paced=False)]
+    for o in found:
+        runs = len(requests[::8]) * 8
+        print(
+            f"{o.name:18}{o.wall:8.2f}{o.wall / o.details['minimum']:8.3f}{o.sent:8d}"
+            f"{o.rejected:8d}{o.rejected / runs:9.1%}{o.failed_by_promptfoo:12d}"
+            f"   ({runs} runs, minimum {o.details['minimum']:.2f} s;"
+            " last column: runs failed after 3 retries)"
+        )
+    return found
+
+
+def arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--minute", type=float, default=2.0, help="seconds in a 'minute'")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--minute", type=float, default=6.0, help="seconds in a 'minute'")
     parser.add_argument("--rpm", type=int, default=60)
     parser.add_argument("--tpm", type=int, default=6000)
-    parser.add_argument("--rpd", type=int, default=1_000_000)
+    parser.add_argument("--rpd", type=int, default=14_400)
+    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--answer-tokens", type=int, default=24)
     parser.add_argument("--long-share", type=float, default=0.3)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--no-stream", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--compares", action="store_true", help="also compares, first size")
+    return parser.parse_args()
 
-    requests = bodies(args.requests, args.long_share, stream=not args.no_stream)
-    limits = {"rpm": args.rpm, "tpm": args.tpm, "rpd": args.rpd, "minute": args.minute}
-    server_options = {**limits, "answer_tokens": ANSWER_TOKENS, "latency": args.latency}
-    costs = [
-        (prompt_tokens(b) + MAX_TOKENS, prompt_tokens(b) + min(ANSWER_TOKENS, MAX_TOKENS))
-        for b in requests
-    ]
-    minimum = RateLimitedServer(**server_options).ideal_finish(costs) + args.latency
-    print(
-        f"{args.requests} requests ({args.long_share:.0%} long), "
-        f"{'streamed' if not args.no_stream else 'not streamed'}; a 'minute' of "
-        f"{args.minute:g} s: RPM {args.rpm}, TPM {args.tpm}, RPD {args.rpd}; answers after "
-        f"{args.latency:g} s"
+
+def main() -> int:
+    """Run every contender at every size; 0 when the paced client and the sweep meet both
+    targets at every size."""
+    args = arguments()
+    setup = Setup(
+        minute=args.minute,
+        max_tokens=args.max_tokens,
+        answer_tokens=args.answer_tokens,
+        latency=args.latency,
+        stream=not args.no_stream,
+        long_share=args.long_share,
+        limits={"rpm": args.rpm, "tpm": args.tpm, "rpd": args.rpd},
     )
-    print(f"minimum the limits allow: {minimum:.2f} s")
-
-    outcomes = []
-    with RateLimitedServer(**server_options) as server:
-        pacer = RateLimitPacer(minute=args.minute)
-
-        async def one_paced(client: httpx.AsyncClient, url: str, body: Any) -> int:
-            return await paced(client, url, pacer, body)
-
-        outcome = asyncio.run(run("paced", requests, server, one_paced))
-        outcome.details["learned"] = asdict(pacer.limits(MODEL))
-        outcomes.append(outcome)
-    with RateLimitedServer(**server_options) as server:
-        outcomes.append(run_sweep(requests, server, args.minute, stream=not args.no_stream))
-    with RateLimitedServer(**server_options) as server:
-        compares, compare_costs = run_compares(
-            requests, server, args.minute, stream=not args.no_stream
-        )
-        compare_minimum = server.ideal_finish(compare_costs) + args.latency
-    with RateLimitedServer(**server_options) as server:
-        unpaced, _ = run_compares(
-            requests, server, args.minute, stream=not args.no_stream, paced=False
-        )
-    with RateLimitedServer(**server_options) as server:
-
-        async def both() -> Outcome:
-            gate = asyncio.Semaphore(8)
-
-            async def one_fixed(client: httpx.AsyncClient, url: str, body: Any) -> int:
-                return await fixed_with_retry(client, url, gate, body)
-
-            return await run("fixed 8 + retry", requests, server, one_fixed)
-
-        outcomes.append(asyncio.run(both()))
-
-    print(f"{'':18}{'wall s':>8}{'x min':>8}{'sent':>7}{'429s':>7}{'429 %':>8}{'>3 retries':>12}")
-    for o in outcomes:
-        share = o.rejected / o.sent if o.sent else 0.0
-        print(
-            f"{o.name:18}{o.wall:8.2f}{o.wall / minimum:8.3f}{o.sent:7d}{o.rejected:7d}"
-            f"{share:8.2%}{o.failed_by_promptfoo:12d}"
-        )
-    print(f"paced learned: {outcomes[0].details['learned']}")
-    for o in (compares, unpaced):
-        print(
-            f"{o.name:18}{o.wall:8.2f}{o.wall / compare_minimum:8.3f}{o.sent:7d}"
-            f"{o.rejected:7d}{o.rejected / o.sent:8.2%}{o.failed_by_promptfoo:12d}"
-            f"   ({o.details['requests']} runs, minimum {compare_minimum:.2f} s;"
-            " last column: runs failed after 3 retries)"
-        )
-    compare_share = compares.rejected / compares.details["requests"]
-    time_ok = share_ok = True
-    for best in outcomes[:2]:  # the pacer alone, and through sweep
-        on_time = best.wall <= TARGET_TIME * minimum
-        few = best.rejected <= TARGET_429 * args.requests
-        print(
-            f"{'PASS' if on_time else 'FAIL'}: {best.name} wall time"
-            f" {best.wall / minimum:.3f}x the minimum (target <= {TARGET_TIME}x)"
-        )
-        print(
-            f"{'PASS' if few else 'FAIL'}: {best.name} 429s {best.rejected / args.requests:.2%}"
-            f" of the requests (target <= {TARGET_429:.0%})"
-        )
-        time_ok, share_ok = time_ok and on_time, share_ok and few
-    compares_few = compare_share <= TARGET_429
     print(
-        f"{'PASS' if compares_few else 'FAIL'}: {compares.name} 429s {compare_share:.2%}"
-        f" of the requests (target <= {TARGET_429:.0%})"
+        f"{'streamed' if setup.stream else 'not streamed'}, {args.long_share:.0%} long prompts;"
+        f" a 'minute' of {args.minute:g} s: RPM {args.rpm}, TPM {args.tpm}, RPD {args.rpd};"
+        f" max_tokens {args.max_tokens}, answers of {args.answer_tokens} tokens after"
+        f" {args.latency:g} s"
     )
-    share_ok = share_ok and compares_few
+    measured = [measure(size, setup) for size in args.sizes]
+    extra = compares(args.sizes[0], setup) if args.compares else []
+    passed = [verdicts(m) for m in measured]  # every size's lines, even after a FAIL
     out = ROOT / "build" / "bench" / "pacing_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "args": vars(args),
-        "minimum": minimum,
-        "outcomes": [asdict(o) for o in [*outcomes, compares, unpaced]],
-        "compare_minimum": compare_minimum,
-    }
+    for m in measured:
+        m["outcomes"] = [asdict(o) for o in m["outcomes"]]
+    report = {"args": vars(args), "sizes": measured, "compares": [asdict(o) for o in extra]}
     out.write_text(json.dumps(report, indent=2))
-    return 0 if time_ok and share_ok else 1
+    return 0 if all(passed) else 1
 
 
 if __name__ == "__main__":
