@@ -56,8 +56,18 @@ __all__ = ["Pace", "RequestPermit", "TurnError", "arun_turn", "conclude_completi
 class RequestPermit(Protocol):
     """Leave to send one request, settled once by how it went (later calls are ignored)."""
 
-    def done(self, *, headers: Any = None, used_tokens: int | None = None) -> None:
-        """The request was answered (``headers``: its rate limits; ``used_tokens``: its usage)."""
+    def observe(self, headers: Any) -> None:
+        """A stream's response headers arrived: the limits they carry apply from now."""
+
+    def done(
+        self,
+        *,
+        headers: Any = None,
+        used_tokens: int | None = None,
+        prompt_tokens: int | None = None,
+    ) -> None:
+        """The request was answered (``headers``: its rate limits; ``used_tokens`` and
+        ``prompt_tokens``: its usage, so the pacer gives back what the server does)."""
 
     def failed_rate_limited(
         self, headers: Any = None, message: str | None = None, *, retry_after: float | None = None
@@ -190,18 +200,27 @@ async def _arequest(client: AsyncGroq, ex: TurnAccount, pace: Pace | None) -> bo
         return await _asend(client, ex, None)
     body = {"model": ex.prep.model, "messages": ex.messages, **ex.params}
     permit = await pace(body)
-    limits, tokens = ex.rate_limits, ex.usage.get("total_tokens")
+    limits = ex.rate_limits
+    before = {key: ex.usage.get(key) for key in ("total_tokens", "prompt_tokens")}
     try:
         sent = await _asend(client, ex, permit)
     except BaseException:
         permit.failed()  # ignored when a 429 already settled it
         raise
-    # This request's own headers and tokens (the exchange sums every round's usage).
+    # This request's own headers and tokens (the account sums every round's usage).
     headers = ex.rate_limits if ex.rate_limits is not limits else None
-    total = ex.usage.get("total_tokens")
-    used = total - (tokens or 0) if isinstance(total, int) and total != tokens else None
-    permit.done(headers=headers, used_tokens=used)
+    own = {key: _added(ex.usage.get(key), was) for key, was in before.items()}
+    permit.done(
+        headers=headers, used_tokens=own["total_tokens"], prompt_tokens=own["prompt_tokens"]
+    )
     return sent
+
+
+def _added(now: Any, before: Any) -> int | None:
+    """What this request added to a usage count summed over the turn's requests."""
+    if not isinstance(now, int) or now == before:
+        return None
+    return now - (before if isinstance(before, int) else 0)
 
 
 def _refused(permit: RequestPermit | None, exc: APIError) -> None:
@@ -231,6 +250,10 @@ async def _asend(client: AsyncGroq, ex: TurnAccount, permit: RequestPermit | Non
     except APIError as exc:
         _refused(permit, exc)
         return _failed_before(ex, exc)
+    if permit is not None:
+        # The limits read when the stream starts, not at its end: a long answer's end
+        # would apply them after the refill meanwhile.
+        permit.observe(stream.rate_limits)
     try:
         async for chunk in stream:
             ex.take_chunk(chunk)

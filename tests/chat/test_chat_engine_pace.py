@@ -30,8 +30,21 @@ class FakePermit:
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = {**body, "messages": list(body["messages"])}
         self.verdict: tuple[Any, ...] | None = None
+        self.observed: list[Any] = []
+        self.prompt_tokens: int | None = None
 
-    def done(self, *, headers: Any = None, used_tokens: int | None = None) -> None:
+    def observe(self, headers: Any) -> None:
+        self.observed.append(headers)
+
+    def done(
+        self,
+        *,
+        headers: Any = None,
+        used_tokens: int | None = None,
+        prompt_tokens: int | None = None,
+    ) -> None:
+        if self.verdict is None:
+            self.prompt_tokens = prompt_tokens
         self.verdict = self.verdict or ("done", headers, used_tokens)
 
     def failed_rate_limited(
@@ -81,7 +94,11 @@ def test_a_streamed_answer_settles_its_permit_with_its_headers_and_tokens(
     kind, headers, used = permit.verdict or ()
     assert kind == "done"
     assert used == result.usage["total_tokens"] > 0
+    assert permit.prompt_tokens == result.usage["prompt_tokens"] > 0  # exact refunds
     assert "x-ratelimit-remaining-tokens" in {k.lower() for k in headers.raw}
+    # The stream's headers reached the pacer when it started, before its end.
+    [observed] = permit.observed
+    assert "x-ratelimit-remaining-tokens" in {k.lower() for k in observed.raw}
 
 
 def test_a_plain_answer_settles_its_permit_too(
