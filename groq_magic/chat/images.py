@@ -44,6 +44,11 @@ byte. One that would pass a limit is downscaled and/or re-encoded, and
 - an image that still does not fit at a longer side of ``MIN_SIDE`` pixels is
   refused.
 
+An image whose values are not 0..255 (PIL modes ``F``, ``I``, ``I;16`` in any byte
+order, a 16-bit PNG file too) is sent as 8-bit grey with a note: a float image in
+0..1 scaled (1.0 is white), any other stretched from its min..max (see ``_levels``).
+Pillow's own conversion would clip it: a 0..1 float image all black.
+
 Every bad input is one :class:`ImageError` line naming the source: a path that
 does not exist, a file Pillow cannot identify, an unreachable URL, a URL that is
 not an image, a variable that is not an image, an image too large to fit, more
@@ -594,14 +599,17 @@ def _encode(item: LoadedImage, budget: _Budget) -> PreparedImage:
         return PreparedImage(item.label, url=item.link)
     image, source_format, source_size = _open(item)
     width, height = image.size
-    fitted = _as_is(item.data, source_format, (width, height), budget)
-    note = None
-    if fitted is None:
-        try:
-            fitted = _refit(image, source_format, source_size, budget)
-        except OSError as exc:  # truncated or corrupt data only shows when decoding
-            raise ImageError(f"{item.label}: cannot decode it ({exc})") from None
-        note = _note((width, height), source_size, fitted, budget)
+    try:
+        grey = _eight_bit(image, item.label)
+        fitted = None if grey else _as_is(item.data, source_format, (width, height), budget)
+        note = None
+        if fitted is None:
+            fitted = _refit(grey.image if grey else image, source_format, source_size, budget)
+            note = _note((width, height), source_size, fitted, budget)
+    except OSError as exc:  # truncated or corrupt data only shows when decoding
+        raise ImageError(f"{item.label}: cannot decode it ({exc})") from None
+    if grey is not None:
+        note = f"{note}; {grey.note}" if note else f"{item.label}: {grey.note}"
     return PreparedImage(
         item.label,
         url=_data_url(fitted.data, fitted.format),
@@ -632,6 +640,64 @@ def _open(item: LoadedImage) -> tuple[PILImage, str | None, int | None]:
     # MPO (phone cameras) is a JPEG with extra frames appended: Groq reads it as a JPEG.
     source_format = "JPEG" if image.format == "MPO" else image.format
     return image, source_format, len(item.data)
+
+
+@dataclass(frozen=True)
+class _Grey:
+    """A wide-valued image (float, 32- or 16-bit) brought to 8-bit grey, and how."""
+
+    image: PILImage
+    note: str
+
+
+def _is_wide(mode: str) -> bool:
+    """Modes whose values do not mean 0..255: float, 32-bit and 16-bit (any byte order)."""
+    return mode in {"F", "I"} or mode.startswith("I;16")
+
+
+def _levels(image: PILImage, label: str) -> tuple[float, float]:
+    """The values that become black and white when ``image`` (mode F) goes to 8 bits.
+
+    A float image within 0..1 is the convention of matplotlib, scikit-image and torch
+    (1.0 is white), so it is scaled as it is: a dim picture stays dim and a mask stays
+    a mask. Anything else has no agreed white: an integer image, 16-bit above all,
+    mostly comes from a camera, scanner or microscope whose sensor fills 10, 12 or 14
+    bits of the 16, so dividing by 65535 would send a 12-bit picture at 1/16 of its
+    brightness, nearly black (the very fault this fixes). Viewers for such data (ImageJ,
+    ``matplotlib.imshow``) stretch the actual min..max, so we do too; a full-range 16-bit
+    photo loses nothing visible. The note says which values were stretched.
+    """
+    low, high = cast("tuple[float, float]", image.getextrema())  # one band: (min, max)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ImageError(
+            f"{label}: a float image with values that are not finite (NaN or infinity)"
+            " cannot be shown; replace them first"
+        )
+    if low >= 0.0 and high <= 1.0:
+        return 0.0, 1.0
+    if high == low:  # one value all over: nothing to stretch, keep it where 0..255 puts it
+        return min(low, 0.0), max(high, 255.0)
+    return low, high
+
+
+def _eight_bit(image: PILImage, label: str) -> _Grey | None:
+    """``image`` as 8-bit grey when its mode is wide (see :func:`_levels`), else None.
+
+    Pillow's own conversion clips such values to 0..255, so a float image in 0..1
+    would be sent all black and a 16-bit one mostly white.
+    """
+    if not _is_wide(image.mode):
+        return None
+    floats = _upright(image).convert("F")
+    low, high = _levels(floats, label)
+    scale = 255.0 / (high - low)
+    # Pillow truncates floats to bytes: +0.5 rounds to the nearest grey instead.
+    grey = floats.point(lambda value: value * scale + (0.5 - low * scale)).convert("L")
+    if (low, high) == (0.0, 1.0):
+        how = "values 0..1 scaled to 0..255"
+    else:
+        how = f"values {low:,.6g}..{high:,.6g} stretched to 0..255"
+    return _Grey(grey, f"mode {image.mode} image sent as 8-bit grey ({how})")
 
 
 def _as_is(
@@ -736,7 +802,7 @@ def _has_alpha(image: PILImage) -> bool:
 
 def _png_ready(image: PILImage) -> PILImage:
     """``image`` in a mode PNG stores and that resizes well (palettes resize badly)."""
-    if image.mode in {"L", "LA", "RGB", "RGBA", "I;16"}:
+    if image.mode in {"L", "LA", "RGB", "RGBA"}:
         return image
     return image.convert("RGBA" if _has_alpha(image) else "RGB")
 

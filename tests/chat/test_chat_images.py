@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 from image_web import serve
-from PIL import Image
+from PIL import Image, ImageChops
+from scripted_server import ScriptedServer
+from turn_replies import answer_stream
 
+from groq_magic.chat import ChatOptions
 from groq_magic.chat.conversation import Conversation, Turn
+from groq_magic.chat.engine import run_turn
 from groq_magic.chat.errors import ChatError, TemplateError
 from groq_magic.chat.images import (
     ImageError,
@@ -28,6 +32,8 @@ from groq_magic.chat.parts import (
     image_stats,
     render_prompt_parts,
 )
+from groq_magic.chat.prepare import prepare_turn
+from groq_magic.chat.sink import NullSink
 from groq_magic.chat.template import render_prompt
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -450,3 +456,97 @@ def test_history_round_trips_images(tmp_path: Path) -> None:
     window = loaded.messages_for("And now?")
     assert window[0] == parts.message
     assert image_stats(window).count == 1
+
+
+# ---- wide-valued images (float, 32-bit, 16-bit): 0..255 as a person would see them --------
+
+IMAGE_MODEL = "meta-llama/llama-4-scout-17b-16e-instruct"
+GRADIENT = Image.linear_gradient("L")  # 256x256: row g is all grey g, 0 to 255
+
+
+def wide(mode: str, scale: float, offset: float) -> Image.Image:
+    """``GRADIENT`` as ``mode``, each grey ``g`` held as the value ``g * scale + offset``."""
+    floats = GRADIENT.convert("F").point(lambda value: value * scale + offset)
+    if mode == "F":
+        return floats
+    integers = floats.convert("I")
+    if mode == "I":
+        return integers
+    # Pillow cannot convert to the other 16-bit byte orders: build them from their bytes.
+    sixteen = integers.convert("I;16")
+    return Image.frombytes(mode, sixteen.size, sixteen.tobytes("raw", mode))
+
+
+def sent_image(server: ScriptedServer, make_client: Any, picture: Image.Image) -> Any:
+    """Ask about ``picture`` through a real request; the image part as the server got it."""
+    server.enqueue(answer_stream("A gradient.", model=IMAGE_MODEL))
+    options = ChatOptions(model=IMAGE_MODEL, images=["picture"])
+    prep = prepare_turn(options, "What is it?", {"picture": picture}, Conversation())
+    run_turn(prep, make_client(), NullSink(), record=False)
+    _, part = server.requests[-1].json()["messages"][-1]["content"]
+    return prep, decode(part)[1]
+
+
+def greys_off(image: Image.Image) -> int:
+    """How far, at most, ``image``'s greys are from ``GRADIENT``'s."""
+    difference = ImageChops.difference(image, GRADIENT)
+    return int(difference.getextrema()[1])
+
+
+@pytest.mark.parametrize(
+    ("mode", "scale", "offset", "how"),
+    [
+        ("F", 1 / 255, 0.0, "values 0..1 scaled to 0..255"),  # the float convention
+        ("F", 0.5, 3.0, "values 3..130.5 stretched to 0..255"),  # a depth map, say
+        ("I", 100.0, -5000.0, "values -5,000..20,500 stretched to 0..255"),
+        ("I;16", 16.0, 32.0, "values 32..4,112 stretched to 0..255"),  # a 12-bit sensor
+        ("I;16", 257.0, 0.0, "values 0..65,535 stretched to 0..255"),  # full 16-bit range
+        ("I;16B", 16.0, 32.0, "values 32..4,112 stretched to 0..255"),
+    ],
+    ids=["F-0..1", "F-wide", "I", "I;16-12bit", "I;16-full", "I;16B"],
+)
+def test_a_wide_valued_image_is_sent_as_the_greys_it_holds(
+    server: ScriptedServer, make_client: Any, mode: str, scale: float, offset: float, how: str
+) -> None:
+    picture = wide(mode, scale, offset)
+    assert picture.mode == mode
+    prep, image = sent_image(server, make_client, picture)
+    assert (image.format, image.mode, image.size) == ("PNG", "L", GRADIENT.size)
+    assert image.getextrema() == (0, 255)
+    assert greys_off(image) <= 1  # float rounding, at most one grey
+    assert prep.notes == (f"picture: mode {mode} image sent as 8-bit grey ({how})",)
+    assert picture.mode == mode  # the caller's image is not changed
+
+
+def test_a_dim_float_image_stays_dim() -> None:
+    """0..1 is the float convention: 0.25..0.5 is a dark grey, not stretched to black..white."""
+    dim = GRADIENT.convert("F").point(lambda value: 0.25 + value / 1020)
+    _, image = decode(prepare_image(dim).part)
+    assert image.getextrema() == (64, 128)
+
+
+def test_a_16_bit_png_file_is_not_sent_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "scan.png"
+    wide("I;16", 16.0, 32.0).save(path)
+    prepared = prepare_image(path)
+    data, image = decode(prepared.part)
+    assert data != path.read_bytes()
+    assert image.mode == "L"
+    assert greys_off(image) <= 1
+    assert prepared.note is not None
+    assert "stretched to 0..255" in prepared.note
+
+
+def test_a_one_value_image_keeps_its_grey() -> None:
+    for value, grey in [(0, 0), (100, 100), (4000, 255)]:
+        flat = Image.new("I", (8, 8), value)
+        _, image = decode(prepare_image(flat).part)
+        assert image.getextrema() == (grey, grey)
+
+
+def test_a_float_image_with_infinity_is_refused_in_one_line() -> None:
+    picture = Image.new("F", (8, 8), 0.5)
+    picture.putpixel((3, 3), float("inf"))
+    with pytest.raises(ImageError) as excinfo:
+        prepare_image(picture)
+    assert error_line(excinfo).startswith("PIL image: a float image with values that are not")
