@@ -11,8 +11,9 @@ What runs many turns without a widget (``groq_magic.sweep``, the grid, the async
 runner) lives below, in :mod:`groq_magic.sweeps`, with the background loop in
 :mod:`groq_magic.background`; the progress bar is :mod:`groq_magic.render.progress`.
 Modules here: ``panes`` (compare display), ``compare``; for the sliders ``panel``
-(ipywidgets, imported only by :func:`show_panel`), ``answer`` (its streaming sink)
-and ``schedule`` (the debounce).
+(imported only by :func:`show_panel`), ``panel_state`` (what its controls hold, no
+widgets), ``panel_view`` (its ipywidgets), ``answer`` (its streaming sink) and
+``schedule`` (the debounce).
 """
 
 from __future__ import annotations

@@ -28,6 +28,12 @@ Keep buttons, a one-line message, the answer area and a "copy as cell" text.
   cell, with a sink that sets the answer ``Output`` widget's ``outputs``
   directly (throttled), so the answer is Markdown and needs no capture context.
 
+- **State, view, panel.** What the controls hold, what a run would send and the
+  copy-as-cell text are a plain :class:`~groq_magic.ui.panel_state.PanelState`
+  (no widgets: tested on its own); :class:`~groq_magic.ui.panel_view.PanelView`
+  builds the widgets from it and reports changes; :class:`ParameterPanel` ties the
+  two to the session: it runs, debounces and keeps.
+
 Without a widget frontend (terminal IPython, nbconvert) :func:`show_panel` runs
 the prompt once as plain text, records nothing and prints the cell that
 reproduces the settings.
@@ -43,15 +49,16 @@ from groq_magic.chat.conversation import Conversation, Turn
 from groq_magic.chat.engine import TurnError, run_turn
 from groq_magic.chat.errors import ChatError, EmptyConversationError, OptionsError
 from groq_magic.chat.line import cell_line
-from groq_magic.chat.options import FLAGS, ChatOptions
+from groq_magic.chat.options import ChatOptions
 from groq_magic.chat.prepare import PreparedTurn, options_again
 from groq_magic.chat.result import ChatResult
 from groq_magic.client import GroqError
-from groq_magic.knobs import SLIDER_KNOBS
 from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
 from groq_magic.session import GroqSession
 from groq_magic.ui.answer import AnswerSink
+from groq_magic.ui.panel_state import RESTING, PanelState, model_choices, out_of_range
+from groq_magic.ui.panel_view import PanelView
 from groq_magic.ui.schedule import DEBOUNCE, Cancellable, Scheduler, kernel_scheduler
 
 __all__ = [
@@ -65,34 +72,32 @@ __all__ = [
     "show_panel",
 ]
 
-RESTING: dict[str, float] = {k.name: k.slider.rest for k in SLIDER_KNOBS if k.slider}
-"""Where an unset slider rests: the server's own defaults (not bounds; not sent until moved)."""
 
-SLIDERS = tuple(k.name for k in SLIDER_KNOBS)
-
-
-def _guarded(cls: type, on_reject: Callable[[Any], None]) -> Any:
-    """An instance-maker for ``cls`` (a bounded slider) that refuses out-of-range values."""
-    from traitlets import validate
-
-    class Guarded(cls):  # type: ignore[misc]
-        @validate("value")
-        def _validate_value(self, proposal: Any) -> Any:
-            value = proposal["value"]
-            if value < self.min or value > self.max:
-                on_reject(value)
-                return self.value
-            return super()._validate_value(proposal)
-
-    return Guarded
+def _view_widget(name: str) -> Any:
+    """A read-only attribute of the panel that is the view's widget ``name``."""
+    return property(lambda self: getattr(self.view, name), doc=f"The view's ``{name}`` widget.")
 
 
 class ParameterPanel:
     """The controls, the answer area and the logic that runs the prompt (see module docstring).
 
-    ``client`` is a sync ``Groq`` (default: the session backend's); ``scheduler``
-    defaults to the kernel's loop; ``models`` skips the server's model list.
+    What the controls hold is :attr:`state` (a :class:`PanelState`, no widgets);
+    the widgets are :attr:`view` (a :class:`PanelView`). ``client`` is a sync
+    ``Groq`` (default: the session backend's); ``scheduler`` defaults to the
+    kernel's loop; ``models`` skips the server's model list.
     """
+
+    model = _view_widget("model")
+    sliders = _view_widget("sliders")
+    seed = _view_widget("seed")
+    system = _view_widget("system")
+    json_mode = _view_widget("json_mode")
+    stop = _view_widget("stop")
+    run_button = _view_widget("run_button")
+    keep_button = _view_widget("keep_button")
+    message = _view_widget("message")
+    answer = _view_widget("answer")
+    copy = _view_widget("copy")
 
     def __init__(
         self,
@@ -108,83 +113,33 @@ class ParameterPanel:
         debounce: float = DEBOUNCE,
         echo: Callable[[str], None] = print,
     ) -> None:
-        import ipywidgets as widgets
-
         self.session = session
-        self.template = template
         self.namespace = namespace
         # A recorded turn's prompt (``%groq ui``) is already rendered; its schema is reused.
         self.rendered = replaces is not None
         self.schema = replaces.schema_object if replaces is not None else None
-        self.base = options.model_copy(update={"out": None})
         self.replaces = replaces
+        self.template = template
+        self._chat = options.chat
         # The first preparation checks everything (template, key, schema) before any widget;
         # the controls start from its options, configured defaults included.
         first = self.prepare(options)
-        options = first.options
-        self.default_model = first.model
+        self.state = PanelState.start(options, first.options, first.model, template)
         self.scheduler: Scheduler = scheduler or kernel_scheduler
         self.debounce = debounce
         self.echo = echo
         self._client = client
         self._pending: Cancellable | None = None
-        self._explicit = {f for f in (*SLIDERS, "seed") if getattr(options, f) is not None}
-        self._quiet = True  # building the controls is not a change
-        self._rejected = False
-        self._box: Any = None
+        self._quiet = False  # True while code sets controls: one run after, not one per control
+        self._refused: list[str] = []
         self.kept: Turn | None = None
         self.result: ChatResult | None = None
-        self.runs = 0
         self._shown_turn: Turn | None = None
         # The shown run's turn and result when it was a --cache replay (stored at Keep).
         self._shown_replay: tuple[PreparedTurn, ChatResult] | None = None
-
-        model = first.model
-        names, note = self._model_names(models, model)
-        # "initial" sizes each label to its text (the default width cut "temperature").
-        wide = {"description_width": "initial"}
-        self.model = widgets.Dropdown(options=names, value=model, description="model", style=wide)
-        self.sliders: dict[str, Any] = {}
-        for knob in SLIDER_KNOBS:
-            name, spec = knob.name, knob.slider
-            assert spec is not None  # SLIDER_KNOBS have one
-            lo, hi = ChatOptions.bounds(name)
-            value = getattr(first.options, name)
-            start: float = value if value is not None else spec.rest
-            cls: type = widgets.IntSlider if spec.step is None else widgets.FloatSlider
-            extra: dict[str, Any] = (
-                {} if spec.step is None else {"step": spec.step, "readout_format": ".2f"}
-            )
-            guarded = _guarded(cls, self._rejecter(name))
-            self.sliders[name] = guarded(
-                min=lo,
-                max=hi,
-                value=start,
-                description=name,
-                continuous_update=False,
-                style=wide,
-                **extra,
-            )
-        self.seed = widgets.IntText(value=options.seed or 0, description="seed", style=wide)
-        self.system = widgets.Textarea(value=options.system or "", description="system", style=wide)
-        self.json_mode = widgets.Checkbox(value=options.json_mode, description="JSON")
-        self.stop = widgets.TagsInput(
-            value=list(options.stop),
-            allow_duplicates=False,
-            layout=widgets.Layout(min_width="16em"),
-        )
-        self.run_button = widgets.Button(description="Run", icon="play")
-        self.keep_button = widgets.Button(description="Keep", icon="check", disabled=True)
-        self.message = widgets.HTML(value=escape_html(note) if note else "")
-        self.answer = widgets.Output()
-        self.copy = widgets.Textarea(
-            value="", description="cell", layout=widgets.Layout(width="100%")
-        )
-        self.run_button.on_click(lambda _: self.run())
-        self.keep_button.on_click(lambda _: self.keep())
-        for control in self.controls():
-            control.observe(self._changed, names="value")
-        self._quiet = False
+        names, note = self._model_names(models, first.model)
+        self.view = PanelView(self.state, names, note, self._out_of_range)
+        self.view.wire(self._changed, self.run, self.keep)
         self.update_copy()
 
     # -- building -----------------------------------------------------------------------
@@ -197,49 +152,20 @@ class ParameterPanel:
             except GroqError as exc:
                 given = []
                 note = f"model list unavailable ({' '.join(str(exc).split())}): only {current}"
-        names = list(given)
-        if current not in names:
-            names.insert(0, current)
-        return names, note
+        return model_choices(given, current), note
 
     def controls(self) -> list[Any]:
         """Every control whose change re-runs the prompt."""
-        return [
-            self.model,
-            *self.sliders.values(),
-            self.seed,
-            self.system,
-            self.json_mode,
-            self.stop,
-        ]
+        return list(self.view.controls().values())
 
     @property
     def widget(self) -> Any:
         """The whole panel as one ``VBox`` (built once)."""
-        if self._box is None:
-            self._box = self._layout()
-        return self._box
+        return self.view.widget
 
     def plain_text(self) -> str:
         """The answer on screen, its status line and the copy-as-cell text, as plain text."""
-        shown = self.answer.outputs[-1]["data"].get("text/plain", "") if self.answer.outputs else ""
-        return f"{shown}\n\n{self.copy.value}" if shown else self.copy.value
-
-    def _layout(self) -> Any:
-        import ipywidgets as widgets
-
-        settings = widgets.VBox(
-            [
-                self.model,
-                *self.sliders.values(),
-                self.seed,
-                self.system,
-                self.json_mode,
-                widgets.HBox([widgets.Label("stop"), self.stop]),
-            ]
-        )
-        buttons = widgets.HBox([self.run_button, self.keep_button])
-        return widgets.VBox([settings, buttons, self.message, self.answer, self.copy])
+        return self.view.plain_text()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -254,53 +180,29 @@ class ParameterPanel:
 
     def options(self) -> ChatOptions:
         """The options the controls describe now (one OptionsError line if they are invalid)."""
-        # Only what is set: an untouched slider stays unset, sent as the server's default.
-        data = self.base.model_dump(exclude_unset=True)
-        data["model"] = self.model.value
-        for name, slider in self.sliders.items():
-            data[name] = slider.value if name in self._explicit else None
-        data["seed"] = self.seed.value if "seed" in self._explicit else None
-        data["system"] = self.system.value or None
-        data = {k: v for k, v in data.items() if v is not None}
-        data["json_mode"] = bool(self.json_mode.value)
-        data["stop"] = list(self.stop.value)
-        return ChatOptions.parse(**data)
+        return self.state.options()
 
     def update_copy(self) -> None:
         """Refresh the copy-as-cell text from the controls."""
         try:
-            self.copy.value = f"{cell_line(self.options())}\n{self.template}"
+            self.copy.value = self.state.cell_text()
         except OptionsError as exc:
             self.say(str(exc))
 
     def say(self, line: str) -> None:
         """Show one line in the panel's message area."""
-        self.message.value = escape_html(line)
-
-    def _rejecter(self, name: str) -> Callable[[Any], None]:
-        return lambda value: self._out_of_range(name, value)
+        self.view.say(line)
 
     def _out_of_range(self, name: str, value: Any) -> None:
-        try:
-            ChatOptions.parse(**{name: value})
-        except OptionsError as exc:
-            line = str(exc)
-        else:  # pragma: no cover - the slider's bounds are the model's
-            line = f"{FLAGS[name]} value {value!r} is out of range"
-        line += " — the slider kept its value; nothing was run"
-        self._rejected = True
+        line = out_of_range(name, value)
+        self._refused.append(name)
         self.say(line)
         self.echo(line)
 
-    def _changed(self, change: Any) -> None:
+    def _changed(self, name: str, value: Any) -> None:
+        self.state.change(name, value)
         if self._quiet:
             return
-        owner = change.get("owner") if isinstance(change, Mapping) else None
-        for name, slider in self.sliders.items():
-            if owner is slider:
-                self._explicit.add(name)
-        if owner is self.seed:
-            self._explicit.add("seed")
         self.update_copy()
         self.schedule()
 
@@ -311,28 +213,22 @@ class ParameterPanel:
         ``max_tokens``, ``seed``, ``system``, ``json_mode``, ``stop``). A value
         out of a slider's bounds is refused with one line and nothing runs.
         """
-        controls = {
-            "model": self.model,
-            **self.sliders,
-            "seed": self.seed,
-            "system": self.system,
-            "json_mode": self.json_mode,
-            "stop": self.stop,
-        }
-        unknown = sorted(set(values) - set(controls))
+        unknown = self.state.unknown(values)
         if unknown:
             self.say(f"the panel has no control named {unknown[0]!r}")
             return None
+        controls = self.view.controls()
         self._quiet = True
-        self._rejected = False
+        self._refused = []
         try:
             for name, value in values.items():
                 controls[name].value = value
-                if name in (*SLIDERS, "seed"):
-                    self._explicit.add(name)
+                if name not in self._refused:
+                    # Set from code counts as set, even to the value a slider rested at.
+                    self.state.change(name, controls[name].value)
         finally:
             self._quiet = False
-        if self._rejected:
+        if self._refused:
             return None
         self.update_copy()
         if self._pending is not None:
@@ -354,7 +250,7 @@ class ParameterPanel:
 
     def conversation(self) -> Conversation:
         """The real chat this panel belongs to."""
-        return self.session.conversation(self.base.chat)
+        return self.session.conversation(self._chat)
 
     def prepare(self, options: ChatOptions) -> PreparedTurn:
         """The one road for this panel's prompt with ``options`` (checked the same way)."""
@@ -376,7 +272,6 @@ class ParameterPanel:
         self.say("")
         try:
             prep = self.prepare(self.options())
-            self.runs += 1
             result = run_turn(prep, self._sync_client(), AnswerSink(self.answer), record=False)
         except TurnError as exc:
             self.say(str(exc))
@@ -410,13 +305,6 @@ class ParameterPanel:
         self.keep_button.disabled = True
         self.say(f"kept: chat {conversation.name!r} now has {len(conversation)} turns")
         return turn
-
-
-def escape_html(text: str) -> str:
-    """``text`` safe inside an HTML widget."""
-    import html
-
-    return html.escape(text)
 
 
 def show_panel(
