@@ -39,7 +39,7 @@ from groq_magic.chat.tools import (  # noqa: E402
     summarize_call,
     tool_messages,
 )
-from groq_magic.client._models import ChoiceDeltaToolCall  # noqa: E402
+from groq_magic.client import ChoiceDeltaToolCall  # noqa: E402
 
 TARGET_US = 1000.0
 

@@ -21,6 +21,13 @@ The errors, as a tree (see ``_exceptions`` for what each means)::
             ├── PermissionDeniedError (403)  ├── RateLimitError (429)
             ├── NotFoundError (404)          ├── CapacityExceededError (498)
             ├── ConflictError (409)          └── InternalServerError (5xx)
+
+Beyond the calls, for the layers above (``chat/``, ``ui/``, ``batching``) and tools:
+the retry policy (``error_wait_hint``, ``error_is_retryable``, ``error_retry_delay``,
+``backoff_delay``), ``status_error_class``, ``ENDPOINT_NOT_FOUND`` (the code of a
+404 for a missing endpoint), ``Secret`` and ``resolve_base_url``, and the SSE
+decoder (``SSEDecoder``, ``ServerSentEvent``). Nothing outside this package imports
+its ``_modules``.
 """
 
 from ._batches import (
@@ -37,7 +44,7 @@ from ._batches import (
     parse_batch_output,
 )
 from ._client import AsyncGroq, Groq
-from ._config import DEFAULT_BASE_URL, MISSING_KEY_MESSAGE
+from ._config import DEFAULT_BASE_URL, MISSING_KEY_MESSAGE, Secret, resolve_base_url
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -57,6 +64,7 @@ from ._exceptions import (
     RateLimitError,
     RequestTooLargeError,
     UnprocessableEntityError,
+    status_error_class,
 )
 from ._files import FileContent, FileDeleted, FileList, FileObject
 from ._models import (
@@ -70,12 +78,15 @@ from ._models import (
     ClientTimings,
     CompletionUsage,
     ErrorDetail,
+    ExecutedTool,
     Model,
     ModelList,
     RateLimits,
     XGroq,
 )
 from ._resource import ENDPOINT_NOT_FOUND
+from ._retry import backoff_delay, error_is_retryable, error_retry_delay, error_wait_hint
+from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import AsyncStream, Stream
 
 __all__ = [
@@ -115,6 +126,7 @@ __all__ = [
     "CompletionUsage",
     "ConflictError",
     "ErrorDetail",
+    "ExecutedTool",
     "FileContent",
     "FileDeleted",
     "FileList",
@@ -129,8 +141,17 @@ __all__ = [
     "RateLimitError",
     "RateLimits",
     "RequestTooLargeError",
+    "SSEDecoder",
+    "Secret",
+    "ServerSentEvent",
     "Stream",
     "UnprocessableEntityError",
     "XGroq",
+    "backoff_delay",
+    "error_is_retryable",
+    "error_retry_delay",
+    "error_wait_hint",
     "parse_batch_output",
+    "resolve_base_url",
+    "status_error_class",
 ]

@@ -40,7 +40,7 @@ from groq_magic.chat.tools import (
     tool,
     tool_messages,
 )
-from groq_magic.client._models import ChatCompletionChunk, ChoiceDeltaToolCall, ExecutedTool
+from groq_magic.client import ChatCompletionChunk, ChoiceDeltaToolCall, ExecutedTool
 
 # ---- functions to describe --------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from groq_magic.client._models import (
+from groq_magic.client import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,

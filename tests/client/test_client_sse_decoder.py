@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from groq_magic.client._sse import ServerSentEvent, SSEDecoder
+from groq_magic.client import ServerSentEvent, SSEDecoder
 
 SAMPLE = (Path(__file__).parent.parent / "data" / "groq_stream.sse").read_bytes()
 

@@ -229,7 +229,7 @@ def test_interrupt_mid_stream_keeps_the_partial_answer(
 ) -> None:
     """Ctrl-C after two tokens: they stay on screen and in history, marked interrupted;
     the response is closed (the server sees the client go) and the next cell works."""
-    from groq_magic.client._stream import Stream
+    from groq_magic.client import Stream
 
     server.enqueue(faults.stall_mid_stream(2, 1.0))
     real = Stream._chunks

@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from fuzz_settings import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 from scripted_server import chunk_events
 
-from groq_magic.client import APIStreamError
-from groq_magic.client._sse import ServerSentEvent, SSEDecoder
-from groq_magic.client._stream import ChunkAccumulator
+from groq_magic.client import APIStreamError, ServerSentEvent, SSEDecoder, Stream
 
 # -- strategies ------------------------------------------------------------------------------
 
@@ -162,17 +161,11 @@ def _events(pieces: list[bytes]) -> list[ServerSentEvent]:
     return events + decoder.flush()
 
 
-def _drive(pieces: list[bytes]) -> ChunkAccumulator:
-    """What the Stream does with the pieces: decode, handle, then end-of-stream checks."""
-    decoder = SSEDecoder()
-    acc = ChunkAccumulator(0.0, None, None)
-    for piece in pieces:
-        for event in decoder.feed(piece):
-            if acc.done:
-                break
-            acc.handle(event)
-    acc.end_of_stream(decoder.flush())
-    return acc
+def _drive(pieces: list[bytes]) -> Stream:
+    """The pieces read through a Stream to the end, as they came off the network."""
+    stream = Stream(httpx.Response(200, content=iter(pieces)), started=0.0, secret=None)
+    stream.until_done()
+    return stream
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -184,15 +177,15 @@ def test_arbitrary_bytes_raise_only_the_typed_error(payload: bytes, cuts: list[i
     pieces = _split(payload, _cuts(cuts, len(payload)))
     failure: APIStreamError | None = None
     try:
-        acc = _drive(pieces)
+        read = _drive(pieces)
     except APIStreamError as exc:
         failure = exc
     if failure is not None:
         assert isinstance(failure.partial_text, str)
         assert "\n" not in str(failure)
         return
-    assert acc.done or acc.finish_reason is not None
-    assert isinstance(acc.text, str)
+    assert read.completed or read.finish_reason is not None
+    assert isinstance(read.text, str)
 
 
 @FUZZ
@@ -245,10 +238,10 @@ def test_valid_stream_split_anywhere_decodes_to_the_same_text(
     stream: tuple[str, bytes], cuts: list[int]
 ) -> None:
     text, payload = stream
-    acc = _drive(_split(payload, _cuts(cuts, len(payload))))
-    assert acc.text == text
-    assert acc.finish_reason == "stop"
-    assert acc.usage is not None
+    read = _drive(_split(payload, _cuts(cuts, len(payload))))
+    assert read.text == text
+    assert read.finish_reason == "stop"
+    assert read.usage is not None
 
 
 @FUZZ
@@ -260,10 +253,10 @@ def test_valid_stream_cut_short_keeps_a_prefix(stream: tuple[str, bytes], cut: i
     payload = payload[: cut % (len(payload) + 1)]
     failure: APIStreamError | None = None
     try:
-        acc = _drive([payload])
+        read = _drive([payload])
     except APIStreamError as exc:
         failure = exc
     if failure is not None:
         assert text.startswith(failure.partial_text)
         return
-    assert acc.text == text
+    assert read.text == text

@@ -102,8 +102,7 @@ ANSWER = {
 
 
 def test_the_answer_becomes_a_groq_tool_call_streamed_and_not() -> None:
-    from groq_magic.client import ChatCompletion
-    from groq_magic.client._sse import SSEDecoder
+    from groq_magic.client import ChatCompletion, SSEDecoder
 
     kind, body = tool_call_response(ANSWER, WEATHER, stream=False)
     assert kind == "application/json"

@@ -62,7 +62,7 @@ def test_cached_tokens_are_charged_at_the_cached_rate() -> None:
 
 
 def test_cached_tokens_from_a_pydantic_usage() -> None:
-    from groq_magic.client._models import CompletionUsage
+    from groq_magic.client import CompletionUsage
 
     usage = CompletionUsage.model_validate(
         {**USAGE, "prompt_tokens_details": {"cached_tokens": 1_000_000}}

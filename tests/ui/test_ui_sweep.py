@@ -13,7 +13,7 @@ import groq_magic
 from groq_magic.backend import Backend
 from groq_magic.chat import OptionsError
 from groq_magic.client import AsyncGroq, RateLimitError
-from groq_magic.client._retry import error_wait_hint as retry_after
+from groq_magic.client import error_wait_hint as retry_after
 from groq_magic.sweeps.runner import TABLE_COLUMNS, SharedBackoff, without_retries
 
 
