@@ -153,56 +153,64 @@ def _lookup(expr: str, namespace: Mapping[str, object]) -> str:
             expression=expr,
         )
     value: object = namespace[name]
-    pos = name_match.end()
     walked = name
-    for step in _STEP.finditer(expr, pos):
+    for step in _STEP.finditer(expr, name_match.end()):
         attr, index, dq_key, sq_key = step.groups()
-        walked_next = walked + step.group(0)
         if attr is not None:
-            if attr.startswith("__") and attr.endswith("__"):
-                raise TemplateError(
-                    f"{{{expr}}}: dunder attribute {attr!r} is not allowed in a prompt",
-                    expression=expr,
-                )
-            try:
-                got = getattr(value, attr, _MISSING)
-            except Exception as exc:  # a property that raises must not become a traceback
-                raise TemplateError(
-                    f"{{{expr}}}: reading {attr!r} failed: {type(exc).__name__}: {exc}",
-                    expression=expr,
-                ) from None
-            if got is _MISSING:
-                raise TemplateError(
-                    f"{{{expr}}}: {type(value).__name__} {walked!r} has no attribute {attr!r}",
-                    expression=expr,
-                )
-            value = got
+            value = _attribute(value, attr, expr, walked)
         else:
             key: object = (
                 int(index) if index is not None else (dq_key if dq_key is not None else sq_key)
             )
-            try:
-                value = value[key]  # type: ignore[index]
-            except (KeyError, IndexError) as exc:
-                kind = "index" if isinstance(exc, IndexError) else "key"
-                raise TemplateError(
-                    f"{{{expr}}}: {kind} {key!r} not found in {walked!r} ({type(value).__name__})",
-                    expression=expr,
-                ) from None
-            except TypeError:
-                raise TemplateError(
-                    f"{{{expr}}}: {type(value).__name__} {walked!r} cannot be indexed with {key!r}",
-                    expression=expr,
-                ) from None
-            except Exception as exc:  # a custom __getitem__ may raise anything
-                raise TemplateError(
-                    f"{{{expr}}}: indexing {walked!r} failed: {type(exc).__name__}: {exc}",
-                    expression=expr,
-                ) from None
-        walked = walked_next
+            value = _item(value, key, expr, walked)
+        walked += step.group(0)
     try:
         return value if isinstance(value, str) else str(value)
     except Exception as exc:  # a broken __str__ must not escape as a traceback
         raise TemplateError(
             f"{{{expr}}}: str() failed: {type(exc).__name__}: {exc}", expression=expr
+        ) from None
+
+
+def _attribute(value: object, attr: str, expr: str, walked: str) -> object:
+    """``value.attr`` for the reference ``expr`` (``walked`` is the part read so far)."""
+    if attr.startswith("__") and attr.endswith("__"):
+        raise TemplateError(
+            f"{{{expr}}}: dunder attribute {attr!r} is not allowed in a prompt",
+            expression=expr,
+        )
+    try:
+        got = getattr(value, attr, _MISSING)
+    except Exception as exc:  # a property that raises must not become a traceback
+        raise TemplateError(
+            f"{{{expr}}}: reading {attr!r} failed: {type(exc).__name__}: {exc}",
+            expression=expr,
+        ) from None
+    if got is _MISSING:
+        raise TemplateError(
+            f"{{{expr}}}: {type(value).__name__} {walked!r} has no attribute {attr!r}",
+            expression=expr,
+        )
+    return got
+
+
+def _item(value: object, key: object, expr: str, walked: str) -> object:
+    """``value[key]`` for the reference ``expr`` (``walked`` is the part read so far)."""
+    try:
+        return value[key]  # type: ignore[index]
+    except (KeyError, IndexError) as exc:
+        kind = "index" if isinstance(exc, IndexError) else "key"
+        raise TemplateError(
+            f"{{{expr}}}: {kind} {key!r} not found in {walked!r} ({type(value).__name__})",
+            expression=expr,
+        ) from None
+    except TypeError:
+        raise TemplateError(
+            f"{{{expr}}}: {type(value).__name__} {walked!r} cannot be indexed with {key!r}",
+            expression=expr,
+        ) from None
+    except Exception as exc:  # a custom __getitem__ may raise anything
+        raise TemplateError(
+            f"{{{expr}}}: indexing {walked!r} failed: {type(exc).__name__}: {exc}",
+            expression=expr,
         ) from None
