@@ -33,9 +33,7 @@ __all__ = [
     "REDACTED",
     "RedactingFilter",
     "StreamRedactor",
-    "forget_keys",
     "install_log_filter",
-    "known_keys",
     "looks_like_key",
     "redact",
     "redact_value",
@@ -69,18 +67,6 @@ def remember_key(value: object) -> None:
     with _lock:
         if key not in _keys:
             _keys = tuple(sorted((*_keys, key), key=len, reverse=True))
-
-
-def forget_keys() -> None:
-    """Drop every registered key (for tests; a kernel keeps what it has seen)."""
-    global _keys
-    with _lock:
-        _keys = ()
-
-
-def known_keys() -> int:
-    """How many keys are registered (never the keys themselves)."""
-    return len(_keys)
 
 
 def _suspect(text: str) -> bool:

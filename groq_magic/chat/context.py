@@ -137,15 +137,6 @@ class ContextBlock:
     tokens: int
     clipped: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        """``{"name", "kind", "tokens", "clipped"}`` (the text left out), for tables."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "tokens": self.tokens,
-            "clipped": self.clipped,
-        }
-
     def __repr__(self) -> str:
         clipped = " clipped" if self.clipped else ""
         return f"<ContextBlock {self.name} ({self.kind}) {self.tokens} tokens{clipped}>"
@@ -157,11 +148,6 @@ class Context:
 
     blocks: tuple[ContextBlock, ...] = ()
     notes: tuple[str, ...] = ()
-
-    @property
-    def tokens(self) -> int:
-        """The estimated tokens of every block together."""
-        return sum(block.tokens for block in self.blocks)
 
     @property
     def text(self) -> str:

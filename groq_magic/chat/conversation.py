@@ -192,28 +192,6 @@ class Conversation(BaseModel):
                     return i
         return None
 
-    def messages_for(
-        self,
-        prompt: str | dict[str, Any],
-        system: str | None = None,
-        *,
-        cell_id: str | None = None,
-        replaces: str | None = None,
-        history: bool = True,
-    ) -> list[dict[str, Any]]:
-        """The messages to send for ``prompt``: system, earlier turns, then the prompt.
-
-        ``system`` overrides the conversation's system prompt for this request.
-        When ``cell_id`` (or the turn id ``replaces``) matches a turn, only the
-        turns before it are included. ``history=False`` sends no earlier turns.
-        """
-        messages = self.window(system, cell_id=cell_id, replaces=replaces, history=history)
-        if isinstance(prompt, str):
-            messages.append({"role": "user", "content": prompt})
-        else:
-            messages.append(dict(prompt))
-        return messages
-
     def window(
         self,
         system: str | None = None,
@@ -404,16 +382,6 @@ class ChatStore:
             {"name": name, "turns": len(conv), "current": name == self.current_name}
             for name, conv in self.conversations.items()
         ]
-
-    def drop(self, name: str) -> Conversation:
-        """Forget a conversation; dropping the current one switches back to the default."""
-        conv = self.get(name)
-        del self.conversations[name]
-        if name == DEFAULT_CHAT:
-            self.conversations[DEFAULT_CHAT] = Conversation()
-        if self.current_name == name:
-            self.current_name = DEFAULT_CHAT
-        return conv
 
     def load(self, path: str | os.PathLike[str], name: str | None = None) -> Conversation:
         """Load a saved conversation as ``name`` (else its saved name) and make it current.

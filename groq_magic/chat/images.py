@@ -97,7 +97,6 @@ __all__ = [
     "as_image",
     "check_count",
     "encode_images",
-    "image_part",
     "load_image",
     "looks_like_image",
     "prepare_image",
@@ -227,15 +226,6 @@ class PreparedImage:
 
 
 # ---- public entry points ----------------------------------------------------------------
-
-
-def image_part(
-    source: object,
-    namespace: Mapping[str, object] | None = None,
-    **options: Unpack[ImageOptions],
-) -> dict[str, Any]:
-    """The Groq content part for ``source`` (use :func:`prepare_image` to get the note too)."""
-    return prepare_image(source, namespace, **options).part
 
 
 def prepare_image(

@@ -67,11 +67,6 @@ class ThinkSplitter:
         self._answer: list[str] = []
 
     @property
-    def inside(self) -> bool:
-        """True while the stream is inside a think block (the model is thinking)."""
-        return self._inside
-
-    @property
     def reasoning(self) -> str:
         """All reasoning returned so far."""
         return "".join(self._reasoning)

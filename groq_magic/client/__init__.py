@@ -31,7 +31,6 @@ its ``_modules``.
 """
 
 from ._batches import (
-    BATCH_STATUSES,
     TERMINAL_BATCH_STATUSES,
     Batch,
     BatchError,
@@ -90,7 +89,6 @@ from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import AsyncStream, Stream
 
 __all__ = [
-    "BATCH_STATUSES",
     "DEFAULT_BASE_URL",
     "ENDPOINT_NOT_FOUND",
     "MISSING_KEY_MESSAGE",

@@ -28,7 +28,6 @@ from ._models import ChatCompletion, NullableList, _Lenient
 from ._resource import AsyncResource, Call, SyncResource, Timeout, id_path, object_parser
 
 __all__ = [
-    "BATCH_STATUSES",
     "TERMINAL_BATCH_STATUSES",
     "AsyncBatches",
     "Batch",
@@ -45,16 +44,6 @@ __all__ = [
 
 BATCH_API = "Batch API"
 CHAT_ENDPOINT = "/v1/chat/completions"
-BATCH_STATUSES = (
-    "validating",
-    "failed",
-    "in_progress",
-    "finalizing",
-    "completed",
-    "expired",
-    "cancelling",
-    "cancelled",
-)
 TERMINAL_BATCH_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 
 

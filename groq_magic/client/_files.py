@@ -8,14 +8,13 @@ read into memory before the first attempt, so a retried upload sends the same by
 again (Groq's batch input files are at most 200 MB).
 
 ``files.content(id)`` returns a :class:`FileContent`: the file's bytes (it *is* a
-``bytes``), with the SDK's ``read()`` and ``text()`` and a ``json_lines()`` for JSONL.
+``bytes``), with the SDK's ``read()``, ``text()`` and ``write_to_file()``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeAlias, TypeVar
@@ -25,7 +24,7 @@ from pydantic import Field
 
 from groq_magic._files import FileReadError, read_bounded
 
-from ._exceptions import APIResponseValidationError, ArgumentError
+from ._exceptions import ArgumentError
 from ._models import NullableList, _Lenient
 from ._resource import (
     AsyncResource,
@@ -99,7 +98,7 @@ class FileContent(bytes):
     """A file's content: ``bytes``, plus the SDK's ``read()`` and ``text()``.
 
     ``text()`` is a method, as on the SDK's binary response, so code written for the
-    SDK runs unchanged; ``json_lines()`` parses a JSONL file line by line.
+    SDK runs unchanged.
     """
 
     def read(self) -> bytes:
@@ -109,26 +108,6 @@ class FileContent(bytes):
     def text(self) -> str:
         """The content decoded as UTF-8 (undecodable bytes become U+FFFD)."""
         return self.decode("utf-8", "replace")
-
-    def iter_lines(self) -> Iterator[str]:
-        """The non-blank lines of the decoded text, without their line ends."""
-        for line in self.text().splitlines():
-            if line.strip():
-                yield line
-
-    def json_lines(self) -> list[Any]:
-        """Each non-blank line parsed as JSON; a line that is not JSON is a typed error."""
-        parsed = []
-        for number, line in enumerate(self.text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                parsed.append(json.loads(line))
-            except ValueError:
-                raise APIResponseValidationError(
-                    f"line {number} of the file is not JSON: {line[:200]}"
-                ) from None
-        return parsed
 
     def write_to_file(self, path: str | os.PathLike[str]) -> None:
         """Write the content to ``path`` (the SDK's name for it)."""

@@ -280,10 +280,6 @@ class LocalServer:
                 log_path=self._log_path if running else None,
             )
 
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
-        """The last ``lines`` non-empty lines of the current server's log."""
-        return _read_tail(self._log_path, lines)
-
     # -- internals --------------------------------------------------------
 
     def _command(self, path: Path, port: int) -> list[str]:

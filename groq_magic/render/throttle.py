@@ -42,11 +42,6 @@ class UpdateThrottle:
         self._last_time: float | None = None
         self._last_length = 0
 
-    @property
-    def last_length(self) -> int:
-        """The length at the last update (0 before any)."""
-        return self._last_length
-
     def record(self, length: int) -> None:
         """Note an update the caller sent anyway (the initial or the final display)."""
         self._last_time = self.clock()

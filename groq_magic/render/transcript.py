@@ -50,11 +50,6 @@ class Transcript:
         """The answer so far."""
         return "".join(self.answer)
 
-    @property
-    def has_extras(self) -> bool:
-        """True when there is more than the answer to show."""
-        return bool(self.notes or self.tools or self.thinking)
-
     def add_answer(self, text: str) -> None:
         """A fragment of the answer."""
         self.answer.append(text)

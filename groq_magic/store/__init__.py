@@ -40,7 +40,7 @@ from groq_magic.store._db import (
     resolve_path,
 )
 from groq_magic.store._errors import ExportError, PriceFileError, StoreError
-from groq_magic.store._exchange import Exchange, scrub, scrub_text
+from groq_magic.store._exchange import Exchange, scrub_text
 from groq_magic.store._queries import NO_NOTEBOOK
 from groq_magic.store._restore import conversations_from_turns
 from groq_magic.store.export import export, export_markdown, export_notebook
@@ -77,6 +77,5 @@ __all__ = [
     "open_store",
     "parse_age",
     "resolve_path",
-    "scrub",
     "scrub_text",
 ]

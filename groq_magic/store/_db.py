@@ -315,11 +315,6 @@ class Store:
         """How many writes (exchanges and history edits) wait for the file."""
         return len(self._backlog)
 
-    @property
-    def fault(self) -> str | None:
-        """Why writes wait (one line), or None while the file takes them."""
-        return self._fault
-
     def _connection(self, wait: float | None = None) -> sqlite3.Connection:
         """The open connection (opened now if need be), its busy timeout ``wait`` seconds.
 

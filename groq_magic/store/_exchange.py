@@ -2,7 +2,7 @@
 
 An :class:`Exchange` is plain data (no IPython, no network): the request body
 sent, what came back, and where it belongs (chat, cell, notebook). Before
-anything is written, :func:`scrub` removes credentials twice over: the body goes
+anything is written, :func:`dumps` removes credentials twice over: the body goes
 through :func:`~groq_magic.chat.options.strip_secrets` (credential-named fields
 dropped, whole-value keys redacted), then every string has the keys in force,
 key-shaped parts and ``Bearer`` credentials replaced by ``[redacted]``
@@ -32,24 +32,14 @@ __all__ = [
     "join_tool_calls",
     "prompt_of",
     "safe_json",
-    "scrub",
     "scrub_text",
     "split_tool_calls",
 ]
-
-STATUSES = ("complete", "interrupted", "incomplete", "error")
-"""What an exchange's ``status`` can be: the result statuses plus ``error`` (nothing usable)."""
 
 
 def scrub_text(text: str) -> str:
     """``text`` with keys in force, key-shaped words and ``Bearer`` credentials masked."""
     return redact(text)
-
-
-def scrub(value: Any) -> Any:
-    """A copy of ``value`` (dicts, lists, scalars) that is safe to store: no credential in it."""
-    # New containers, shared leaves: nothing the caller (or a memo) holds is changed.
-    return redact_value(strip_secrets(value))
 
 
 def _json(value: Any, *, sort_keys: bool = False) -> str:
@@ -138,7 +128,8 @@ class Exchange:
     """One request and its outcome, as written to (and read back from) the store.
 
     ``base_url`` is the full server URL: it makes the cache key, and only its host
-    is stored. ``status`` is one of :data:`STATUSES`. ``history`` is False for a
+    is stored. ``status`` is ``complete``, ``interrupted``, ``incomplete`` (the result
+    statuses) or ``error`` (nothing usable). ``history`` is False for a
     ``--no-history`` cell (its turn never entered the conversation). ``messages``
     holds the turn's own messages when it made more than a prompt and an answer
     (tool calls and tool results); ``user_message`` is the user message as sent
@@ -247,27 +238,6 @@ class Exchange:
             request_id=result.request_id,
             created=turn.created_at if turn is not None else _now(),
         )
-
-    def to_chat_result(self, **kwargs: Any) -> ChatResult:
-        """A :class:`~groq_magic.chat.ChatResult` for a replayed answer.
-
-        ``kwargs`` go to its constructor (``validator``, ``json_mode``...).
-        """
-        from groq_magic.chat.result import ChatResult
-
-        options: dict[str, Any] = {
-            "model": self.model,
-            "usage": self.usage,
-            "timings": self.timings,
-            "finish_reason": self.finish_reason,
-            "request": self.request,
-            "status": self.status,
-            "error": self.error,
-            "reasoning": self.reasoning,
-            "request_id": self.request_id,
-        }
-        options.update(kwargs)
-        return ChatResult(self.answer, **options)
 
     def stored_user_message(self) -> dict[str, Any]:
         """The user message to restore: as given, else the request's last user message."""

@@ -51,11 +51,6 @@ class ModelPrice:
     output: float | None = None
     cached_input: float | None = None
 
-    @property
-    def known(self) -> bool:
-        """True when both the input and the output rate are known."""
-        return self.input is not None and self.output is not None
-
 
 @dataclass(frozen=True)
 class PriceTable:

@@ -9,8 +9,8 @@ Keep buttons, a one-line message, the answer area and a "copy as cell" text.
   :meth:`ChatOptions.bounds <groq_magic.chat.ChatOptions.bounds>`; nothing here
   repeats a bound. The seed has no bounds in the options model, so it is an
   integer box rather than a slider with invented ends.
-- **Unset stays unset.** A slider rests at the server's default
-  (:data:`RESTING`) and its value is sent only once it was set: by the cell's
+- **Unset stays unset.** A slider rests at the server's default (the knob
+  table's ``Slider.rest``) and its value is sent only once it was set: by the cell's
   flags or by the user moving it. The copy-as-cell line says the same.
 - **Out of range from code.** ipywidgets clamps ``slider.value = 5`` silently to
   ``max``. The panel's sliders refuse such a value instead: the slider keeps its
@@ -57,13 +57,12 @@ from groq_magic.render import is_live_kernel
 from groq_magic.render.notebook import DisplayFunction
 from groq_magic.session import GroqSession
 from groq_magic.ui.answer import AnswerSink
-from groq_magic.ui.panel_state import RESTING, PanelState, model_choices, out_of_range
+from groq_magic.ui.panel_state import PanelState, model_choices, out_of_range
 from groq_magic.ui.panel_view import PanelView
 from groq_magic.ui.schedule import DEBOUNCE, Cancellable, Scheduler, kernel_scheduler
 
 __all__ = [
     "DEBOUNCE",
-    "RESTING",
     "AnswerSink",
     "ParameterPanel",
     "Scheduler",

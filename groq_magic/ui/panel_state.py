@@ -21,16 +21,12 @@ from groq_magic.knobs import SLIDER_KNOBS
 
 __all__ = [
     "CONTROLS",
-    "RESTING",
     "SLIDERS",
     "PanelState",
     "SliderSpec",
     "model_choices",
     "out_of_range",
 ]
-
-RESTING: dict[str, float] = {k.name: k.slider.rest for k in SLIDER_KNOBS if k.slider}
-"""Where an unset slider rests: the server's own defaults (not bounds; not sent until moved)."""
 
 SLIDERS: tuple[str, ...] = tuple(k.name for k in SLIDER_KNOBS)
 """The options shown as sliders, in the knob table's order."""

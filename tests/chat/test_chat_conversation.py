@@ -38,30 +38,30 @@ def test_turn_defaults() -> None:
     assert Turn(prompt="hi").id != t.id
 
 
-def test_window_is_system_then_turns_then_prompt() -> None:
+def test_window_is_system_then_turns() -> None:
     conv = Conversation(system="be brief")
     conv.record(turn("q1", "a1", "A"))
     conv.record(turn("q2", "a2", "B"))
-    assert contents(conv.messages_for("q3")) == [
+    assert contents(conv.window()) == [
         ("system", "be brief"),
         ("user", "q1"),
         ("assistant", "a1"),
         ("user", "q2"),
         ("assistant", "a2"),
-        ("user", "q3"),
     ]
 
 
 def test_cell_system_overrides_conversation_system() -> None:
     conv = Conversation(system="conv")
-    assert contents(conv.messages_for("q", system="cell"))[0] == ("system", "cell")
-    assert contents(Conversation().messages_for("q")) == [("user", "q")]
+    assert contents(conv.window(system="cell")) == [("system", "cell")]
+    assert contents(conv.window()) == [("system", "conv")]
+    assert Conversation().window() == []
 
 
-def test_no_history_sends_only_system_and_prompt() -> None:
+def test_no_history_sends_only_the_system_prompt() -> None:
     conv = Conversation(system="s")
     conv.record(turn("q1", "a1"))
-    assert contents(conv.messages_for("q2", history=False)) == [("system", "s"), ("user", "q2")]
+    assert contents(conv.window(history=False)) == [("system", "s")]
 
 
 def test_rerun_cell_replaces_its_turn_in_place() -> None:
@@ -69,8 +69,7 @@ def test_rerun_cell_replaces_its_turn_in_place() -> None:
     conv.record(turn("A v1", "a1", "A"))
     conv.record(turn("B", "b", "B"))
     # Re-running A: the window is only what came before A's old turn.
-    window = conv.messages_for("A v2", cell_id="A")
-    assert contents(window) == [("user", "A v2")]
+    assert conv.window(cell_id="A") == []
     index = conv.record(turn("A v2", "a2", "A"))
     assert index == 0
     assert [t.prompt for t in conv.turns] == ["A v2", "B"]
@@ -80,8 +79,8 @@ def test_rerun_middle_cell_keeps_earlier_turns_in_window() -> None:
     conv = Conversation()
     for cell in "ABC":
         conv.record(turn(f"q{cell}", f"a{cell}", cell))
-    window = conv.messages_for("qB2", cell_id="B")
-    assert contents(window) == [("user", "qA"), ("assistant", "aA"), ("user", "qB2")]
+    window = conv.window(cell_id="B")
+    assert contents(window) == [("user", "qA"), ("assistant", "aA")]
     conv.record(turn("qB2", "aB2", "B"))
     assert [t.prompt for t in conv.turns] == ["qA", "qB2", "qC"]
     assert len(conv) == 3
@@ -92,7 +91,7 @@ def test_turns_without_cell_id_always_append() -> None:
     conv.record(turn("q", "a"))
     conv.record(turn("q", "a"))
     assert len(conv) == 2
-    assert len(conv.messages_for("q")) == 5
+    assert len(conv.window()) == 4
 
 
 def test_new_cell_appends() -> None:
@@ -106,10 +105,10 @@ def test_building_a_window_never_mutates_history() -> None:
     conv = Conversation(system="s")
     conv.record(turn("q1", "a1", "A"))
     before = conv.to_json()
-    window = conv.messages_for("q2", cell_id="A")
+    window = conv.window(cell_id="A")
     window.append({"role": "user", "content": "tamper"})
     window[0]["content"] = "tamper"
-    conv.messages_for("q3")[1]["content"] = "tamper"
+    conv.window()[1]["content"] = "tamper"
     assert conv.to_json() == before
 
 
@@ -117,30 +116,21 @@ def test_interrupted_turn_is_kept_marked_and_in_later_windows() -> None:
     conv = Conversation()
     conv.record(turn("long", "partial ans", "A", status="interrupted"))
     assert conv.turns[0].status == "interrupted"
-    assert contents(conv.messages_for("next")) == [
-        ("user", "long"),
-        ("assistant", "partial ans"),
-        ("user", "next"),
-    ]
+    assert contents(conv.window()) == [("user", "long"), ("assistant", "partial ans")]
     assert conv.table_rows()[0]["status"] == "interrupted"
 
 
 def test_empty_partial_answer_sends_no_assistant_message() -> None:
     conv = Conversation()
     conv.record(turn("q", "", status="interrupted"))
-    assert contents(conv.messages_for("q2")) == [("user", "q"), ("user", "q2")]
+    assert contents(conv.window()) == [("user", "q")]
 
 
 def test_user_message_as_sent_is_replayed() -> None:
     conv = Conversation()
     msg = {"role": "user", "content": "q (reply in JSON)"}
     conv.record(Turn(prompt="q", user_message=msg, answer="{}"))
-    assert conv.messages_for("x")[0] == msg
-
-
-def test_prompt_may_be_a_message_dict() -> None:
-    msg = {"role": "user", "content": [{"type": "text", "text": "hi"}]}
-    assert Conversation().messages_for(msg) == [msg]
+    assert conv.window()[0] == msg
 
 
 def test_undo_returns_the_removed_turn() -> None:
@@ -164,8 +154,8 @@ def test_retry_returns_last_turn_and_replacing_by_id_works() -> None:
     assert last.prompt == "2"
     assert ChatOptions.from_snapshot(last.options).temperature == 0.7
     assert len(conv) == 2  # retry itself changes nothing
-    window = conv.messages_for(last.prompt, replaces=last.id)
-    assert contents(window) == [("user", "1"), ("assistant", "a"), ("user", "2")]
+    window = conv.window(replaces=last.id)
+    assert contents(window) == [("user", "1"), ("assistant", "a")]
     conv.record(turn("2", "b2"), replaces=last.id)
     assert [t.answer for t in conv.turns] == ["a", "b2"]
     with pytest.raises(EmptyConversationError):
@@ -372,15 +362,3 @@ def test_store_load_installs_under_saved_or_given_name(tmp_path: Path) -> None:
     assert store.current_name == "copy"
     assert again is not loaded
     assert len(store.get("research")) == 2
-
-
-def test_store_drop() -> None:
-    store = ChatStore()
-    store.use("x")
-    store.drop("x")
-    assert store.current_name == DEFAULT_CHAT
-    with pytest.raises(UnknownChatError):
-        store.drop("x")
-    store.current.record(turn("q", "a"))
-    store.drop(DEFAULT_CHAT)
-    assert len(store.current) == 0

@@ -23,7 +23,6 @@ from groq_magic.chat.errors import ChatError, TemplateError
 from groq_magic.chat.images import (
     ImageError,
     ImageLimits,
-    image_part,
     prepare_image,
     prepare_images,
 )
@@ -62,6 +61,11 @@ def decode(part: dict[str, Any]) -> tuple[bytes, Image.Image]:
     image = Image.open(io.BytesIO(data))
     assert header == f"data:{Image.MIME[image.format]};base64"
     return data, image
+
+
+def part_of(source: Any, namespace: dict[str, Any] | None = None, **options: Any) -> Any:
+    """The content part for ``source``, as a request carries it."""
+    return prepare_image(source, namespace, **options).part
 
 
 def error_line(excinfo: pytest.ExceptionInfo[ImageError]) -> str:
@@ -139,18 +143,18 @@ def test_a_file_is_sent_byte_for_byte(photo: Path, as_path: Any) -> None:
 
 def test_a_loopback_url_is_fetched_and_inlined(web: str) -> None:
     # Groq's servers cannot reach 127.0.0.1, so the image travels in the request.
-    data, image = decode(image_part(f"{web}/cat.png"))
+    data, image = decode(part_of(f"{web}/cat.png"))
     assert data == PNG_GRAPHIC
     assert image.size == (120, 80)
 
 
 def test_a_url_in_link_mode_is_checked_and_sent_as_is(web: str) -> None:
-    assert image_part(f"{web}/cat.png", url_mode="link") == {
+    assert part_of(f"{web}/cat.png", url_mode="link") == {
         "type": "image_url",
         "image_url": {"url": f"{web}/cat.png"},
     }
     # A server that refuses HEAD is asked with a GET whose body is not read.
-    assert image_part(f"{web}/no-head/cat.png", url_mode="link")["image_url"]["url"].endswith(
+    assert part_of(f"{web}/no-head/cat.png", url_mode="link")["image_url"]["url"].endswith(
         "/no-head/cat.png"
     )
 
@@ -180,7 +184,7 @@ def test_a_figure_is_saved_as_png() -> None:
         figure.subplots().plot([1, 3, 2])
     except ImportError:
         figure = FakeFigure()
-    _, image = decode(image_part(figure))
+    _, image = decode(part_of(figure))
     assert image.format == "PNG"
     assert 100 < image.size[0] <= 300
 
@@ -189,30 +193,30 @@ def test_raw_bytes_of_each_format() -> None:
     picture = Image.new("RGB", (40, 30), "green")
     for fmt in ("PNG", "JPEG", "GIF", "WEBP"):
         data = encoded(picture, fmt)
-        sent, image = decode(image_part(data))
+        sent, image = decode(part_of(data))
         assert sent == data
         assert (image.format, image.size) == (fmt, (40, 30))
-    assert decode(image_part(bytearray(PNG_GRAPHIC)))[0] == PNG_GRAPHIC
+    assert decode(part_of(bytearray(PNG_GRAPHIC)))[0] == PNG_GRAPHIC
 
 
 def test_objects_with_repr_png() -> None:
-    assert decode(image_part(ReprPNG(PNG_GRAPHIC)))[0] == PNG_GRAPHIC
-    assert decode(image_part(ReprPNG(PNG_GRAPHIC, metadata=True)))[0] == PNG_GRAPHIC
+    assert decode(part_of(ReprPNG(PNG_GRAPHIC)))[0] == PNG_GRAPHIC
+    assert decode(part_of(ReprPNG(PNG_GRAPHIC, metadata=True)))[0] == PNG_GRAPHIC
 
 
 def test_ipython_display_image(photo: Path) -> None:
     from IPython.display import Image as DisplayImage
 
-    assert decode(image_part(DisplayImage(filename=str(photo))))[0] == photo.read_bytes()
-    assert decode(image_part(DisplayImage(data=PNG_GRAPHIC)))[0] == PNG_GRAPHIC
+    assert decode(part_of(DisplayImage(filename=str(photo))))[0] == photo.read_bytes()
+    assert decode(part_of(DisplayImage(data=PNG_GRAPHIC)))[0] == PNG_GRAPHIC
 
 
 def test_a_variable_name_and_a_data_url(photo: Path) -> None:
     namespace = {"pic": Image.open(photo), "fig": FakeFigure()}
-    assert decode(image_part("pic", namespace))[1].size == (640, 480)
-    assert decode(image_part("fig", namespace))[1].size == (300, 200)
-    url = image_part(PNG_GRAPHIC)["image_url"]["url"]
-    assert image_part(url)["image_url"]["url"] == url
+    assert decode(part_of("pic", namespace))[1].size == (640, 480)
+    assert decode(part_of("fig", namespace))[1].size == (300, 200)
+    url = part_of(PNG_GRAPHIC)["image_url"]["url"]
+    assert part_of(url)["image_url"]["url"] == url
 
 
 def test_a_caller_pil_image_is_not_changed(photo: Path) -> None:
@@ -316,10 +320,10 @@ def test_more_images_than_allowed_fail_before_any_is_read(tmp_path: Path) -> Non
 
 def test_a_path_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ImageError) as excinfo:
-        image_part(str(tmp_path / "nope.png"))
+        part_of(str(tmp_path / "nope.png"))
     assert error_line(excinfo) == f"{tmp_path / 'nope.png'}: no such file"
     with pytest.raises(ImageError) as excinfo:
-        image_part("chart", {"other": 1})
+        part_of("chart", {"other": 1})
     assert error_line(excinfo) == "chart: no such file or notebook variable"
 
 
@@ -327,7 +331,7 @@ def test_a_file_that_is_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("just text")
     with pytest.raises(ImageError) as excinfo:
-        image_part(path)
+        part_of(path)
     assert error_line(excinfo) == f"{path}: not an image (Pillow cannot identify it)"
 
 
@@ -337,7 +341,7 @@ def test_an_unreachable_url() -> None:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/cat.png"
     with pytest.raises(ImageError) as excinfo:
-        image_part(url)
+        part_of(url)
     assert error_line(excinfo).startswith(f"{url}: unreachable (")
 
 
@@ -347,29 +351,29 @@ def test_a_url_that_never_answers() -> None:
         sock.listen()  # connections queue, nobody answers
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/cat.png"
         with pytest.raises(ImageError) as excinfo:
-            image_part(url, timeout=0.2)
+            part_of(url, timeout=0.2)
     assert error_line(excinfo) == f"{url}: unreachable (no answer within 0.2 s)"
 
 
 @pytest.mark.parametrize("mode", ["auto", "link"])
 def test_a_url_that_is_not_an_image(web: str, mode: Any) -> None:
     with pytest.raises(ImageError) as excinfo:
-        image_part(f"{web}/page.html", url_mode=mode)
+        part_of(f"{web}/page.html", url_mode=mode)
     assert error_line(excinfo) == f"{web}/page.html: not an image (content type text/html)"
     with pytest.raises(ImageError) as excinfo:
-        image_part(f"{web}/gone.png", url_mode=mode)
+        part_of(f"{web}/gone.png", url_mode=mode)
     assert error_line(excinfo) == f"{web}/gone.png: HTTP 404 Not Found"
 
 
 def test_a_variable_that_is_not_an_image() -> None:
     with pytest.raises(ImageError) as excinfo:
-        image_part("df", {"df": [1, 2]})
+        part_of("df", {"df": [1, 2]})
     assert error_line(excinfo).startswith("df: a list is not an image (give a path,")
     with pytest.raises(ImageError) as excinfo:
-        image_part(b"not an image")
+        part_of(b"not an image")
     assert error_line(excinfo).startswith("bytes: not an image (give a path,")
     with pytest.raises(ImageError) as excinfo:
-        image_part(ReprPNG(None))
+        part_of(ReprPNG(None))
     assert error_line(excinfo).startswith("ReprPNG: not an image (")
 
 
@@ -453,7 +457,7 @@ def test_history_round_trips_images(tmp_path: Path) -> None:
     conversation.record(Turn(prompt=parts.text, user_message=parts.message, answer="Red."))
     loaded = Conversation.load(conversation.save(tmp_path / "chat.json"))
     assert loaded.turns[0].user_message == parts.message
-    window = loaded.messages_for("And now?")
+    window = loaded.window()
     assert window[0] == parts.message
     assert image_stats(window).count == 1
 

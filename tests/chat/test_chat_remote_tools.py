@@ -69,7 +69,8 @@ def test_clashing_names_are_prefixed_with_their_server() -> None:
     add_remote_tools(
         box, [remote("web", "search"), remote("web", "fetch"), remote("docs", "fetch")]
     )
-    assert box.names == ["search", "web__search", "web__fetch", "docs__fetch"]
+    offered = [definition["function"]["name"] for definition in box.definitions]
+    assert offered == ["search", "web__search", "web__fetch", "docs__fetch"]
     assert box["docs__fetch"].remote_name == "fetch"  # type: ignore[attr-defined]
 
 

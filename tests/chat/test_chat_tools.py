@@ -85,6 +85,11 @@ def get_weather(
     return f"12°C in {place.city} ({unit.value}, {days}, {mode}, {hours})"
 
 
+def tool_names(box: ToolBox) -> list[str]:
+    """The names a request offers the model, in order."""
+    return [definition["function"]["name"] for definition in box.definitions]
+
+
 def params(fn: Any) -> dict[str, Any]:
     schema = describe_tool(fn)["function"]["parameters"]
     assert isinstance(schema, dict)
@@ -379,7 +384,7 @@ def test_a_lambda_needs_a_name() -> None:
     with pytest.raises(ToolError, match="has no name a model can call"):
         describe_tool(lambda x: x)
     box = resolve_tools(["double"], {"double": lambda x: x * 2})
-    assert box.names == ["double"]
+    assert tool_names(box) == ["double"]
     [outcome] = box.run([ToolCall("c", "double", '{"x": "ab"}')])
     assert outcome.result == "abab"
 
@@ -390,7 +395,7 @@ def test_a_lambda_needs_a_name() -> None:
 def test_resolve_tools_finds_functions_in_the_namespace() -> None:
     box = resolve_tools([" get_weather", "get_weather", "w"], {"get_weather": get_weather,
                                                             "w": get_weather})  # fmt: skip
-    assert box.names == ["get_weather"]
+    assert tool_names(box) == ["get_weather"]
     assert box.definitions == [describe_tool(get_weather)]
     assert "get_weather" in box
     assert len(box) == 1
@@ -502,12 +507,12 @@ def test_what_other_servers_send_is_absorbed() -> None:
     ]
 
 
-def test_add_chunk_and_calls_from_message() -> None:
+def test_chunk_deltas_and_calls_from_message() -> None:
     chunk = ChatCompletionChunk.model_validate(
         {"choices": [{"index": 0, "delta": {"tool_calls": call_deltas(["{}"])}}]}
     )
     acc = ToolCallAccumulator()
-    acc.add_chunk(chunk)
+    acc.add(chunk.choices[0].delta.tool_calls)  # pydantic models, as a stream gives them
     assert acc.calls == [ToolCall("call_1", "get_weather", "{}")]
     message = {"tool_calls": [{"id": "c9", "type": "function",
                                "function": {"name": "f", "arguments": '{"a": 1}'}}]}  # fmt: skip
@@ -531,7 +536,8 @@ def test_streamed_calls_end_to_end_through_the_client(
         **ToolBox([get_weather]).request_fields(),
     )  # fmt: skip
     for chunk in stream:
-        acc.add_chunk(chunk)
+        for choice in chunk.choices:
+            acc.add(choice.delta.tool_calls)
     assert stream.finish_reason == "tool_calls"
     [outcome] = ToolBox([get_weather]).run(acc.calls)
     assert outcome.error is None
@@ -862,4 +868,4 @@ def test_tool_objects_pass_through() -> None:
     made = make_tool(get_weather)
     assert isinstance(made, Tool)
     assert make_tool(made) is made
-    assert resolve_tools(["t"], {"t": made}).names == ["get_weather"]
+    assert tool_names(resolve_tools(["t"], {"t": made})) == ["get_weather"]

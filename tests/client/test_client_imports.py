@@ -24,7 +24,7 @@ PUBLIC = {
     "FileObject", "FileList", "FileDeleted", "FileContent",
     "Batch", "BatchList", "BatchRequestCounts", "BatchErrors", "BatchError",
     "BatchOutputLine", "BatchLineResponse", "BatchLineError", "parse_batch_output",
-    "BATCH_STATUSES", "TERMINAL_BATCH_STATUSES",
+    "TERMINAL_BATCH_STATUSES",
     # For the layers above (nothing outside the package imports its _modules).
     "error_wait_hint", "error_is_retryable", "error_retry_delay", "backoff_delay",
     "status_error_class", "ENDPOINT_NOT_FOUND", "Secret", "resolve_base_url",

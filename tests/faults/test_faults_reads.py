@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys import forget_keys
 from scripted_server import ScriptedServer
 
 from groq_magic._files import FileReadError, read_bounded
-from groq_magic._keys import forget_keys
 from groq_magic.backend import read_dotenv_key
 from groq_magic.chat.conversation import MAX_CHAT_FILE_BYTES
 from groq_magic.chat.images import MAX_IMAGE_FILE_BYTES

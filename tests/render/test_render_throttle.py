@@ -14,7 +14,7 @@ def test_first_text_is_sent_at_once_after_the_interval() -> None:
     clock = FakeClock()
     throttle = UpdateThrottle(min_interval=0.05, growth=0.15, clock=clock)
     assert throttle.should_update(1)
-    assert throttle.last_length == 1
+    assert throttle.threshold() == 1 + throttle.min_growth  # the update at 1 was recorded
 
 
 def test_interval_blocks_updates_that_come_too_soon() -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys import forget_keys
 from scripted_server import ScriptedServer, chunk_events, sse_reply
 from turn_replies import tool_reply
 
-from groq_magic._keys import forget_keys
 from groq_magic.chat.conversation import FILE_FORMAT, FILE_VERSION
 
 WIPED: list[str] = []

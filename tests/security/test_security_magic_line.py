@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys import forget_keys
 from scripted_server import ScriptedServer, chunk_events, sse_reply
-
-from groq_magic._keys import forget_keys
 
 CODE = "{__import__('os').system('touch {target}')}"
 

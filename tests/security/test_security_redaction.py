@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys import forget_keys
 from scripted_server import ScriptedServer, chunk_events, completion_reply, error_reply, sse_reply
 from turn_replies import tool_reply
 
-from groq_magic._keys import StreamRedactor, forget_keys, redact, remember_key
+from groq_magic._keys import StreamRedactor, redact, remember_key
 
 ODD_KEY = "myserverkey_ABCDEFGHIJ1234567890"
 PIECES = ("myserverkey_ABCDE", "FGHIJ1234567890")

@@ -136,20 +136,6 @@ def test_a_streamed_answer_replays_for_a_non_streamed_request(
     assert store.replay(make_request(), "http://127.0.0.1:8080/v1") is None
 
 
-def test_a_replayed_exchange_becomes_a_chat_result(
-    store: Store, make_exchange: MakeExchange, make_request: MakeRequest
-) -> None:
-    store.record(make_exchange(reasoning="hmm", request_id="req_9"))
-    found = store.replay(make_request(), BASE_URL)
-    assert found is not None
-    result = found.to_chat_result()
-    assert result.text == "Blue."
-    assert result.status == "complete"
-    assert result.reasoning == "hmm"
-    assert result.usage_dict["total_tokens"] == 15
-    assert result.request["messages"][0]["content"] == "Name a colour."
-
-
 def test_cache_info_and_clear(store: Store, make_exchange: MakeExchange) -> None:
     now = datetime.now(timezone.utc)
     store.record(make_exchange("old", created=now - timedelta(days=10)))

@@ -39,7 +39,6 @@ PUBLIC = {
     "open_store",
     "parse_age",
     "resolve_path",
-    "scrub",
     "scrub_text",
 }
 

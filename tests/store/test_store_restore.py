@@ -55,7 +55,10 @@ class Kernel:
             Exchange(
                 request={
                     "model": turn.model,
-                    "messages": self.conv.messages_for(prompt, cell_id=cell_id),
+                    "messages": [
+                        *self.conv.window(cell_id=cell_id),
+                        {"role": "user", "content": prompt},
+                    ],
                 },
                 answer=answer,
                 status=status,
@@ -161,7 +164,7 @@ def test_the_system_prompt_and_user_message_come_back(store: Store) -> None:
     restored = kernel.restored()
     assert restored.system == "Answer in French."
     assert restored.turns[0].user_message["content"] == image
-    assert restored.messages_for("Next?")[:2] == kernel.conv.messages_for("Next?")[:2]
+    assert restored.window()[:2] == kernel.conv.window()[:2]
 
 
 def test_chats_and_notebooks_stay_apart(store: Store) -> None:

@@ -11,9 +11,9 @@ import pytest
 from groq_magic.chat import ChatOptions
 from groq_magic.chat.errors import OptionsError
 from groq_magic.chat.line import cell_line
+from groq_magic.knobs import SLIDER_KNOBS
 from groq_magic.ui.panel_state import (
     CONTROLS,
-    RESTING,
     SLIDERS,
     PanelState,
     model_choices,
@@ -42,8 +42,10 @@ def test_every_control_has_a_value_and_unset_sliders_rest_at_the_servers_default
     state = state_for(model="alpha", top_p=0.5)
     assert set(state.values) == set(CONTROLS)
     assert state.values["top_p"] == 0.5
-    for name in set(SLIDERS) - {"top_p"}:
-        assert state.values[name] == RESTING[name]
+    for knob in SLIDER_KNOBS:  # the others rest where the server's defaults are
+        if knob.name != "top_p":
+            assert knob.slider is not None
+            assert state.values[knob.name] == knob.slider.rest
     assert state.explicit == {"top_p"}
     assert (state.values["seed"], state.values["system"], state.values["stop"]) == (0, "", [])
 

@@ -4,7 +4,7 @@ One tool round, in the order the engine uses these names::
 
     box = resolve_tools(["get_weather"], user_ns)     # --tools: names -> ToolBox (or ToolError)
     body.update(box.request_fields("auto"))           # tools + tool_choice (never response_format)
-    acc = ToolCallAccumulator()                       # streamed: acc.add_chunk(chunk) per chunk
+    acc = ToolCallAccumulator()                       # streamed: acc.add(delta.tool_calls)
     calls = acc.calls                                 # non-streamed: calls_from_message(message)
     outcomes = box.run(calls)                         # or: await box.arun(calls)
     history += [assistant_message(text, calls), *tool_messages(outcomes)]

@@ -81,11 +81,6 @@ class ToolOutcome:
     server_side: bool = False
     server: str | None = None  # the MCP server whose tool this is (None: a notebook function)
 
-    @property
-    def ok(self) -> bool:
-        """True when the function ran and returned."""
-        return self.error is None
-
     def as_dict(self) -> dict[str, Any]:
         """``{"name", "arguments", "result", "error", "seconds"}``: what ChatResult lists
         (and ``"server"`` for an MCP server's tool)."""
@@ -149,11 +144,6 @@ class ToolBox:
             raise ToolError(f"--tools: at most {MAX_TOOLS} tools in one request")
         self._tools.setdefault(new.name, new)
         return self._tools[new.name]
-
-    @property
-    def names(self) -> list[str]:
-        """The tool names, in the order they were added."""
-        return list(self._tools)
 
     @property
     def definitions(self) -> list[dict[str, Any]]:

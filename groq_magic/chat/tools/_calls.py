@@ -104,12 +104,6 @@ class ToolCallAccumulator:
         for delta in deltas:
             self._add_one(delta)
 
-    def add_chunk(self, chunk: Any) -> None:
-        """Take the tool-call deltas of a whole chunk (its first choice's only)."""
-        for choice in field_of(chunk, "choices") or ():
-            if not field_of(choice, "index"):
-                self.add(field_of(field_of(choice, "delta"), "tool_calls"))
-
     def _add_one(self, delta: Any) -> None:
         index = field_of(delta, "index")
         index = index if isinstance(index, int) else len(self._slots)
