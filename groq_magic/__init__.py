@@ -7,10 +7,10 @@ the public names below are resolved lazily through ``__getattr__``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from groq_magic._keys import install_log_filter
+from groq_magic._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -69,13 +69,7 @@ if TYPE_CHECKING:
 install_log_filter()
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'groq_magic' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def load_ipython_extension(ipython: Any) -> None:

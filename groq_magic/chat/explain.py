@@ -37,6 +37,21 @@ KEY_HINT = "set GROQ_API_KEY (or run %groq login) with a key from https://consol
 MODELS_HINT = "%groq models lists the models this server offers"
 
 
+# Errors whose kind alone says what to do, in the order they are tried (a timeout is
+# also a connection error: the more precise hint comes first).
+_HINTS_BY_KIND: tuple[tuple[type[APIError], str], ...] = (
+    (RateLimitError, "rate limited: wait a moment and re-run the cell"),
+    (
+        CapacityExceededError,
+        "the flex tier is full: try again later or pass service_tier='on_demand'",
+    ),
+    (APITimeoutError, "the server did not answer in time; re-run the cell"),
+    (APIStreamError, "the partial answer was kept and marked incomplete; %groq retry re-runs it"),
+    (APIConnectionError, "check the network, or GROQ_BASE_URL if you set one"),
+    (InternalServerError, "the server failed (already retried); re-run the cell later"),
+)
+
+
 def hint_for(exc: APIError) -> str | None:
     """The next step for this error, or None when there is nothing useful to say."""
     code = exc.code or ""
@@ -50,22 +65,12 @@ def hint_for(exc: APIError) -> str | None:
         return "the model's JSON did not match; the failed generation is shown below"
     if exc.status_code == 400 and _TEXT_ONLY.search(exc.message):
         return VISION_HINT
-    if isinstance(exc, RequestTooLargeError) or code == "context_length_exceeded":
+    too_long = code == "context_length_exceeded" or exc.param == "messages"
+    if isinstance(exc, RequestTooLargeError) or too_long:
         return "the conversation is too long: %groq reset, %groq undo, or --no-history"
-    if exc.param == "messages":
-        return "the conversation is too long: %groq reset, %groq undo, or --no-history"
-    if isinstance(exc, RateLimitError):
-        return "rate limited: wait a moment and re-run the cell"
-    if isinstance(exc, CapacityExceededError):
-        return "the flex tier is full: try again later or pass service_tier='on_demand'"
-    if isinstance(exc, APITimeoutError):
-        return "the server did not answer in time; re-run the cell"
-    if isinstance(exc, APIStreamError):
-        return "the partial answer was kept and marked incomplete; %groq retry re-runs it"
-    if isinstance(exc, APIConnectionError):
-        return "check the network, or GROQ_BASE_URL if you set one"
-    if isinstance(exc, InternalServerError):
-        return "the server failed (already retried); re-run the cell later"
+    for kind, hint in _HINTS_BY_KIND:
+        if isinstance(exc, kind):
+            return hint
     return None
 
 

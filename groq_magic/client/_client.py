@@ -38,7 +38,8 @@ from ._exceptions import (
 from ._files import AsyncFiles, Files, Multipart
 from ._models import ChatCompletion, Model, ModelList
 from ._request import build_chat_body, encode_body
-from ._response import error_from_response, parse_completion, parse_model, parse_model_list
+from ._resource import object_parser
+from ._response import error_from_response, parse_completion, parse_model_list
 from ._retry import retry_delay, should_retry
 from ._stream import AsyncStream, Stream
 
@@ -549,6 +550,9 @@ def _model_path(model_id: str) -> str:
     return "/models/" + model_id
 
 
+_parse_model = object_parser(Model, "the model lookup")
+
+
 class Models:
     """``client.models``: ``list()`` and ``retrieve(id)``."""
 
@@ -563,7 +567,7 @@ class Models:
     def retrieve(self, model: str) -> Model:
         """One model's details (``GET /models/{id}``)."""
         response, raw = self._client._send("GET", _model_path(model))
-        return parse_model(response, raw)
+        return _parse_model(response, raw)
 
 
 class AsyncModels:
@@ -580,4 +584,4 @@ class AsyncModels:
     async def retrieve(self, model: str) -> Model:
         """One model's details (``GET /models/{id}``)."""
         response, raw = await self._client._asend("GET", _model_path(model))
-        return parse_model(response, raw)
+        return _parse_model(response, raw)

@@ -18,14 +18,13 @@ from ._exceptions import (
     APIStreamError,
     status_error_class,
 )
-from ._models import ChatCompletion, ErrorDetail, Model, ModelList, RateLimits
+from ._models import ChatCompletion, ErrorDetail, ModelList, RateLimits
 from ._retry import retry_after_header, should_retry
 
 __all__ = [
     "error_from_body",
     "error_from_response",
     "parse_completion",
-    "parse_model",
     "parse_model_list",
     "stream_error_from_data",
 ]
@@ -208,20 +207,6 @@ def parse_model_list(response: httpx.Response, raw: bytes) -> ModelList:
     except ValidationError as exc:
         raise APIResponseValidationError(
             f"the server's model list has an unexpected shape: {_first_error(exc)}",
-            status_code=200,
-            request_id=request_id,
-        ) from None
-
-
-def parse_model(response: httpx.Response, raw: bytes) -> Model:
-    """One model's details, or a typed error if the answer is not one."""
-    request_id = response.headers.get("x-request-id")
-    data = _check_json(raw, "the model lookup", request_id)
-    try:
-        return Model.model_validate(data)
-    except ValidationError as exc:
-        raise APIResponseValidationError(
-            f"the server's model details have an unexpected shape: {_first_error(exc)}",
             status_code=200,
             request_id=request_id,
         ) from None

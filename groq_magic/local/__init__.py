@@ -27,9 +27,9 @@ Every failure is a :class:`LocalModelError` whose message is meant for the user.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from groq_magic._lazy import lazy_names
 from groq_magic.local._errors import LocalModelError
 from groq_magic.local._model import (
     INSTALL_COMMANDS,
@@ -88,13 +88,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'groq_magic.local' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def usage_notice(server: LocalServer | None = None) -> str:

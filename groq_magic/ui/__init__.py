@@ -18,64 +18,17 @@ widgets), ``panel_view`` (its ipywidgets), ``answer`` (its streaming sink) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from groq_magic._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from groq_magic.chat.options import ChatOptions
-    from groq_magic.session import GroqSession
+    from groq_magic.ui.compare import run_compare
+    from groq_magic.ui.panel import show_panel
 
 __all__ = ["run_compare", "show_panel"]
 
+# Each hook's module (and ipywidgets with it) is imported when the magic first asks.
+_LAZY = {"run_compare": "groq_magic.ui.compare", "show_panel": "groq_magic.ui.panel"}
 
-def run_compare(
-    session: GroqSession,
-    options: ChatOptions,
-    grid: dict[str, list[Any]],
-    prompt: str,
-    namespace: Mapping[str, Any],
-    *,
-    repeat: int,
-    shell: Any,
-    checks: list[str] | None = None,
-) -> Any:
-    """Run every combination of ``grid`` concurrently, each in its pane; return the summary table.
-
-    See :func:`groq_magic.ui.compare.run_compare`. Bad input raises
-    :class:`~groq_magic.chat.errors.OptionsError` before anything is sent.
-    """
-    from groq_magic.ui.compare import run_compare as _run_compare
-
-    return _run_compare(
-        session,
-        options,
-        grid,
-        prompt,
-        namespace,
-        repeat=repeat,
-        shell=shell,
-        checks=checks,
-    )
-
-
-def show_panel(
-    session: GroqSession,
-    options: ChatOptions,
-    prompt: str | None,
-    namespace: Mapping[str, Any],
-    *,
-    shell: Any,
-) -> Any:
-    """Show the sliders panel for ``prompt`` (None: the current chat's last prompt).
-
-    See :func:`groq_magic.ui.panel.show_panel`.
-    """
-    from groq_magic.ui.panel import show_panel as _show_panel
-
-    return _show_panel(
-        session,
-        options,
-        prompt,
-        namespace,
-        shell=shell,
-    )
+__getattr__ = lazy_names(__name__, _LAZY, globals())
