@@ -40,6 +40,7 @@ API_KEY = "gsk_bench_not_a_real_key"
 MODEL = "bench-model"
 TARGET = 1.3
 WORDS = ["One", " two", " three", " four", " five."]
+PROMPT = "Count to five."
 
 
 class _Server(ThreadingHTTPServer):
@@ -91,58 +92,59 @@ def _serve(delay: float) -> tuple[_Server, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
+def one_after_another(url: str, temperatures: list[float]) -> tuple[float, list[float]]:
+    """Each run on its own with ``run_turn``, after a warm-up: wall time, and each run's."""
+    from groq_magic.chat import ChatOptions, Conversation
+    from groq_magic.chat.engine import run_turn
+    from groq_magic.chat.prepare import prepare_turn
+    from groq_magic.chat.sink import NullSink
+    from groq_magic.client import Groq
+
+    def prepared(temperature: float | None = None) -> Any:
+        options = ChatOptions(model=MODEL, temperature=temperature)
+        return prepare_turn(options, PROMPT, None, Conversation())
+
+    with Groq(api_key=API_KEY, base_url=url) as client:
+        run_turn(prepared(), client, NullSink())  # warm-up: imports and the pool
+        singles = []
+        start = time.perf_counter()
+        for t in temperatures:
+            began = time.perf_counter()
+            result = run_turn(prepared(t), client, NullSink())
+            singles.append(time.perf_counter() - began)
+            assert result.text == "".join(WORDS), result.text
+        return time.perf_counter() - start, singles
+
+
+def as_a_compare(url: str, temperatures: list[float]) -> tuple[float, Any]:
+    """The same runs as one compare, after a warm-up compare: wall time and the table."""
+    from groq_magic.backend import Backend
+    from groq_magic.chat import ChatOptions
+    from groq_magic.session import GroqSession
+    from groq_magic.ui.compare import run_compare
+
+    session = GroqSession(Backend(base_url=lambda: url, notice=lambda _: None))
+    options = ChatOptions(model=MODEL)
+    grid = {"temperature": temperatures}
+    with contextlib.redirect_stdout(io.StringIO()):
+        # Warm-up: the background loop, and the pacer sees an answer.
+        run_compare(session, options, {"temperature": [0.0]}, PROMPT, {}, repeat=1, shell=None)
+        start = time.perf_counter()
+        table = run_compare(session, options, grid, PROMPT, {}, repeat=1, shell=None)
+        return time.perf_counter() - start, table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=8, help="combinations (N)")
     parser.add_argument("--delay", type=float, default=1.0, help="server think time (T), seconds")
     args = parser.parse_args()
 
-    from groq_magic.backend import Backend
-    from groq_magic.chat import ChatOptions, Conversation
-    from groq_magic.chat.engine import run_turn
-    from groq_magic.chat.prepare import prepare_turn
-    from groq_magic.chat.sink import NullSink
-    from groq_magic.client import Groq
-    from groq_magic.session import GroqSession
-    from groq_magic.ui.compare import run_compare
-
     server, url = _serve(args.delay)
     os.environ["GROQ_API_KEY"] = API_KEY
     temperatures = [round(2 * i / max(1, args.runs - 1), 3) for i in range(args.runs)]
-    prompt = "Count to five."
-
-    # Warm both paths (imports, pools, the background loop) outside the timings.
-    def prepared(temperature: float | None = None) -> Any:
-        options = ChatOptions(model=MODEL, temperature=temperature)
-        return prepare_turn(options, prompt, None, Conversation())
-
-    with Groq(api_key=API_KEY, base_url=url) as client:
-        run_turn(prepared(), client, NullSink())
-        singles = []
-        sequential_start = time.perf_counter()
-        for t in temperatures:
-            start = time.perf_counter()
-            result = run_turn(prepared(t), client, NullSink())
-            singles.append(time.perf_counter() - start)
-            assert result.text == "".join(WORDS), result.text
-        sequential = time.perf_counter() - sequential_start
-
-    session = GroqSession(Backend(base_url=lambda: url, notice=lambda _: None))
-    options = ChatOptions(model=MODEL)
-    grid = {"temperature": temperatures}
-    with contextlib.redirect_stdout(io.StringIO()):
-        run_compare(
-            session,
-            options,
-            {"temperature": [0.0]},
-            prompt,
-            {},
-            repeat=1,
-            shell=None,
-        )
-        compare_start = time.perf_counter()
-        table = run_compare(session, options, grid, prompt, {}, repeat=1, shell=None)
-        compare = time.perf_counter() - compare_start
+    sequential, singles = one_after_another(url, temperatures)
+    compare, table = as_a_compare(url, temperatures)
     server.shutdown()
 
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table

@@ -38,6 +38,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,146 @@ def run_sweeps(concurrent: int, rounds: int) -> list[float]:
     return after
 
 
+@dataclass
+class CellFigures:
+    """What the cells phase measured (MB unless said otherwise)."""
+
+    rss_before: float
+    rss_after: float
+    retained: float  # Python objects the cells left alive
+    retained_ours: float  # ... without IPython's record of printed outputs
+    retained_history: float  # ... and without its Out cache: the history
+    peak: float
+    history: float  # the history's growth, as JSON
+    ipython_outputs: float
+    turns: int
+    requests: int
+    connections: int
+
+
+@dataclass
+class SweepFigures:
+    """What the sweeps phase measured: RSS per round, requests and connections."""
+
+    rounds: list[float]
+    requests: int
+    new_connections: int  # in the measured rounds
+    all_connections: int  # the warm-up round included
+
+
+def measure_cells(shell: Any, remote: RemoteServer, cells: int) -> CellFigures:
+    """Run ``cells`` cells after a warm-up; what they cost in memory and connections."""
+    session = shell._groq_magics.session
+    run_cells(shell, 5)  # warm-up: imports, the pool, first-use caches
+    remote.stats()
+    history_before = len(session.store.current.to_json())
+    before = rss_mb()
+    tracemalloc.start()
+    traced_before = tracemalloc.get_traced_memory()[0]
+    run_cells(shell, cells)
+    gc.collect()
+    traced_after, traced_peak = tracemalloc.get_traced_memory()
+    after = rss_mb()
+    ipython_mb = ipython_output_history_mb(shell)
+    # Without IPython's own record of every printed write...
+    shell.history_manager.outputs.clear()
+    gc.collect()
+    traced_ours = tracemalloc.get_traced_memory()[0]
+    # ...and without its Out cache, which holds every cell's ChatResult (each with its
+    # request: the whole message window, so this part grows with the square of the
+    # number of cells), what is left is the conversation history.
+    shell.user_ns["Out"].clear()
+    shell.displayhook.flush()
+    gc.collect()
+    traced_history = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    stats = remote.stats()
+    return CellFigures(
+        rss_before=before,
+        rss_after=after,
+        retained=(traced_after - traced_before) / 1e6,
+        retained_ours=(traced_ours - traced_before) / 1e6,
+        retained_history=(traced_history - traced_before) / 1e6,
+        peak=traced_peak / 1e6,
+        history=(len(session.store.current.to_json()) - history_before) / 1e6,
+        ipython_outputs=ipython_mb,
+        turns=len(session.store.current),
+        requests=stats["requests"],
+        # Everything so far (warm-up and the measured cells) went through one pool.
+        connections=stats["connections"],
+    )
+
+
+def measure_sweeps(remote: RemoteServer, concurrent: int, rounds: int) -> SweepFigures:
+    """A warm-up sweep, then ``rounds`` measured ones of ``concurrent`` runs at once."""
+    before = remote.stats()
+    run_sweeps(concurrent, 1)  # warm-up: the background loop and async pool
+    start = remote.stats()
+    after_rounds = run_sweeps(concurrent, rounds)
+    stats = remote.stats()
+    return SweepFigures(
+        rounds=after_rounds,
+        requests=stats["requests"],
+        new_connections=stats["connections"] - start["connections"],
+        # All the sweep rounds together: at most one connection per run in flight at once.
+        all_connections=stats["connections"] - before["connections"],
+    )
+
+
+def print_table(args: argparse.Namespace, cells: CellFigures, sweeps: SweepFigures) -> None:
+    """The figures, one a line."""
+    served = sweeps.requests + args.concurrent
+    rows: list[tuple[str, str]] = [
+        ("cells run", f"{args.cells}"),
+        ("RSS before cells (MB)", f"{cells.rss_before:.1f}"),
+        ("RSS after cells (MB)", f"{cells.rss_after:.1f}"),
+        ("RSS growth (MB)", f"{cells.rss_after - cells.rss_before:.1f}"),
+        ("Python objects retained (MB)", f"{cells.retained:.2f}"),
+        ("  without IPython outputs (MB)", f"{cells.retained_ours:.2f}"),
+        ("  without outputs and Out (MB)", f"{cells.retained_history:.2f}"),
+        ("Python allocation peak (MB)", f"{cells.peak:.2f}"),
+        ("history growth, JSON (MB)", f"{cells.history:.2f}"),
+        ("IPython output history, text (MB)", f"{cells.ipython_outputs:.2f}"),
+        ("turns in history", f"{cells.turns}"),
+        ("requests served for cells", f"{cells.requests}"),
+        ("connections opened, all cells", f"{cells.connections}"),
+        ("concurrent runs per sweep", f"{args.concurrent}"),
+        ("sweep rounds measured", f"{args.rounds}"),
+        ("RSS after sweep round 1 (MB)", f"{sweeps.rounds[0]:.1f}"),
+        ("RSS after last round (MB)", f"{sweeps.rounds[-1]:.1f}"),
+        ("RSS growth over rounds (MB)", f"{sweeps.rounds[-1] - sweeps.rounds[0]:.1f}"),
+        ("requests served for sweeps", f"{sweeps.requests}"),
+        ("new connections in measured sweeps", f"{sweeps.new_connections}"),
+        ("connections for all sweep runs", f"{sweeps.all_connections}"),
+        ("sweep requests per connection", f"{served / max(sweeps.all_connections, 1):.1f}"),
+    ]
+    print(f"{'phase':<34}{'value':>14}")
+    for label, value in rows:
+        print(f"{label:<34}{value:>14}")
+
+
+def failures(args: argparse.Namespace, cells: CellFigures, sweeps: SweepFigures) -> list[str]:
+    """What missed its target, one line each."""
+    found = []
+    if cells.connections != 1:
+        found.append(f"cells opened {cells.connections} connections, expected 1 (pool reuse)")
+    # Reuse means about one connection per run in flight for all the rounds; idle ones
+    # past httpx's 5 s keep-alive expiry (a slow round) are reopened, so allow some slack.
+    if sweeps.all_connections > 1.5 * args.concurrent:
+        found.append(
+            f"{args.rounds + 1} sweep rounds opened {sweeps.all_connections} connections for"
+            f" {args.concurrent} runs in flight (idle connections not reused)"
+        )
+    growth = cells.rss_after - cells.rss_before
+    if growth - cells.history > args.max_growth_mb:
+        found.append(f"RSS grew {growth:.1f} MB over {args.cells} cells")
+    if sweeps.rounds[-1] - sweeps.rounds[0] > args.max_growth_mb:
+        found.append(
+            f"RSS grew {sweeps.rounds[-1] - sweeps.rounds[0]:.1f} MB over the sweep rounds"
+        )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=200)
@@ -169,94 +310,17 @@ def main(argv: list[str] | None = None) -> int:
 
     shell: Any = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "groq_magic")
-    session = shell._groq_magics.session
-    failures: list[str] = []
     try:
-        run_cells(shell, 5)  # warm-up: imports, the pool, first-use caches
-        remote.stats()
-        history_before = len(session.store.current.to_json())
-        before = rss_mb()
-        tracemalloc.start()
-        traced_before = tracemalloc.get_traced_memory()[0]
-        run_cells(shell, args.cells)
-        gc.collect()
-        traced_after, traced_peak = tracemalloc.get_traced_memory()
-        after = rss_mb()
-        ipython_mb = ipython_output_history_mb(shell)
-        # Without IPython's own record of every printed write...
-        shell.history_manager.outputs.clear()
-        gc.collect()
-        traced_ours = tracemalloc.get_traced_memory()[0]
-        # ...and without its Out cache, which holds every cell's ChatResult (each with its
-        # request: the whole message window, so this part grows with the square of the
-        # number of cells), what is left is the conversation history.
-        shell.user_ns["Out"].clear()
-        shell.displayhook.flush()
-        gc.collect()
-        traced_history = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        cells_stats = remote.stats()
-        history_mb = (len(session.store.current.to_json()) - history_before) / 1e6
-        turns = len(session.store.current)
-
-        before_sweeps = remote.stats()
-        run_sweeps(args.concurrent, 1)  # warm-up: the background loop and async pool
-        sweep_start = remote.stats()
-        rounds = run_sweeps(args.concurrent, args.rounds)
-        sweep_stats = remote.stats()
+        cells = measure_cells(shell, remote, args.cells)
+        sweeps = measure_sweeps(remote, args.concurrent, args.rounds)
     finally:
         shell.run_line_magic("unload_ext", "groq_magic")
         remote.close()
-
-    # Everything so far (warm-up and the measured cells) went through one pool.
-    cell_conns = cells_stats["connections"]
-    sweep_conns = sweep_stats["connections"] - sweep_start["connections"]
-    # All the sweep rounds together: at most one connection per run in flight at once.
-    sweep_total = sweep_stats["connections"] - before_sweeps["connections"]
-    retained = (traced_after - traced_before) / 1e6
-    retained_ours = (traced_ours - traced_before) / 1e6
-    retained_history = (traced_history - traced_before) / 1e6
-    growth = after - before
-    print(f"{'phase':<34}{'value':>14}")
-    print(f"{'cells run':<34}{args.cells:>14}")
-    print(f"{'RSS before cells (MB)':<34}{before:>14.1f}")
-    print(f"{'RSS after cells (MB)':<34}{after:>14.1f}")
-    print(f"{'RSS growth (MB)':<34}{growth:>14.1f}")
-    print(f"{'Python objects retained (MB)':<34}{retained:>14.2f}")
-    print(f"{'  without IPython outputs (MB)':<34}{retained_ours:>14.2f}")
-    print(f"{'  without outputs and Out (MB)':<34}{retained_history:>14.2f}")
-    print(f"{'Python allocation peak (MB)':<34}{traced_peak / 1e6:>14.2f}")
-    print(f"{'history growth, JSON (MB)':<34}{history_mb:>14.2f}")
-    print(f"{'IPython output history, text (MB)':<34}{ipython_mb:>14.2f}")
-    print(f"{'turns in history':<34}{turns:>14}")
-    print(f"{'requests served for cells':<34}{cells_stats['requests']:>14}")
-    print(f"{'connections opened, all cells':<34}{cell_conns:>14}")
-    print(f"{'concurrent runs per sweep':<34}{args.concurrent:>14}")
-    print(f"{'sweep rounds measured':<34}{args.rounds:>14}")
-    print(f"{'RSS after sweep round 1 (MB)':<34}{rounds[0]:>14.1f}")
-    print(f"{'RSS after last round (MB)':<34}{rounds[-1]:>14.1f}")
-    print(f"{'RSS growth over rounds (MB)':<34}{rounds[-1] - rounds[0]:>14.1f}")
-    print(f"{'requests served for sweeps':<34}{sweep_stats['requests']:>14}")
-    print(f"{'new connections in measured sweeps':<34}{sweep_conns:>14}")
-    print(f"{'connections for all sweep runs':<34}{sweep_total:>14}")
-    served = sweep_stats["requests"] + args.concurrent
-    print(f"{'sweep requests per connection':<34}{served / max(sweep_total, 1):>14.1f}")
-    if cell_conns != 1:
-        failures.append(f"cells opened {cell_conns} connections, expected 1 (pool reuse)")
-    # Reuse means about one connection per run in flight for all the rounds; idle ones
-    # past httpx's 5 s keep-alive expiry (a slow round) are reopened, so allow some slack.
-    if sweep_total > 1.5 * args.concurrent:
-        failures.append(
-            f"{args.rounds + 1} sweep rounds opened {sweep_total} connections for"
-            f" {args.concurrent} runs in flight (idle connections not reused)"
-        )
-    if growth - history_mb > args.max_growth_mb:
-        failures.append(f"RSS grew {growth:.1f} MB over {args.cells} cells")
-    if rounds[-1] - rounds[0] > args.max_growth_mb:
-        failures.append(f"RSS grew {rounds[-1] - rounds[0]:.1f} MB over the sweep rounds")
-    for failure in failures:
+    print_table(args, cells, sweeps)
+    found = failures(args, cells, sweeps)
+    for failure in found:
         print("FAIL:", failure)
-    return 1 if failures else 0
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -295,6 +295,101 @@ def bench_cells(folder: Path, cells: int) -> dict[str, tuple[float, float]]:
     return figures
 
 
+def print_machine() -> None:
+    """SQLite and Python versions, CPUs and the load average: what the figures ran on."""
+    loadavg = Path("/proc/loadavg")
+    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "?"
+    print(
+        f"SQLite {__import__('sqlite3').sqlite_version}, Python {sys.version.split()[0]},"
+        f" {os.cpu_count()} CPUs, load average {load}"
+    )
+
+
+def report_writes(folder: Path, writes: int) -> list[str]:
+    """``record()`` timings for each kind of exchange; the ones over budget."""
+    print(f"\nrecord(), {writes} writes into a fresh file:")
+    rng = random.Random(1)
+    scenarios = {
+        "one-message request": [_exchange(rng, i) for i in range(writes)],
+        "chats of 20 turns": _chat_exchanges(writes, 20),
+        "10-turn window, new dicts": [_exchange(rng, i, 10) for i in range(writes)],
+    }
+    failed = []
+    for label, exchanges in scenarios.items():
+        (median, p95), (cpu_median, cpu_p95) = bench_writes(folder, label.split()[0], exchanges)
+        print(
+            f"  {label:<26} wall median {median:.3f} ms  p95 {p95:.3f} ms"
+            f"  |  CPU median {cpu_median:.3f} ms  p95 {cpu_p95:.3f} ms"
+        )
+        if median > WRITE_BUDGET_MS:
+            failed.append(f"write ({label}) median {median:.3f} ms")
+    return failed
+
+
+def store_queries(
+    store: Store, hit_key: str
+) -> list[tuple[str, Callable[[], object], float | None]]:
+    """(label, call, budget in ms or None) for each query a user's commands make."""
+    return [
+        ("log 20 newest", lambda: store.log(limit=20), LOG_BUDGET_MS),
+        ("log --search pandas", lambda: store.log(limit=20, search="pandas"), LOG_BUDGET_MS),
+        (
+            "log --search 'galaxy haiku'",
+            lambda: store.log(limit=20, search="galaxy haiku"),
+            LOG_BUDGET_MS,
+        ),
+        ("log --search (no match)", lambda: store.log(limit=20, search="zebra"), LOG_BUDGET_MS),
+        ("log --chat chat-7", lambda: store.log(limit=20, chat="chat-7"), LOG_BUDGET_MS),
+        (
+            "log --chat --search",
+            lambda: store.log(limit=20, chat="chat-7", search="pandas"),
+            LOG_BUDGET_MS,
+        ),
+        ("cache lookup (miss)", lambda: store.lookup("0" * 64), None),
+        ("cache lookup (hit)", lambda: store.lookup(hit_key), None),
+        ("usage_summary()", store.usage_summary, None),
+        ("usage_summary(today)", lambda: store.usage_summary(today=True), None),
+        ("cache_info()", store.cache_info, None),
+        ("turns_for_restore(chat-7)", lambda: store.turns_for_restore("chat-7"), None),
+    ]
+
+
+def report_queries(folder: Path, rows: int, repeat: int) -> list[str]:
+    """Query timings over a file of ``rows`` exchanges; the ones over budget."""
+    path = folder / "history.sqlite"
+    seconds = fill(path, rows)
+    size = sum(p.stat().st_size for p in folder.glob("history.sqlite*"))
+    print(f"\n{rows:,} exchanges stored in {seconds:.1f} s ({size / 1e6:.0f} MB)")
+    store = Store(path)
+    start = time.perf_counter()
+    store.log(limit=20)
+    print(f"  first log() after opening: {(time.perf_counter() - start) * 1000:.1f} ms")
+    # The newest stored exchange, looked up by its own key: a cache hit.
+    hit_key = store.get(rows).cache_key or ""
+    print(f"\nover {rows:,} exchanges, {repeat} runs each:")
+    failed = []
+    for label, call, budget in store_queries(store, hit_key):
+        median, p95 = timed(call, repeat)
+        print(f"  {label:<28} median {median:8.3f} ms   p95 {p95:8.3f} ms")
+        if budget is not None and median > budget:
+            failed.append(f"{label} median {median:.1f} ms")
+    if store.lookup(hit_key) is None:
+        raise SystemExit("the cache hit probe missed")
+    store.close()
+    return failed
+
+
+def report_cells(folder: Path, cells: int) -> list[str]:
+    """Whole ``%%groq`` cells, cached and sent; the cache hits over budget."""
+    print(f"\nwhole %%groq cells in an InteractiveShell, {cells} each (cell start to end):")
+    failed = []
+    for label, (median, p95) in bench_cells(folder, cells).items():
+        print(f"  {label:<28} median {median:8.3f} ms   p95 {p95:8.3f} ms")
+        if label.startswith("cache hit") and median > CACHE_HIT_BUDGET_MS:
+            failed.append(f"{label} median {median:.1f} ms")
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--writes", type=int, default=1000)
@@ -303,91 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", type=int, default=50, help="%%%%groq cells per cell timing")
     parser.add_argument("--check", action="store_true", help="exit 1 when over a target")
     args = parser.parse_args(argv)
-    failed = []
     with tempfile.TemporaryDirectory(prefix="groq-store-bench-") as tmp:
         folder = Path(tmp)
-        load = (
-            " ".join(Path("/proc/loadavg").read_text().split()[:3])
-            if Path("/proc/loadavg").exists()
-            else "?"
-        )
-        print(
-            f"SQLite {__import__('sqlite3').sqlite_version}, Python {sys.version.split()[0]},"
-            f" {os.cpu_count()} CPUs, load average {load}"
-        )
-        print(f"\nrecord(), {args.writes} writes into a fresh file:")
-        rng = random.Random(1)
-        scenarios = {
-            "one-message request": [_exchange(rng, i) for i in range(args.writes)],
-            "chats of 20 turns": _chat_exchanges(args.writes, 20),
-            "10-turn window, new dicts": [_exchange(rng, i, 10) for i in range(args.writes)],
-        }
-        for label, exchanges in scenarios.items():
-            (median, p95), (cpu_median, cpu_p95) = bench_writes(folder, label.split()[0], exchanges)
-            print(
-                f"  {label:<26} wall median {median:.3f} ms  p95 {p95:.3f} ms"
-                f"  |  CPU median {cpu_median:.3f} ms  p95 {cpu_p95:.3f} ms"
-            )
-            if median > WRITE_BUDGET_MS:
-                failed.append(f"write ({label}) median {median:.3f} ms")
-
-        path = folder / "history.sqlite"
-        seconds = fill(path, args.rows)
-        size = sum(p.stat().st_size for p in folder.glob("history.sqlite*"))
-        print(f"\n{args.rows:,} exchanges stored in {seconds:.1f} s ({size / 1e6:.0f} MB)")
-        store = Store(path)
-        start = time.perf_counter()
-        store.log(limit=20)
-        print(f"  first log() after opening: {(time.perf_counter() - start) * 1000:.1f} ms")
-        # The newest stored exchange, looked up by its own key: a cache hit.
-        hit_key = store.get(args.rows).cache_key or ""
-        queries: list[tuple[str, Callable[[], object], float | None]] = [
-            ("log 20 newest", lambda: store.log(limit=20), LOG_BUDGET_MS),
-            ("log --search pandas", lambda: store.log(limit=20, search="pandas"), LOG_BUDGET_MS),
-            (
-                "log --search 'galaxy haiku'",
-                lambda: store.log(limit=20, search="galaxy haiku"),
-                LOG_BUDGET_MS,
-            ),
-            (
-                "log --search (no match)",
-                lambda: store.log(limit=20, search="zebra"),
-                LOG_BUDGET_MS,
-            ),
-            ("log --chat chat-7", lambda: store.log(limit=20, chat="chat-7"), LOG_BUDGET_MS),
-            (
-                "log --chat --search",
-                lambda: store.log(limit=20, chat="chat-7", search="pandas"),
-                LOG_BUDGET_MS,
-            ),
-            ("cache lookup (miss)", lambda: store.lookup("0" * 64), None),
-            ("cache lookup (hit)", lambda: store.lookup(hit_key), None),
-            ("usage_summary()", store.usage_summary, None),
-            ("usage_summary(today)", lambda: store.usage_summary(today=True), None),
-            ("cache_info()", store.cache_info, None),
-            (
-                "turns_for_restore(chat-7)",
-                lambda: store.turns_for_restore("chat-7"),
-                None,
-            ),
-        ]
-        print(f"\nover {args.rows:,} exchanges, {args.repeat} runs each:")
-        for label, call, budget in queries:
-            median, p95 = timed(call, args.repeat)
-            print(f"  {label:<28} median {median:8.3f} ms   p95 {p95:8.3f} ms")
-            if budget is not None and median > budget:
-                failed.append(f"{label} median {median:.1f} ms")
-        if store.lookup(hit_key) is None:
-            raise SystemExit("the cache hit probe missed")
-        store.close()
-
-        print(
-            f"\nwhole %%groq cells in an InteractiveShell, {args.cells} each (cell start to end):"
-        )
-        for label, (median, p95) in bench_cells(folder, args.cells).items():
-            print(f"  {label:<28} median {median:8.3f} ms   p95 {p95:8.3f} ms")
-            if label.startswith("cache hit") and median > CACHE_HIT_BUDGET_MS:
-                failed.append(f"{label} median {median:.1f} ms")
+        print_machine()
+        failed = report_writes(folder, args.writes)
+        failed += report_queries(folder, args.rows, args.repeat)
+        failed += report_cells(folder, args.cells)
     print()
     if failed:
         print("FAIL: " + "; ".join(failed))

@@ -160,6 +160,57 @@ def measure(rows: int, keep: bool, concurrency: int) -> dict[str, Any]:
     }
 
 
+def child(env: dict[str, str], *flags: str) -> dict[str, Any]:
+    """Run this script in a fresh interpreter with ``flags``; the JSON line it prints."""
+    command = [sys.executable, __file__, *flags]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_all(
+    args: argparse.Namespace, env: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every measured sweep (RSS, then tracemalloc), each in its own interpreter."""
+    concurrency = ["--concurrency", str(args.concurrency)]
+    results = [
+        child(env, "--measure", str(rows), *concurrency, *(["--keep"] if keep else []))
+        for rows in args.rows
+        for keep in (False, True)
+    ]
+    runs = [(rows, False) for rows in args.rows] + [(rows, True) for rows in args.image_rows]
+    traces = [
+        child(env, "--measure", str(rows), "--trace", *concurrency, *(["--image"] if image else []))
+        for rows, image in runs
+    ]
+    return results, traces
+
+
+def print_tables(results: list[dict[str, Any]], traces: list[dict[str, Any]]) -> None:
+    """The RSS table, then the tracemalloc one."""
+    print(
+        f"{'rows':>7} {'keep':>5} {'wall s':>7} {'rows/s':>7} {'CPU µs/row':>11}"
+        f" {'prepare µs/row':>15} {'peak +MB':>9} {'KB/row':>7} {'retained MB':>12}"
+    )
+    for r in results:
+        print(
+            f"{r['rows']:>7,} {r['keep_results']!s:>5} {r['wall_s']:>7.1f} {r['rows_per_s']:>7.0f}"
+            f" {r['cpu_per_row_us']:>11.0f} {r['prepare_per_row_us']:>15.0f}"
+            f" {r['peak_growth_mb']:>9.1f} {r['peak_growth_mb'] * 1e3 / r['rows']:>7.2f}"
+            f" {r['retained_mb']:>12.1f}"
+        )
+    print(
+        f"\ntracemalloc: {'rows':>7} {'image':>5} {'peak MB':>8} {'table MB':>9}"
+        f" {'beyond table B/row':>19} {'CPU s (traced)':>15}"
+    )
+    for t in traces:
+        print(
+            f"{'':12} {t['rows']:>7,} {t['image']!s:>5} {t['traced_peak_mb']:>8.1f}"
+            f" {t['table_mb']:>9.1f} {t['beyond_table_per_row_b']:>19,.0f}"
+            f" {t['traced_cpu_s']:>15.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1000, 10000])
@@ -187,53 +238,18 @@ def main(argv: list[str] | None = None) -> int:
     assert server.stdout is not None
     env = dict(os.environ, GROQ_BASE_URL=server.stdout.readline().decode().strip())
     env["GROQ_API_KEY"] = FAKE_KEY
-    results: list[dict[str, Any]] = []
-    traces: list[dict[str, Any]] = []
     try:
-        for rows in args.rows:
-            for keep in (False, True):
-                command = [sys.executable, __file__, "--measure", str(rows)]
-                command += ["--concurrency", str(args.concurrency)] + (["--keep"] if keep else [])
-                out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        runs = [(rows, False) for rows in args.rows] + [(rows, True) for rows in args.image_rows]
-        for rows, image in runs:
-            command = [sys.executable, __file__, "--measure", str(rows), "--trace"]
-            command += ["--concurrency", str(args.concurrency)] + (["--image"] if image else [])
-            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-            traces.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results, traces = run_all(args, env)
     finally:
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=10)
-    print(
-        f"{'rows':>7} {'keep':>5} {'wall s':>7} {'rows/s':>7} {'CPU µs/row':>11}"
-        f" {'prepare µs/row':>15} {'peak +MB':>9} {'KB/row':>7} {'retained MB':>12}"
-    )
-    failed = False
-    for r in results:
-        print(
-            f"{r['rows']:>7,} {r['keep_results']!s:>5} {r['wall_s']:>7.1f} {r['rows_per_s']:>7.0f}"
-            f" {r['cpu_per_row_us']:>11.0f} {r['prepare_per_row_us']:>15.0f}"
-            f" {r['peak_growth_mb']:>9.1f} {r['peak_growth_mb'] * 1e3 / r['rows']:>7.2f}"
-            f" {r['retained_mb']:>12.1f}"
-        )
-        failed = failed or r["complete"] != r["rows"]
-    print(
-        f"\ntracemalloc: {'rows':>7} {'image':>5} {'peak MB':>8} {'table MB':>9}"
-        f" {'beyond table B/row':>19} {'CPU s (traced)':>15}"
-    )
-    for t in traces:
-        print(
-            f"{'':12} {t['rows']:>7,} {t['image']!s:>5} {t['traced_peak_mb']:>8.1f}"
-            f" {t['table_mb']:>9.1f} {t['beyond_table_per_row_b']:>19,.0f}"
-            f" {t['traced_cpu_s']:>15.2f}"
-        )
-        failed = failed or t["complete"] != t["rows"]
+    print_tables(results, traces)
     out_dir = ROOT / "build" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"rss": results, "tracemalloc": traces}
     (out_dir / "sweep_scale.json").write_text(json.dumps(report, indent=2))
+    failed = any(run["complete"] != run["rows"] for run in (*results, *traces))
     if failed:
         print("FAIL: a run did not complete")
     return 1 if failed else 0
