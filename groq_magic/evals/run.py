@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from groq_magic._text import cost_text, one_line
+from groq_magic._text import cost_text
 from groq_magic.checks import CHECK_ERRORS, Check, CheckOutcome, check_summary
 from groq_magic.evals.grader import Judge
 from groq_magic.sweeps.runner import TABLE_COLUMNS
@@ -266,8 +266,3 @@ def _rate(value: object) -> float | None:
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.0%}"
-
-
-def describe_options(row: Mapping[str, Any], names: Sequence[str]) -> str:
-    """``model alpha · temperature 0.7`` for the option columns ``names`` of a row."""
-    return " · ".join(f"{n} {one_line(row.get(n))}" for n in names) or "all runs"
