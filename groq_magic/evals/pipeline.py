@@ -335,6 +335,31 @@ def _store_run(run: EvalRun, session: GroqSession) -> None:
         run.note = f"not stored: {store.reason or 'the store could not write it'}"
 
 
+def _refuse_bad_arguments(template: object, via: str, cache: bool) -> None:
+    """One line for arguments that cannot make an evaluation, before any data is read."""
+    if via not in VIAS:
+        raise EvalError(f"via must be 'sweep' or 'batch' (got {via!r})")
+    if not isinstance(template, str):
+        raise EvalError(f"the template is a string with {{column}} references (got {template!r})")
+    if via == "batch" and cache:
+        raise EvalError(
+            "cache=True replays answers the store holds; via='batch' sends every row as a"
+            " Batch job: use one or the other"
+        )
+
+
+def _resolved_checks(
+    checks: object, dataset: Dataset, namespace: Mapping[str, Any] | None
+) -> list[Check]:
+    """``checks`` resolved against the table's columns; each judge's rubric references checked."""
+    names = _table_names(dataset)
+    resolved = resolve_checks(checks, reserved=(*RESERVED_COLUMNS, *names.values()))
+    for item in resolved:
+        if isinstance(item, Judge):
+            check_references(item.rubric, dataset, namespace, f"rubric of {item.name!r}")
+    return resolved
+
+
 def evaluate(
     template: str,
     data: object,
@@ -370,31 +395,14 @@ def evaluate(
     empty data, a bad path, a CSV that does not parse) is one ChatError line, before
     anything is sent.
     """
-    if via not in VIAS:
-        raise EvalError(f"via must be 'sweep' or 'batch' (got {via!r})")
-    if not isinstance(template, str):
-        raise EvalError(f"the template is a string with {{column}} references (got {template!r})")
-    if via == "batch" and cache:
-        raise EvalError(
-            "cache=True replays answers the store holds; via='batch' sends every row as a"
-            " Batch job: use one or the other"
-        )
+    _refuse_bad_arguments(template, via, cache)
     dataset = load_dataset(data)
     options = _from_namespace(options, namespace)
-    names = _table_names(dataset)
-    resolved = resolve_checks(checks, reserved=(*RESERVED_COLUMNS, *names.values()))
-    for item in resolved:
-        if isinstance(item, Judge):
-            check_references(item.rubric, dataset, namespace, f"rubric of {item.name!r}")
+    resolved = _resolved_checks(checks, dataset, namespace)
     prompts = fill_template(template, dataset, namespace)
     given = {"model": model, "cache": cache or None, **options}
-    job = _Evaluation(
-        template,
-        dataset,
-        resolved,
-        namespace=namespace,
-        run_options={"repeat": repeat if repeat != 1 else None, **given},
-    )
+    run_options = {"repeat": repeat if repeat != 1 else None, **given}
+    job = _Evaluation(template, dataset, resolved, namespace=namespace, run_options=run_options)
     if via == "batch":
         rows, session = _by_batch(
             job, prompts, client=client, repeat=repeat, progress=progress, options=given
@@ -402,12 +410,7 @@ def evaluate(
     else:
         sweep_options = {"concurrency": concurrency, "progress": progress, "pacer": pacer}
         rows, session = _by_sweep(
-            job,
-            prompts,
-            client=client,
-            repeat=repeat,
-            sweep_options=sweep_options,
-            options=given,
+            job, prompts, client=client, repeat=repeat, sweep_options=sweep_options, options=given
         )
     run = job.finish(rows, via, name)
     _store_run(run, session)
