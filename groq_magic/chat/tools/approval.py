@@ -23,7 +23,6 @@ from groq_magic.chat.tools._box import Gate, ToolOutcome
 from groq_magic.chat.tools._tool import Tool
 
 __all__ = [
-    "APPROVE_CHOICES",
     "DENIED",
     "NEVER",
     "UNANSWERED",
@@ -35,7 +34,6 @@ __all__ = [
 ]
 
 Policy = Literal["ask", "always", "never"]
-APPROVE_CHOICES: tuple[Policy, ...] = ("ask", "always", "never")
 
 NEVER = "not run: this cell runs no tools (--approve never); answer without this call"
 DENIED = "not run: the user denied this call; answer without it"
