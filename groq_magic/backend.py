@@ -9,7 +9,7 @@
 
 The client is cached and reused by every cell; it is rebuilt only when the
 settings that choose it change (a key set later, a restarted local server on a
-new port). The key is kept in a :class:`~groq_magic.client._config.Secret`, so
+new port). The key is kept in a :class:`~groq_magic.client.Secret`, so
 it never shows in a repr, and the cache compares only a digest of it.
 """
 
@@ -114,7 +114,7 @@ class Backend:
 
     def login(self, key: str) -> None:
         """Use ``key`` for this kernel (kept in memory only, never in the environment)."""
-        from groq_magic.client._config import Secret
+        from groq_magic.client import Secret
 
         self._login_key = Secret(key.strip())
 

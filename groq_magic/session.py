@@ -394,8 +394,7 @@ class GroqSession:
 
             model = os.environ.get(MODEL_ENV)
             return f"local://{Path(model).name if model else LOCAL_MODEL_NAME}"
-        from groq_magic.client import ArgumentError
-        from groq_magic.client._config import resolve_base_url
+        from groq_magic.client import ArgumentError, resolve_base_url
 
         try:
             return resolve_base_url(choice.base_url)

@@ -43,8 +43,8 @@ from groq_magic.client import (
     APIStreamError,
     APITimeoutError,
     RateLimitError,
+    status_error_class,
 )
-from groq_magic.client._exceptions import status_error_class
 
 if TYPE_CHECKING:
     from groq_magic.chat.tools import ToolCall, ToolOutcome

@@ -66,8 +66,10 @@ from groq_magic.chat.result import ChatResult
 from groq_magic.chat.row import table_columns, table_row
 from groq_magic.chat.sink import RunStatus, ToolNote, TurnMeta, TurnSummary
 from groq_magic.checks import Check, apply_checks, check_columns
-from groq_magic.client import AsyncGroq, GroqError, RateLimitError
-from groq_magic.client._retry import (
+from groq_magic.client import (
+    AsyncGroq,
+    GroqError,
+    RateLimitError,
     backoff_delay,
     error_is_retryable,
     error_retry_delay,
