@@ -74,8 +74,6 @@ def test_public_names() -> None:
         assert hasattr(client_module, name), name
 
 
-# Modules still importing a private module, being switched to the names above in
-# another change; the test fails once one is switched, so the entry is removed with it.
 def test_nothing_outside_the_client_imports_its_private_modules() -> None:
     root = Path(client_module.__file__).parents[2]
     private = re.compile(r"\bgroq_magic\.client\._[a-z]|\bfrom groq_magic\.client import _")
