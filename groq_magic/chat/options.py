@@ -42,17 +42,12 @@ from groq_magic.knobs import FLAGS, KNOBS, Knob, extra_field_problem
 
 __all__ = [
     "FLAGS",
-    "MAX_STOP",
     "ChatOptions",
     "OptionsBase",
     "is_secret_key",
-    "is_secret_value",
     "options_model",
     "strip_secrets",
 ]
-
-MAX_STOP = KNOBS["stop"].max_items
-"""Groq accepts at most four stop sequences."""
 
 _SECRET_NAME = re.compile(r"(api[_-]?key|authorization|secret|password|token$|bearer)", re.I)
 # Usage counters and timings legitimately end in "token(s)" ("max_tokens", a row's
@@ -76,14 +71,6 @@ def is_secret_key(name: str) -> bool:
     # Cached: the same few keys ("role", "content", "tool_calls"...) are checked in every
     # message of every turn that history and the store keep.
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
-
-
-def is_secret_value(value: object) -> bool:
-    """True for a string that is a key in force, shaped like a Groq key (``gsk_...``) or a
-    ``Bearer ...`` value."""
-    if not isinstance(value, str):
-        return False
-    return bool(_SECRET_VALUE.match(value)) or redact(value).strip() == REDACTED
 
 
 def strip_secrets(value: Any) -> Any:

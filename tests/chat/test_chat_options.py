@@ -9,7 +9,6 @@ import pytest
 from groq_magic.chat.errors import OptionsError
 from groq_magic.chat.options import (
     FLAGS,
-    MAX_STOP,
     ChatOptions,
     is_secret_key,
     strip_secrets,
@@ -100,7 +99,6 @@ def test_single_stop_string_is_one_sequence_not_characters() -> None:
 
 
 def test_max_stop_is_four() -> None:
-    assert MAX_STOP == 4
     assert len(ChatOptions.parse(stop=["a", "b", "c", "d"]).stop) == 4
 
 
