@@ -346,53 +346,18 @@ def prepare_turn(
     window = conversation.window(
         options.system, cell_id=cell_id, replaces=replaces, history=options.history
     )
-    notes: tuple[str, ...] = ()
-    if rendered:
-        # A recorded turn: its text and its user message (images included) as they were.
-        prompt = template
-        user_message = dict(message) if message else {"role": "user", "content": template}
-        images = _image_count(user_message)
-    else:
-        from groq_magic.chat.images import ImageLimitError
-
-        try:
-            prompt, user_message, images, notes = _user_content(
-                options, template, namespace, window
-            )
-        except ImageLimitError as exc:
-            raise _with_earlier_images(exc, window) from None
-    if not prompt.strip() and not images:
-        raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
-    refuse_keys(prompt, options.system)
-    context: tuple[ContextBlock, ...] = ()
+    prompt, user_message, images, notes = _message(
+        options, template, namespace, window, message if rendered else None, rendered=rendered
+    )
     language = notebook.language if notebook is not None else "python"
-    if rendered:
-        context = _recorded_context(user_message)
-    else:
-        built = _context(options, namespace, notebook)
-        if built is not None:
-            context, notes = built.blocks, (*notes, *built.notes)
-        user_message = _with_context_and_code(user_message, built, options.code, language)
+    context, user_message, notes = _context_of(
+        options, namespace, notebook, user_message, notes, language, rendered=rendered
+    )
     refuse_keys(*_texts(user_message))
     schema = resolve_schema(options.schema_name, namespace, schema)
-    box = resolve_toolbox(options.tools, namespace, toolbox)
-    status_parts: tuple[str, ...] = ()
-    if options.mcp:
-        box, status_parts = _with_remote_tools(box, options.mcp, remote)
-    if box is not None:
-        from groq_magic.chat.tools.approval import approval_gate
-
-        box.gate = approval_gate(options.approve, approver)
+    box, status_parts = _tools_of(options, namespace, toolbox, remote, approver)
     model = options.model or defaults.model
-    response_format: dict[str, Any] | None = None
-    validator: SchemaValidator | None = None
-    if schema is not None:
-        response_format, validator = schema_response_format(
-            schema, name=options.schema_name, model=model
-        )
-    params = options.to_request_params(response_format)
-    if box is not None:
-        params.update(box.request_fields(options.tool_choice or "auto"))
+    params, validator = _request_params(options, schema, box, model)
     return PreparedTurn(
         options=options,
         model=model,
@@ -414,6 +379,93 @@ def prepare_turn(
         code_language=language if options.code else None,
         status_parts=status_parts,
     )
+
+
+def _message(
+    options: ChatOptions,
+    template: str,
+    namespace: Mapping[str, Any] | None,
+    window: list[dict[str, Any]],
+    recorded: Mapping[str, Any] | None,
+    *,
+    rendered: bool,
+) -> tuple[str, dict[str, Any], int, tuple[str, ...]]:
+    """(prompt, user message, image count, notes): filled from the namespace, or, for a
+    recorded turn (``rendered``), its text and user message as they were sent."""
+    notes: tuple[str, ...] = ()
+    if rendered:
+        user_message = dict(recorded) if recorded else {"role": "user", "content": template}
+        prompt, images = template, _image_count(user_message)
+    else:
+        from groq_magic.chat.images import ImageLimitError
+
+        try:
+            prompt, user_message, images, notes = _user_content(
+                options, template, namespace, window
+            )
+        except ImageLimitError as exc:
+            raise _with_earlier_images(exc, window) from None
+    if not prompt.strip() and not images:
+        raise EmptyPromptError("the cell is empty: write a prompt under %%groq")
+    refuse_keys(prompt, options.system)
+    return prompt, user_message, images, notes
+
+
+def _context_of(
+    options: ChatOptions,
+    namespace: Mapping[str, Any] | None,
+    notebook: NotebookFacts | None,
+    user_message: dict[str, Any],
+    notes: tuple[str, ...],
+    language: str,
+    *,
+    rendered: bool,
+) -> tuple[tuple[ContextBlock, ...], dict[str, Any], tuple[str, ...]]:
+    """The ``--context`` blocks and the user message that carries them (a recorded turn's
+    message already does), with their notes added."""
+    if rendered:
+        return _recorded_context(user_message), user_message, notes
+    built = _context(options, namespace, notebook)
+    context: tuple[ContextBlock, ...] = ()
+    if built is not None:
+        context, notes = built.blocks, (*notes, *built.notes)
+    return context, _with_context_and_code(user_message, built, options.code, language), notes
+
+
+def _tools_of(
+    options: ChatOptions,
+    namespace: Mapping[str, Any] | None,
+    toolbox: ToolBox | None,
+    remote: RemoteTools | None,
+    approver: Approver | None,
+) -> tuple[ToolBox | None, tuple[str, ...]]:
+    """The turn's tools (``--tools`` and ``--mcp``) behind the ``--approve`` gate, and
+    the status line's words about the MCP servers."""
+    box = resolve_toolbox(options.tools, namespace, toolbox)
+    status_parts: tuple[str, ...] = ()
+    if options.mcp:
+        box, status_parts = _with_remote_tools(box, options.mcp, remote)
+    if box is not None:
+        from groq_magic.chat.tools.approval import approval_gate
+
+        box.gate = approval_gate(options.approve, approver)
+    return box, status_parts
+
+
+def _request_params(
+    options: ChatOptions, schema: object | None, box: ToolBox | None, model: str
+) -> tuple[dict[str, Any], SchemaValidator | None]:
+    """The request's fields (knobs, ``response_format``, tools) and the schema's validator."""
+    response_format: dict[str, Any] | None = None
+    validator: SchemaValidator | None = None
+    if schema is not None:
+        response_format, validator = schema_response_format(
+            schema, name=options.schema_name, model=model
+        )
+    params = options.to_request_params(response_format)
+    if box is not None:
+        params.update(box.request_fields(options.tool_choice or "auto"))
+    return params, validator
 
 
 def options_again(turn: Turn, changes: Mapping[str, Any] | None = None) -> ChatOptions:
