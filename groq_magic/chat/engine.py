@@ -47,7 +47,7 @@ from groq_magic.client import (
 )
 
 if TYPE_CHECKING:
-    from groq_magic.chat.tools import ToolCall, ToolOutcome
+    from groq_magic.chat.tools import ToolCall
     from groq_magic.client import AsyncGroq, ChatCompletion, Groq
 
 __all__ = ["Pace", "RequestPermit", "TurnError", "arun_turn", "conclude_completion", "run_turn"]
@@ -303,21 +303,6 @@ async def _aconsume(
     return ex
 
 
-def _saved_call(outcome: ToolOutcome) -> dict[str, Any]:
-    """A tool call as history keeps it: JSON-ready (the text sent, not the Python value)."""
-    saved = {
-        "id": outcome.id,
-        "name": outcome.name,
-        "arguments": outcome.arguments,
-        "content": outcome.content,
-        "error": outcome.error,
-        "seconds": outcome.seconds,
-    }
-    if outcome.server is not None:
-        saved["server"] = outcome.server
-    return saved
-
-
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     details = usage.get("completion_tokens_details")
     value = details.get("reasoning_tokens") if isinstance(details, dict) else None
@@ -332,10 +317,31 @@ def _cost(prep: PreparedTurn, model: str, ex: TurnAccount) -> float | None:
 
 
 def _conclude(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: bool) -> ChatResult:
+    """The turn's one record: its result (checked when JSON was asked for), the history
+    turn it makes (recorded unless ``record`` is False), and the sink's status line."""
     model = ex.model or prep.model
     cost = _cost(prep, model, ex)
     tps = tokens_per_second(ex.usage, ex.time_to_first_token, ex.total_time)
     timings = {"ttft": ex.time_to_first_token, "total": ex.total_time, "tokens_per_second": tps}
+    result = _result(prep, ex, model, timings, cost)
+    if prep.wants_json and ex.status == "complete":
+        try:
+            result.parsed  # noqa: B018 - parse and validate now, so bad JSON fails the turn
+        except (JSONResultError, SchemaValidationError) as exc:
+            sink.fail(str(exc))
+            raise TurnError(str(exc), cause=exc, failed_generation=ex.text) from None
+    turn = _turn(prep, ex, model, timings)
+    result.turn = turn
+    kept = ex.status == "complete" or bool(ex.text) or bool(ex.exchange)
+    if record and kept and prep.options.history and prep.conversation is not None:
+        prep.conversation.record(turn, replaces=prep.replaces)
+    sink.finish(_summary(prep, ex, model, tps, cost))
+    return result
+
+
+def _result(
+    prep: PreparedTurn, ex: TurnAccount, model: str, timings: dict[str, Any], cost: float | None
+) -> ChatResult:
     result = ChatResult(
         ex.text,
         model=model,
@@ -358,21 +364,20 @@ def _conclude(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: 
     result.context = list(prep.context)
     result.code_language = prep.code_language
     result.options = prep.options
-    if prep.wants_json and ex.status == "complete":
-        try:
-            result.parsed  # noqa: B018 - parse and validate now, so bad JSON fails the turn
-        except (JSONResultError, SchemaValidationError) as exc:
-            sink.fail(str(exc))
-            raise TurnError(str(exc), cause=exc, failed_generation=ex.text) from None
-    turn = Turn(
+    return result
+
+
+def _turn(prep: PreparedTurn, ex: TurnAccount, model: str, timings: dict[str, Any]) -> Turn:
+    """The history turn this answer makes (JSON-ready: tool calls as the text sent)."""
+    return Turn(
         cell_id=prep.cell_id,
         prompt=prep.prompt,
         user_message=prep.user_message,
         answer=ex.text,
         exchange=ex.exchange,
         reasoning=ex.reasoning,
-        tool_calls=[_saved_call(o) for o in ex.outcomes],
-        executed_tools=[_saved_call(o) for o in ex.executed],
+        tool_calls=[o.as_dict(saved=True) for o in ex.outcomes],
+        executed_tools=[o.as_dict(saved=True) for o in ex.executed],
         model=model,
         options=prep.options.snapshot(),
         usage=ex.usage,
@@ -380,35 +385,34 @@ def _conclude(prep: PreparedTurn, ex: TurnAccount, sink: StreamSink, *, record: 
         finish_reason=ex.finish_reason,
         status=ex.status,
     ).remember_schema(prep.schema)
-    result.turn = turn
-    kept = ex.status == "complete" or bool(ex.text) or bool(ex.exchange)
-    if record and kept and prep.options.history and prep.conversation is not None:
-        prep.conversation.record(turn, replaces=prep.replaces)
-    sink.finish(
-        TurnSummary(
-            text=ex.text,
-            model=model,
-            status=ex.status,
-            finish_reason=ex.finish_reason,
-            prompt_tokens=ex.usage.get("prompt_tokens"),
-            completion_tokens=ex.usage.get("completion_tokens"),
-            time_to_first_token=ex.time_to_first_token,
-            total_time=ex.total_time,
-            tokens_per_second=tps,
-            error=ex.error,
-            reasoning_tokens=_reasoning_tokens(ex.usage),
-            images=prep.images,
-            tool_calls=len(ex.outcomes) + len(ex.executed),
-            cached=ex.cached,
-            cost=cost,
-            show_cost=prep.log is not None and prep.log.show_cost,
-            cached_tokens=cached_prompt_tokens(ex.usage),
-            saved=_saved(prep, model, ex),
-            context_tokens=sum(block.tokens for block in prep.context),
-            extra=prep.status_parts,
-        )
+
+
+def _summary(
+    prep: PreparedTurn, ex: TurnAccount, model: str, tps: float | None, cost: float | None
+) -> TurnSummary:
+    """What the status line says of the turn."""
+    return TurnSummary(
+        text=ex.text,
+        model=model,
+        status=ex.status,
+        finish_reason=ex.finish_reason,
+        prompt_tokens=ex.usage.get("prompt_tokens"),
+        completion_tokens=ex.usage.get("completion_tokens"),
+        time_to_first_token=ex.time_to_first_token,
+        total_time=ex.total_time,
+        tokens_per_second=tps,
+        error=ex.error,
+        reasoning_tokens=_reasoning_tokens(ex.usage),
+        images=prep.images,
+        tool_calls=len(ex.outcomes) + len(ex.executed),
+        cached=ex.cached,
+        cost=cost,
+        show_cost=prep.log is not None and prep.log.show_cost,
+        cached_tokens=cached_prompt_tokens(ex.usage),
+        saved=_saved(prep, model, ex),
+        context_tokens=sum(block.tokens for block in prep.context),
+        extra=prep.status_parts,
     )
-    return result
 
 
 def _saved(prep: PreparedTurn, model: str, ex: TurnAccount) -> float | None:

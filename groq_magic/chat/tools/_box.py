@@ -81,16 +81,18 @@ class ToolOutcome:
     server_side: bool = False
     server: str | None = None  # the MCP server whose tool this is (None: a notebook function)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, saved: bool = False) -> dict[str, Any]:
         """``{"name", "arguments", "result", "error", "seconds"}``: what ChatResult lists
-        (and ``"server"`` for an MCP server's tool)."""
-        listed = {
-            "name": self.name,
-            "arguments": self.arguments,
-            "result": self.result,
-            "error": self.error,
-            "seconds": self.seconds,
-        }
+        (and ``"server"`` for an MCP server's tool). ``saved``: what history keeps
+        instead, JSON-ready: the call's ``id`` and the ``content`` sent, not the Python
+        ``result``."""
+        listed: dict[str, Any] = {"id": self.id} if saved else {}
+        listed.update(name=self.name, arguments=self.arguments)
+        if saved:
+            listed["content"] = self.content
+        else:
+            listed["result"] = self.result
+        listed.update(error=self.error, seconds=self.seconds)
         if self.server is not None:
             listed["server"] = self.server
         return listed
