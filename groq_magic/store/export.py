@@ -200,75 +200,70 @@ def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
+class _CellIds:
+    """Cell ids for a notebook: a turn's own when it is valid and free, else new ones."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, wanted: Any = None) -> str:
+        if isinstance(wanted, str) and _CELL_ID.match(wanted) and wanted not in self.used:
+            self.used.add(wanted)
+            return wanted
+        new = uuid.uuid4().hex[:8]
+        self.used.add(new)
+        return new
+
+
+def _code_cell(
+    cell_id: str, source: list[str], count: int | None, outputs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "metadata": {},
+        "execution_count": count,
+        "outputs": outputs or [],
+        "source": source,
+    }
+
+
+def _turn_cell(turn: Any, chat: str, cell_id: str, count: int) -> dict[str, Any]:
+    """A turn as a ``%%groq`` cell with its answer as the saved output."""
+    answer = str(_get(turn, "answer", "") or "")
+    output = {
+        "output_type": "execute_result",
+        "execution_count": count,
+        "metadata": {},
+        "data": {
+            "text/markdown": _lines(_answer_markdown(turn)),
+            "text/plain": _lines(answer),
+        },
+    }
+    return _code_cell(cell_id, _lines(_cell_source(turn, chat)), count, [output])
+
+
 def export_notebook(
     conversation: Any, path: str | os.PathLike[str], *, force: bool = False
 ) -> Path:
     """Write ``conversation`` as a notebook (``.ipynb``) of ``%%groq`` cells with their answers."""
     target = _target(path, "notebook", force)
     name = str(_get(conversation, "name", "default"))
-    used: set[str] = set()
-
-    def cell_id(wanted: Any = None) -> str:
-        if isinstance(wanted, str) and _CELL_ID.match(wanted) and wanted not in used:
-            used.add(wanted)
-            return wanted
-        new = uuid.uuid4().hex[:8]
-        used.add(new)
-        return new
-
+    cell_id = _CellIds()
+    title = (
+        f"# Chat `{name}`\n\n"
+        f"Exported by groq_magic on {datetime.now().astimezone():%Y-%m-%d %H:%M}."
+    )
     cells: list[dict[str, Any]] = [
-        {
-            "cell_type": "markdown",
-            "id": cell_id(),
-            "metadata": {},
-            "source": _lines(
-                f"# Chat `{name}`\n\n"
-                f"Exported by groq_magic on {datetime.now().astimezone():%Y-%m-%d %H:%M}."
-            ),
-        },
-        {
-            "cell_type": "code",
-            "id": cell_id(),
-            "metadata": {},
-            "execution_count": 1,
-            "outputs": [],
-            "source": ["%load_ext groq_magic"],
-        },
+        {"cell_type": "markdown", "id": cell_id(), "metadata": {}, "source": _lines(title)},
+        _code_cell(cell_id(), ["%load_ext groq_magic"], 1),
     ]
     system = _get(conversation, "system")
     if system:
-        cells.append(
-            {
-                "cell_type": "code",
-                "id": cell_id(),
-                "metadata": {},
-                "execution_count": None,
-                "outputs": [],
-                "source": [f"%groq system {' '.join(str(system).split())}"],
-            }
-        )
+        line = f"%groq system {' '.join(str(system).split())}"
+        cells.append(_code_cell(cell_id(), [line], None))
     for count, turn in enumerate(_turns(conversation), start=2):
-        answer = str(_get(turn, "answer", "") or "")
-        cells.append(
-            {
-                "cell_type": "code",
-                "id": cell_id(_get(turn, "cell_id")),
-                "metadata": {},
-                "execution_count": count,
-                "source": _lines(_cell_source(turn, name)),
-                "outputs": [
-                    {
-                        "output_type": "execute_result",
-                        "execution_count": count,
-                        "metadata": {},
-                        "data": {
-                            "text/markdown": _lines(_answer_markdown(turn)),
-                            "text/plain": _lines(answer),
-                        },
-                    }
-                ],
-            }
-        )
+        cells.append(_turn_cell(turn, name, cell_id(_get(turn, "cell_id")), count))
     notebook = {
         "nbformat": 4,
         "nbformat_minor": 5,
