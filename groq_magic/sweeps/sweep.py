@@ -44,7 +44,7 @@ or a requests-per-minute cap. The embedded model is never paced.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -199,6 +199,41 @@ def plan_sweep(
     singles, remembered = _schema_option(schema)
     offered, toolbox = _tools_option(options.pop("tools", None))
     singles.update(offered)
+    base, grid = _split_grid(singles, options)
+    session, async_client = _resolve(client)
+    runs = expand_grid(
+        base,
+        grid,
+        repeat,
+        prompts=len(prompts),
+        max_runs=max_runs,
+        base_seed=session.defaults().options.get("seed"),
+    )
+    prepare = _preparer(session, prompts, runs, namespace, remembered, toolbox)
+    small = len(prompts) * len(runs) <= KEEP_PREPARED
+    specs = []
+    for i in range(len(prompts)):
+        row_columns = {name: values[i] for name, values in extra.items()} if extra else None
+        for j in range(len(runs)):
+            # The one road for every run, before anything is sent: defaults, key check,
+            # rendering, schema, images... so bad input is one line and nothing is sent.
+            prep = prepare(i, j)
+            index = i * len(runs) + j
+            if small:
+                spec = RunSpec.of(index, prep, row_columns)
+            else:
+                # Dropped now and prepared again when the run starts: a large sweep's
+                # memory holds rows, not every request (see bench/sweep_scale.py).
+                again = functools.partial(prepare, i, j)
+                spec = RunSpec(index, prep.prompt, prep.model, prep.options, again, row_columns)
+            specs.append(spec)
+    return SweepPlan(session, async_client, specs, many, list(extra))
+
+
+def _split_grid(
+    singles: dict[str, Any], options: Mapping[str, Any]
+) -> tuple[ChatOptions, dict[str, list[Any]]]:
+    """The options every run shares, and the lists of the knobs a grid varies."""
     grid: dict[str, list[Any]] = {}
     for name, value in options.items():
         if value is None:
@@ -211,54 +246,37 @@ def plan_sweep(
             grid[name] = list(value)
         else:
             singles[name] = value  # e.g. stop=[...]: one value that is a list
-    base = ChatOptions.parse(**singles)
-    session, async_client = _resolve(client)
-    runs = expand_grid(
-        base,
-        grid,
-        repeat,
-        prompts=len(prompts),
-        max_runs=max_runs,
-        base_seed=session.defaults().options.get("seed"),
-    )
-    scratch = Conversation(name="sweep")  # each prompt is asked alone
+    return ChatOptions.parse(**singles), grid
+
+
+def _preparer(
+    session: GroqSession,
+    prompts: list[str],
+    runs: list[ChatOptions],
+    namespace: Mapping[str, Any] | None,
+    schema: object | None,
+    toolbox: ToolBox | None,
+) -> Callable[[int, int], PreparedTurn]:
+    """``prepare(i, j)``: prompt ``i`` with run ``j``'s options, on the one road.
+
+    Each prompt is asked alone; an image URL is fetched and a ``--context`` built once
+    for the whole sweep, however often a run is prepared again.
+    """
+    from groq_magic.chat.context import contexts_built_once
     from groq_magic.chat.images import urls_read_once  # Pillow and httpx stay unloaded
 
-    fetched: dict[tuple[Any, ...], LoadedImage] = {}  # an image URL is fetched once
-    from groq_magic.chat.context import contexts_built_once
-
-    built: dict[tuple[Any, ...], Any] = {}  # --context blocks are built once
+    scratch = Conversation(name="sweep")
+    fetched: dict[tuple[Any, ...], LoadedImage] = {}
+    built: dict[tuple[Any, ...], Any] = {}
 
     def prepare(i: int, j: int) -> PreparedTurn:
         with urls_read_once(fetched), contexts_built_once(built):
             return session.prepare(
-                runs[j],
-                prompts[i],
-                namespace,
-                conversation=scratch,
-                schema=remembered,
+                runs[j], prompts[i], namespace, conversation=scratch, schema=schema,
                 toolbox=toolbox,
-            )
+            )  # fmt: skip
 
-    small = len(prompts) * len(runs) <= KEEP_PREPARED
-    specs = []
-    for i in range(len(prompts)):
-        row_columns = {name: values[i] for name, values in extra.items()} if extra else None
-        for j in range(len(runs)):
-            # The one road for every run, before anything is sent: defaults, key check,
-            # rendering, schema, images... so bad input is one line and nothing is sent.
-            prep = prepare(i, j)
-            if small:
-                spec = RunSpec.of(i * len(runs) + j, prep, row_columns)
-            else:
-                # Dropped now and prepared again when the run starts: a large sweep's
-                # memory holds rows, not every request (see bench/sweep_scale.py).
-                again = functools.partial(prepare, i, j)
-                spec = RunSpec(
-                    i * len(runs) + j, prep.prompt, prep.model, prep.options, again, row_columns
-                )
-            specs.append(spec)
-    return SweepPlan(session, async_client, specs, many, list(extra))
+    return prepare
 
 
 def sweep(
