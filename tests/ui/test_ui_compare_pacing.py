@@ -186,7 +186,10 @@ def test_a_configured_requests_per_minute_spaces_a_compare_evenly(
         table = ip.run_cell_magic("groq", f"-m {MODEL} -t 0,0.5,1,1.5", "Rate this.")
         assert set(table.status) == {"complete"}
         sent = sorted(a.at for a in server.log)
-        assert all(b - a >= 0.45 for a, b in itertools.pairwise(sent)), sent
+        # Half a second apart (not all at once): each gap may lose what one request's own
+        # send was late on a loaded machine, the whole run none of it.
+        assert all(b - a >= 0.35 for a, b in itertools.pairwise(sent)), sent
+        assert sent[-1] - sent[0] >= 3 * 0.5 - 0.05, sent
         # Taken off again: the next compare's runs go together.
         ip.run_line_magic("config", "GroqMagics.requests_per_minute = None")
         before = len(server.log)
