@@ -131,15 +131,12 @@ def batch(
         **options,
     )
     data, asked_schema = _jsonl(plan.specs)
-    named = [c for c in checks if isinstance(c, str)] if isinstance(checks, list | tuple) else []
-    if isinstance(checks, str):
-        named = [checks]
     table = BatchTable.of_specs(
         plan.specs,
         many=plan.many,
         columns=plan.columns,
         schema=asked_schema,
-        checks=named,
+        checks=_named(checks),
     )
     sync = plan.session.backend.client()
     try:
@@ -151,18 +148,27 @@ def batch(
         )
     except NotFoundError as exc:
         raise not_found(exc, "the batch could not be created") from None
-    store = session_store(plan.session)
-    if store is not None:
-        models = sorted({s.model for s in plan.specs})
-        stored = {"schema": _sent_schema(asked_schema)} if asked_schema is not None else {}
-        store.record_batch(
-            created.id,
-            str(sync.base_url),
-            {
-                "rows": len(plan.specs),
-                "models": models,
-                "input_file_id": uploaded.id,
-                "table": {**table.metadata(), **stored},
-            },
-        )
+    _keep(plan.session, created.id, str(sync.base_url), uploaded.id, table)
     return BatchJob(created.id, sync, created, resolved, table, plan.session)
+
+
+def _named(checks: object) -> list[str]:
+    """The checks given by name (what the store can keep; a function it cannot)."""
+    if isinstance(checks, str):
+        return [checks]
+    if isinstance(checks, list | tuple):
+        return [c for c in checks if isinstance(c, str)]
+    return []
+
+
+def _keep(session: GroqSession, job_id: str, url: str, file_id: str, table: BatchTable) -> None:
+    """Keep the job and its table's definition in the exchange store (when it is on)."""
+    store = session_store(session)
+    if store is None:
+        return
+    stored = table.metadata()
+    if table.schema is not None:
+        stored["schema"] = _sent_schema(table.schema)
+    models = sorted({row.model for row in table.rows})
+    metadata = {"rows": len(table.rows), "models": models, "input_file_id": file_id}
+    store.record_batch(job_id, url, {**metadata, "table": stored})
