@@ -536,27 +536,12 @@ class GridRunner:
                         sink.fail(record.error)
                         return
                     except TurnError as exc:
-                        reason = _retry_reason(exc.cause)
-                        if exc.cause is None or reason is None or attempt >= self.retries:
+                        retry = self._retry_after(exc, spec, attempt)
+                        if retry is None:
                             record.status, record.error = "error", str(exc)
                             return
-                        if isinstance(exc.cause, RateLimitError) and self.pacer is not None:
-                            # The pacer holds the retry back as long as it must; this is
-                            # only what it knows now, for the log and the pane.
-                            delay = self.pacer.wait_for(spec.model)
-                            logger.info(
-                                "rate limited (429): the pacer holds %s back %.2f s",
-                                spec.model,
-                                delay,
-                            )
-                        elif isinstance(exc.cause, RateLimitError):
-                            delay = self.backoff.hit(exc.cause)
-                        else:
-                            delay = pause = self.backoff.alone(exc.cause, attempt)
-                        logger.info(
-                            "run %d: %s; retry %d in %.2f s", spec.index, reason, attempt + 1, delay
-                        )
-                        self.emit(spec.index, "retry", (delay, attempt + 1, reason))
+                        delay, alone = retry
+                        pause = delay if alone else 0.0
                         continue
                     except (ChatError, GroqError) as exc:
                         record.status, record.error = "error", one_line(exc)
@@ -570,6 +555,28 @@ class GridRunner:
             record.text, record.status = sink.text, "interrupted"
             self.emit(spec.index, "cancelled", record.text)
             raise
+
+    def _retry_after(
+        self, exc: TurnError, spec: RunSpec, attempt: int
+    ) -> tuple[float, bool] | None:
+        """When a failed request is tried again: ``(delay, for this run alone)``, or None
+        when it is not (the client's policy says no, or the retries are spent)."""
+        reason = _retry_reason(exc.cause)
+        if exc.cause is None or reason is None or attempt >= self.retries:
+            return None
+        alone = False
+        if isinstance(exc.cause, RateLimitError) and self.pacer is not None:
+            # The pacer holds the retry back as long as it must; this is only what it
+            # knows now, for the log and the pane.
+            delay = self.pacer.wait_for(spec.model)
+            logger.info("rate limited (429): the pacer holds %s back %.2f s", spec.model, delay)
+        elif isinstance(exc.cause, RateLimitError):
+            delay = self.backoff.hit(exc.cause)
+        else:
+            delay, alone = self.backoff.alone(exc.cause, attempt), True
+        logger.info("run %d: %s; retry %d in %.2f s", spec.index, reason, attempt + 1, delay)
+        self.emit(spec.index, "retry", (delay, attempt + 1, reason))
+        return delay, alone
 
 
 async def _paced_turn(
