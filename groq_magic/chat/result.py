@@ -107,6 +107,19 @@ def _json_candidates(text: str) -> list[str]:
     return candidates
 
 
+def _kept_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request body a result keeps: credential-looking keys dropped whatever the
+    caller passed, and the messages by reference, not deep-copied (each result holds
+    every earlier turn: copies made memory grow with the square of the turns; prompts
+    that look like keys are refused before they are sent)."""
+    body = dict(request or {})
+    messages = body.pop("messages", None)
+    kept: dict[str, Any] = strip_secrets(body)
+    if messages is not None:
+        kept["messages"] = messages
+    return kept
+
+
 class ChatResult:
     """One answer: its text, the JSON views of it, usage, timings and the request sent."""
 
@@ -136,15 +149,7 @@ class ChatResult:
         self.usage = usage
         self.timings = Timings.from_any(timings, usage)
         self.finish_reason = finish_reason
-        # The body only; credential-looking keys are dropped whatever the caller passed.
-        body = dict(request or {})
-        messages = body.pop("messages", None)
-        self.request: dict[str, Any] = strip_secrets(body)
-        if messages is not None:
-            # The window is kept by reference, not deep-copied: each result holds every
-            # earlier turn, so copies made memory grow with the square of the turns.
-            # Prompts that look like keys are refused before they are sent.
-            self.request["messages"] = messages
+        self.request: dict[str, Any] = _kept_request(request)
         self.status: TurnStatus = status
         self.error = error
         self.validator = validator

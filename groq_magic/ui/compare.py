@@ -52,6 +52,7 @@ from groq_magic.sweeps.sweep import with_check_summary
 from groq_magic.ui.panes import PaneBoard, pane_title
 
 if TYPE_CHECKING:
+    from groq_magic.chat.prepare import PreparedTurn
     from groq_magic.client import AsyncGroq
     from groq_magic.pacing import RateLimitPacer
     from groq_magic.session import GroqSession
@@ -121,6 +122,23 @@ def _percent(rate: object) -> str:
     return f"{rate:.0%}"
 
 
+def _prepared(
+    session: GroqSession,
+    options: ChatOptions,
+    grid: dict[str, list[Any]],
+    template: str,
+    namespace: Mapping[str, Any],
+    repeat: int,
+) -> list[PreparedTurn]:
+    """Every run of the grid prepared on the one road, before anything is sent."""
+    conversation = session.conversation(options.chat)
+    seed = session.defaults().options.get("seed")
+    return [
+        session.prepare(run, template, namespace, conversation=conversation)
+        for run in expand_grid(options, grid, repeat, base_seed=seed)
+    ]
+
+
 def run_compare(
     session: GroqSession,
     options: ChatOptions,
@@ -149,13 +167,7 @@ def run_compare(
     ``backoff``, ``display`` and ``client`` are for tests and tuning.
     """
     resolved = checks_from_names(checks, namespace)
-    conversation = session.conversation(options.chat)
-    preps = [
-        session.prepare(run, template, namespace, conversation=conversation)
-        for run in expand_grid(
-            options, grid, repeat, base_seed=session.defaults().options.get("seed")
-        )
-    ]
+    preps = _prepared(session, options, grid, template, namespace, repeat)
     if client is None:
         client = session.backend.async_client()
     varying = varying_fields(grid, repeat)
