@@ -932,79 +932,70 @@ class GroqMagics(Magics, KnobDefaults):
             return
         say("failed generation:\n" + exc.failed_generation)
 
+    def _kept_as(self, out: str | None, make: Callable[[], Any]) -> Any:
+        """``make()``'s value, kept in ``_groq`` (and ``-o VAR``); a ChatError or GroqError
+        it raises is one usage line (a compare's table, an evaluation, the panel)."""
+        from groq_magic.chat import ChatError
+        from groq_magic.client import GroqError
+
+        try:
+            value = make()
+        except (ChatError, GroqError) as exc:
+            raise usage_error(exc) from None
+        self.user_ns["_groq"] = value
+        if out:
+            self.user_ns[out] = value
+        return value
+
     def _compare(
         self, args: Any, options: ChatOptions, prompt: str, grid: dict[str, list[Any]]
     ) -> Any:
-        from groq_magic.chat import ChatError
-        from groq_magic.client import GroqError
         from groq_magic.ui import run_compare
 
         if args.ui:
             raise UsageError("--ui and a compare (--compare or list values) cannot be combined")
-        try:
-            table = run_compare(
-                self.session,
-                options,
-                grid,
-                prompt,
-                self.user_ns,
-                repeat=args.repeat if args.repeat is not None else 1,
-                shell=self.shell,
-                checks=args.check,
-            )
-        except (ChatError, GroqError) as exc:
-            raise usage_error(exc) from None
-        self.user_ns["_groq"] = table
-        if options.out:
-            self.user_ns[options.out] = table
-        return table
+        repeat = args.repeat if args.repeat is not None else 1
+        return self._kept_as(
+            options.out,
+            lambda: run_compare(
+                self.session, options, grid, prompt, self.user_ns, repeat=repeat,
+                shell=self.shell, checks=args.check,
+            ),
+        )  # fmt: skip
 
     def _evaluate(
         self, args: Any, options: ChatOptions, template: str, grid: dict[str, list[Any]]
     ) -> Any:
         """``%%groq --data NAME``: the template over each row, checked, judged and stored."""
-        from groq_magic.chat import ChatError
-        from groq_magic.client import GroqError
         from groq_magic.evals.cell import evaluate_cell
         from groq_magic.ui.compare import checks_from_names
 
         if args.ui:
             raise UsageError("--ui and --data cannot be combined")
-        try:
-            run = evaluate_cell(
-                self.session,
-                options,
-                grid,
-                template,
-                self.user_ns,
-                data=args.data,
-                checks=checks_from_names(args.check, self.user_ns),
-                judges=args.judge,
+        return self._kept_as(
+            options.out,
+            lambda: evaluate_cell(
+                self.session, options, grid, template, self.user_ns, data=args.data,
+                checks=checks_from_names(args.check, self.user_ns), judges=args.judge,
                 repeat=args.repeat,
-            )
-        except (ChatError, GroqError) as exc:
-            raise usage_error(exc) from None
-        self.user_ns["_groq"] = run
-        if options.out:
-            self.user_ns[options.out] = run
-        return run
+            ),
+        )  # fmt: skip
 
     def panel(self, args: Any, prompt: str | None, options: ChatOptions | None = None) -> Any:
         """``%%groq --ui`` (a prompt) or ``%groq ui`` (``prompt=None``: the last turn)."""
         from groq_magic.chat import ChatError
-        from groq_magic.client import GroqError
         from groq_magic.ui import show_panel
 
-        try:
-            if options is None:
+        if options is None:
+            try:
                 options, _ = self.options_from(args)
-            panel = show_panel(self.session, options, prompt, self.user_ns, shell=self.shell)
-        except (ChatError, GroqError) as exc:
-            raise usage_error(exc) from None
-        self.user_ns["_groq"] = panel
-        if options.out:
-            self.user_ns[options.out] = panel
-        return panel
+            except ChatError as exc:
+                raise usage_error(exc) from None
+        asked = options
+        return self._kept_as(
+            asked.out,
+            lambda: show_panel(self.session, asked, prompt, self.user_ns, shell=self.shell),
+        )
 
     def deliver(self, result: ChatResult, out: str | None, sink: Any) -> ChatResult:
         """Store the result in ``_groq`` (and ``-o VAR``) and return it for display (once)."""
