@@ -330,15 +330,12 @@ def prepare_turn(
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
-    ``namespace`` fills ``{name}`` references and is where ``--schema``, ``--tools``,
-    ``--image`` and ``--context`` names are looked up; ``rendered=True`` takes
-    ``template`` as the final prompt (a retried turn's text) and ``message`` as its
-    user message (images and context included, as sent). ``schema`` and ``toolbox``
-    are what an earlier run of the same turn used, for when the namespace no longer
-    has them. ``log`` is where the turn is kept beyond the kernel (replay with
-    ``--cache``, the record of every exchange). ``notebook`` is what the kernel knows
-    beyond the namespace (``In``, ``Out``, the last error, its language).
-    ``remote`` provides the ``--mcp`` servers' tools; ``approver`` answers ``--approve ask``.
+    ``namespace`` fills ``{name}`` and is where ``--schema``, ``--tools``, ``--image`` and
+    ``--context`` names are found; ``rendered=True`` takes ``template`` and ``message`` as
+    a recorded turn's prompt and user message, as sent. ``schema`` and ``toolbox``: what
+    an earlier run of the turn used. ``log``: where the turn is kept (replay, record).
+    ``notebook``: ``In``, ``Out``, the last error; ``remote``: the ``--mcp`` servers'
+    tools; ``approver`` answers ``--approve ask``.
     """
     defaults = defaults or TurnDefaults()
     typed = set(options.model_fields_set)

@@ -298,32 +298,20 @@ def sweep(
 ) -> Any:
     """Run ``prompt`` (or each prompt of a list) over every combination of the options.
 
-    ``options`` are the ``%%groq`` knobs by name (``model``, ``temperature``,
-    ``top_p``, ``max_tokens``, ``seed``, ``system``, ``stream``, ``json_mode``,
-    ``cache``...); those a compare can vary (``model``, ``temperature``,
-    ``top_p``, ``max_tokens``, ``seed``) take one value or a list of values.
-    ``repeat`` runs each combination that many times with seeds ``seed + i`` (or
-    ``0..repeat-1``). ``schema`` is a pydantic model class or a JSON-schema dict
-    (or a name in ``namespace``): every answer is asked for and validated
-    against it. ``tools`` are the functions the model may call in every run: names
-    in ``namespace``, the functions themselves, or both. ``client`` is an
-    ``AsyncGroq``, a ``Backend``, a ``GroqSession``, or None for the kernel's
-    session when ``%load_ext groq_magic`` ran (its key, pool and ``%config``
-    defaults; else a fresh one: ``GROQ_API_KEY`` or the embedded local model).
-    ``namespace`` fills ``{name}`` references in the prompts; without it prompts are
-    sent as written. Each prompt is asked alone (no chat history). Every run goes
-    through the same preparation as a cell, so bad input raises one
-    :class:`~groq_magic.chat.ChatError` line before
-    anything is sent; ``max_runs`` (None: no limit) makes more runs bad input.
-    ``progress`` shows the progress bar (None: past :data:`PROGRESS_AFTER`
-    runs); ``keep_results`` adds a ``result`` column of ``ChatResult``s.
-    ``checks`` (names, :class:`~groq_magic.checks.Check` objects, functions) add
-    a column each and ``table.attrs["checks"]``, the pass rates
-    (:func:`~groq_magic.checks.check_summary`); ``columns`` (a DataFrame or a
-    dict of lists, one value per prompt) go into each prompt's rows. ``pacer``
-    (None: the kernel's, not for the embedded model; False: none; or a
-    ``RateLimitPacer``) paces the requests by the server's rate limits. Returns a
-    DataFrame (list of dicts without pandas) with one row per run.
+    ``options`` are the ``%%groq`` knobs by name; the grid knobs (``model``,
+    ``temperature``, ``top_p``, ``max_tokens``, ``seed``) take one value or a list, and
+    ``repeat`` runs each combination that many times with seeds ``seed + i``.
+    ``schema`` (a pydantic model, a JSON-schema dict or a name in ``namespace``) asks
+    for and validates every answer; ``tools`` are names in ``namespace`` or functions.
+    ``client`` is an ``AsyncGroq``/``Groq``, a ``Backend``, a ``GroqSession`` or None
+    (:func:`groq_magic.session.find_session`). ``namespace`` fills ``{name}`` references;
+    each prompt is asked alone. Every run is prepared on the one road first, so bad
+    input is one ChatError line and nothing is sent; ``max_runs`` caps the runs.
+    ``progress`` shows the bar (None: past :data:`PROGRESS_AFTER` runs);
+    ``keep_results`` adds a ``result`` column; ``checks`` add a column each and
+    ``table.attrs["checks"]``; ``columns`` (one value per prompt) go into the rows;
+    ``pacer`` is None (the kernel's), False or a ``RateLimitPacer``. Returns a DataFrame
+    (a list of dicts without pandas) with one row per run; the module docstring says more.
     """
     resolved = resolve_checks(checks, reserved=(*TABLE_COLUMNS, "prompt", "result"))
     plan = plan_sweep(
