@@ -330,19 +330,16 @@ def prepare_turn(
 ) -> PreparedTurn:
     """Decide the request for one turn; one ChatError line (nothing sent) when it can't be.
 
-    ``namespace`` fills ``{name}`` and is where ``--schema``, ``--tools``, ``--image`` and
-    ``--context`` names are found; ``rendered=True`` takes ``template`` and ``message`` as
-    a recorded turn's prompt and user message, as sent. ``schema`` and ``toolbox``: what
-    an earlier run of the turn used. ``log``: where the turn is kept (replay, record).
-    ``notebook``: ``In``, ``Out``, the last error; ``remote``: the ``--mcp`` servers'
-    tools; ``approver`` answers ``--approve ask``.
+    ``namespace`` fills ``{name}`` and holds the ``--schema``/``--tools``/``--image``/
+    ``--context`` names; ``rendered`` takes ``template`` and ``message`` as a recorded
+    turn's, as sent; ``schema``/``toolbox``: an earlier run's; ``log``: where the turn is
+    kept; ``notebook``: ``In``, ``Out``, the last error; ``remote``/``approver``: ``--mcp``.
     """
     defaults = defaults or TurnDefaults()
     typed = set(options.model_fields_set)
     options = _refuse_json_with_tools(options.with_defaults(defaults.options), typed)
-    window = conversation.window(
-        options.system, cell_id=cell_id, replaces=replaces, history=options.history
-    )
+    window = conversation.window(options.system, cell_id=cell_id, replaces=replaces,
+                                 history=options.history)  # fmt: skip
     prompt, user_message, images, notes = _message(
         options, template, namespace, window, message if rendered else None, rendered=rendered
     )
@@ -356,26 +353,13 @@ def prepare_turn(
     model = options.model or defaults.model
     params, validator = _request_params(options, schema, box, model)
     return PreparedTurn(
-        options=options,
-        model=model,
-        chat=conversation.name,
-        prompt=prompt,
-        messages=[*window, user_message],
-        params=params,
-        schema=schema,
-        validator=validator,
-        cell_id=cell_id,
-        replaces=replaces,
-        conversation=conversation,
-        user_message=user_message,
-        toolbox=box,
-        images=images,
-        notes=notes,
-        log=log,
-        context=context,
-        code_language=language if options.code else None,
+        options=options, model=model, chat=conversation.name, prompt=prompt,
+        messages=[*window, user_message], params=params, schema=schema, validator=validator,
+        cell_id=cell_id, replaces=replaces, conversation=conversation,
+        user_message=user_message, toolbox=box, images=images, notes=notes, log=log,
+        context=context, code_language=language if options.code else None,
         status_parts=status_parts,
-    )
+    )  # fmt: skip
 
 
 def _message(

@@ -298,9 +298,8 @@ def sweep(
 ) -> Any:
     """Run ``prompt`` (or each prompt of a list) over every combination of the options.
 
-    ``options`` are the ``%%groq`` knobs by name; the grid knobs (``model``,
-    ``temperature``, ``top_p``, ``max_tokens``, ``seed``) take one value or a list, and
-    ``repeat`` runs each combination that many times with seeds ``seed + i``.
+    ``options`` are the ``%%groq`` knobs by name (the grid's take a list); ``repeat``
+    runs each combination that many times with seeds ``seed + i``.
     ``schema`` (a pydantic model, a JSON-schema dict or a name in ``namespace``) asks
     for and validates every answer; ``tools`` are names in ``namespace`` or functions.
     ``client`` is an ``AsyncGroq``/``Groq``, a ``Backend``, a ``GroqSession`` or None
@@ -311,8 +310,7 @@ def sweep(
     ``keep_results`` adds a ``result`` column; ``checks`` add a column each and
     ``table.attrs["checks"]``; ``columns`` (one value per prompt) go into the rows;
     ``pacer`` is None (the kernel's), False or a ``RateLimitPacer``. Returns a DataFrame
-    (a list of dicts without pandas) with one row per run; the module docstring says more.
-    """
+    (a list of dicts without pandas), one row per run (more in the module docstring)."""
     resolved = resolve_checks(checks, reserved=(*TABLE_COLUMNS, "prompt", "result"))
     plan = plan_sweep(
         prompt,
