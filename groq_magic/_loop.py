@@ -4,8 +4,8 @@ Inside ipykernel the main thread's loop is already running, so ``asyncio.run``
 fails there, and a long-lived async resource (an ``httpx.AsyncClient``, an MCP
 server's session) must stay on the loop that first used it. A
 :class:`BackgroundLoop` keeps one persistent loop in a daemon thread, started on
-first use; the caller only submits coroutines and waits. ``groq_magic.ui`` keeps
-one for compares and sweeps (:func:`groq_magic.ui.loop.background_loop`),
+first use; the caller only submits coroutines and waits. ``groq_magic.background`` keeps
+one for compares and sweeps (:func:`groq_magic.background.background_loop`),
 ``groq_magic.mcp`` another for its servers, so neither waits on the other.
 """
 
