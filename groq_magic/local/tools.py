@@ -21,15 +21,36 @@ So, for the local model only:
 3. Earlier tool rounds in the messages become text the template knows: each
    result as a user message naming the call it answers (the call itself is left
    out: a tiny model would repeat it instead of answering).
+
+The arguments get a budget of their own (:data:`ARGUMENT_TOKENS`: the cell's
+``--max-tokens`` is for the answer, and cut-off arguments are no JSON at all), and each
+free-text string in the schema a ``maxLength`` (:data:`ARGUMENT_CHARS`), so the grammar
+closes it in time: the tiny model otherwise rambles inside a string until the tokens
+run out. llama.cpp's grammar (0.3.16) lets raw newlines into a JSON string, which
+strict JSON refuses, so the arguments are read leniently and written back as JSON.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from typing import Any
 
-__all__ = ["forced_tool", "tool_call_request", "tool_call_response", "without_tools"]
+__all__ = [
+    "ARGUMENT_CHARS",
+    "ARGUMENT_TOKENS",
+    "forced_tool",
+    "tool_call_request",
+    "tool_call_response",
+    "without_tools",
+]
+
+ARGUMENT_TOKENS = 256
+"""The tokens the embedded model may spend writing a forced call's arguments."""
+
+ARGUMENT_CHARS = 200
+"""The longest free-text string argument the embedded model may write."""
 
 _TOOL_FIELDS = ("tools", "tool_choice", "parallel_tool_calls")
 
@@ -92,9 +113,10 @@ def without_tools(body: dict[str, Any]) -> dict[str, Any]:
 def tool_call_request(body: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
     """The request that makes the model write ``tool``'s arguments, constrained by its schema."""
     out = without_tools(body)
-    out.pop("stream", None)
-    out.pop("stream_options", None)
-    schema = tool.get("parameters") or {"type": "object"}
+    for field in ("stream", "stream_options", "max_completion_tokens", "max_tokens"):
+        out.pop(field, None)
+    out["max_tokens"] = ARGUMENT_TOKENS
+    schema = _bounded(tool.get("parameters") or {"type": "object"})
     what = f"{tool.get('name')}: {tool.get('description') or ''}".strip()
     instruction = (
         f"Call the function {what}\nReply with the function's arguments as one JSON object."
@@ -109,7 +131,8 @@ def tool_call_response(
 ) -> tuple[str, bytes]:
     """Groq's answer for the call: ``(content type, body)``, an SSE stream when ``stream``."""
     choices = answer.get("choices") or [{}]
-    arguments = str(((choices[0] or {}).get("message") or {}).get("content") or "{}").strip()
+    written = str(((choices[0] or {}).get("message") or {}).get("content") or "{}").strip()
+    arguments = _as_json(written)
     call = {
         "id": f"call_{uuid.uuid4().hex[:12]}",
         "type": "function",
@@ -143,3 +166,29 @@ def tool_call_response(
         b"data: [DONE]\n\n",
     ]
     return "text/event-stream", b"".join(frames)
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` whose free-text strings have a ``maxLength`` (see the module doc)."""
+    out = copy.deepcopy(schema)
+    stack: list[Any] = [out]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            free = not any(k in node for k in ("maxLength", "enum", "const", "format", "pattern"))
+            if node.get("type") == "string" and free:
+                node["maxLength"] = ARGUMENT_CHARS
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def _as_json(written: str) -> str:
+    """The model's arguments as strict JSON (a raw newline in a string escaped); as written
+    when they are no JSON at all (the engine then says so in one line)."""
+    try:
+        value = json.loads(written, strict=False)
+    except (ValueError, RecursionError):
+        return written
+    return json.dumps(value, ensure_ascii=False)

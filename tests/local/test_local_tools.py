@@ -10,6 +10,8 @@ import pytest
 
 from groq_magic.local import LocalServer
 from groq_magic.local.tools import (
+    ARGUMENT_CHARS,
+    ARGUMENT_TOKENS,
     forced_tool,
     tool_call_request,
     tool_call_response,
@@ -84,8 +86,15 @@ def test_a_plain_request_passes_unchanged() -> None:
 
 def test_the_forced_call_asks_for_arguments_under_the_tools_schema() -> None:
     body = {"model": "m", "messages": ROUND[:1], "tools": TOOLS, "tool_choice": "required"}
-    asked = tool_call_request({**body, "stream": True}, WEATHER)
-    assert asked["response_format"] == {"type": "json_object", "schema": WEATHER["parameters"]}
+    asked = tool_call_request({**body, "stream": True, "max_completion_tokens": 40}, WEATHER)
+    # The tool's schema, each free-text string bounded so the grammar closes it in time.
+    bounded = json.loads(json.dumps(WEATHER["parameters"]))
+    bounded["properties"]["city"]["maxLength"] = ARGUMENT_CHARS
+    assert asked["response_format"] == {"type": "json_object", "schema": bounded}
+    assert "maxLength" not in WEATHER["parameters"]["properties"]["city"]  # a copy
+    # The arguments have a budget of their own: cut-off arguments are no JSON.
+    assert asked["max_tokens"] == ARGUMENT_TOKENS
+    assert "max_completion_tokens" not in asked
     assert "stream" not in asked
     assert asked["messages"][0]["role"] == "system"
     assert "get_weather" in asked["messages"][0]["content"]
@@ -99,6 +108,15 @@ ANSWER = {
     "choices": [{"index": 0, "message": {"role": "assistant", "content": '{"city": "Oslo"}'}}],
     "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
 }
+
+
+def test_arguments_with_a_raw_newline_in_a_string_become_strict_json() -> None:
+    from groq_magic.client import ChatCompletion
+
+    raw = {**ANSWER, "choices": [{"index": 0, "message": {"content": '{"city": "Os\nlo"}'}}]}
+    _, body = tool_call_response(raw, WEATHER, stream=False)
+    call = ChatCompletion.model_validate_json(body).choices[0].message.tool_calls[0]
+    assert json.loads(call.function.arguments) == {"city": "Os\nlo"}
 
 
 def test_the_answer_becomes_a_groq_tool_call_streamed_and_not() -> None:
