@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from groq_magic.chat.conversation import Conversation
 from groq_magic.chat.options import ChatOptions
+from groq_magic.chat.prepare import without_code
 from groq_magic.sweeps.runner import RunSpec
 
 if TYPE_CHECKING:
@@ -142,7 +143,9 @@ class BatchTable:
         if not 0 <= index < len(self.rows):
             return None
         row = self.rows[index]
-        options = ChatOptions.from_snapshot(self.options[row.options])
+        # Read from the store in a new process: data, so nothing in it may start a tool or
+        # an MCP server (a batch sends no tools anyway).
+        options = ChatOptions.from_snapshot(without_code(self.options[row.options]))
         scratch = Conversation(name="batch")
 
         def prepare() -> PreparedTurn:

@@ -59,6 +59,7 @@ __all__ = [
     "options_again",
     "prepare_turn",
     "resolve_schema",
+    "without_code",
 ]
 
 DEFAULT_MODEL = "llama-3.3-70b-versatile"
@@ -457,12 +458,14 @@ def options_again(turn: Turn, changes: Mapping[str, Any] | None = None) -> ChatO
     data: the options that make notebook code run (``--tools``, ``--tool-choice``:
     knobs marked ``runs_code``) are not taken from it; only ``changes`` can name them.
     """
-    snapshot = dict(turn.options)
-    if not turn.made_here:
-        for name, knob in KNOBS.items():
-            if knob.runs_code:
-                snapshot.pop(name, None)
+    snapshot = turn.options if turn.made_here else without_code(turn.options)
     return ChatOptions.from_snapshot(snapshot).merged(**(changes or {}))
+
+
+def without_code(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """An options snapshot read as data (a file, the store): without the options that make
+    code run or start a server (knobs marked ``runs_code``: tools, MCP, approval)."""
+    return {k: v for k, v in snapshot.items() if not (k in KNOBS and KNOBS[k].runs_code)}
 
 
 def _context(

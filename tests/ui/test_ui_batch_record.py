@@ -157,3 +157,24 @@ def test_a_given_clients_key_is_the_one_used(monkeypatch: pytest.MonkeyPatch) ->
         table = job.results()
     assert list(table.text) == ["echo: a"]
     assert {r.headers.get("authorization") for r in running.requests} == {f"Bearer {other}"}
+
+
+def test_a_stored_batch_table_is_data_nothing_in_it_runs(
+    server: BatchServer, session: GroqSession, tmp_path: Path
+) -> None:
+    """A crafted store: a batch row's options naming a tool and an MCP server. Reading the
+    job's results in a new session offers neither: the rows are concluded as data."""
+    job = groq_magic.batch(["Oslo"], client=session, model="m")
+    finished(server, job)
+    store = session.log.store
+    meta = store.batch_metadata(job.id)
+    assert meta is not None
+    meta["table"]["options"][0].update(tools=["wipe"], mcp=["evil"], approve="always")
+    store.record_batch(job.id, server.base_url, meta)
+    session.close()
+    again = GroqSession(Backend(), store=lambda: StoreSettings(path=str(tmp_path / "store.db")))
+    try:
+        table = groq_magic.batch_job(job.id, client=again).results()
+    finally:
+        again.close()
+    assert list(table.status) == ["complete"]
